@@ -1,0 +1,33 @@
+# The two commands of the README: `make serve` and `make test`. Each one builds .venv first if needed.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: serve test lint typecheck pytest emulator clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip==26.3"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test]"
+	touch $(STAMP)
+
+serve: $(STAMP)
+	$(BIN)/metastudio-gateway serve
+
+emulator: $(STAMP)
+	$(BIN)/metastudio-gateway emulator
+
+test: lint typecheck pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check gateway schema tests
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,122 @@
+"""Command line: `metastudio-gateway serve` runs the gateway, `metastudio-gateway emulator` the emulator."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+import uvicorn
+
+from gateway import __version__
+from gateway.settings import EMULATOR_PROJECT_ID, Settings, SettingsError
+
+log = logging.getLogger("gateway")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="metastudio-gateway",
+        description="GraphQL gateway for Huawei Cloud MetaStudio jobs.",
+        epilog="Settings come from the environment; see the README's settings table.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command")
+
+    serve = commands.add_parser("serve", help="run the gateway (on the embedded emulator by default)")
+    serve.add_argument("--host", help="interface to listen on (default: GATEWAY_HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default: GATEWAY_PORT or 8000)")
+
+    emulator = commands.add_parser("emulator", help="run the MetaStudio emulator on its own")
+    emulator.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    emulator.add_argument("--port", type=int, default=8001, help="port to listen on (default 8001)")
+    emulator.add_argument(
+        "--token",
+        action="append",
+        dest="tokens",
+        help="accepted X-Auth-Token (repeatable; default demo-token)",
+    )
+    emulator.add_argument(
+        "--admin", action="store_true", help="enable the /_emulator admin routes (for tests)"
+    )
+    emulator.add_argument("--no-seed", action="store_true", help="start with no demo jobs")
+    emulator.add_argument(
+        "--speed", type=float, default=1.0, help="run job life cycles this many times faster (default 1)"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"metastudio-gateway: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    if args.command == "emulator":
+        return run_emulator(args, settings)
+    overrides = {
+        k: v for k, v in (("host", getattr(args, "host", None)), ("port", getattr(args, "port", None))) if v
+    }
+    return run_gateway(dataclasses.replace(settings, **overrides))
+
+
+def run_gateway(settings: Settings) -> int:
+    from gateway.app import create_app
+
+    emulator = None
+    if settings.uses_emulator:
+        from gateway.embedded import start_for
+
+        emulator, settings = start_for(settings)
+    try:
+        app = create_app(settings)
+        print(f"metastudio-gateway {__version__}", flush=True)
+        print(f"  GraphiQL:   http://{settings.host}:{settings.port}/graphql", flush=True)
+        print(f"  Health:     http://{settings.host}:{settings.port}/healthz", flush=True)
+        if emulator is not None:
+            print(f"  Emulator:   {emulator.url}/v1/{settings.project_id} (embedded)", flush=True)
+            print(f"  Admin:      {emulator.url}/_emulator/calls", flush=True)
+            print(f"  Auth mode:  {settings.auth_mode} (demo token for token mode: demo-token)", flush=True)
+        else:
+            print(f"  Upstream:   {settings.endpoint} (project {settings.project_id})", flush=True)
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level, lifespan="on")
+    finally:
+        if emulator is not None:
+            emulator.stop()
+    return 0
+
+
+def run_emulator(args: argparse.Namespace, settings: Settings) -> int:
+    from gateway.emulator import EmulatorConfig, Timings, create_app
+
+    if args.speed <= 0:
+        print("metastudio-gateway: --speed must be a positive number", file=sys.stderr)
+        return 2
+    base = Timings()
+    timings = dataclasses.replace(
+        base,
+        **{
+            f.name: getattr(base, f.name) / args.speed
+            for f in dataclasses.fields(Timings)
+            if f.type in ("float", float) and f.name != "failure_rate"
+        },
+    )
+    credentials = {settings.ak: settings.sk} if settings.ak and settings.sk else {}
+    config = EmulatorConfig(
+        project_id=os.environ.get("METASTUDIO_PROJECT_ID") or EMULATOR_PROJECT_ID,
+        tokens=tuple(args.tokens or settings.emulator_tokens),
+        credentials=credentials,
+        timings=timings,
+        seed_demo_data=not args.no_seed,
+        admin_enabled=args.admin,
+    )
+    print(f"MetaStudio emulator: http://{args.host}:{args.port}/v1/{config.project_id}", flush=True)
+    uvicorn.run(create_app(config), host=args.host, port=args.port, log_level=settings.log_level)
+    return 0

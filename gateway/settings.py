@@ -1,0 +1,206 @@
+"""Gateway settings, read from the environment and validated once at start."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Literal, TypeVar
+from urllib.parse import urlsplit
+
+AuthMode = Literal["token", "aksk"]
+AUTH_MODES: tuple[AuthMode, ...] = ("token", "aksk")
+EMULATOR_PROJECT_ID = "demo-project"
+EMULATOR_TOKEN = "demo-token"  # noqa: S105 - the embedded emulator's public demo token, not a secret
+
+T = TypeVar("T")
+
+
+class SettingsError(ValueError):
+    """Every problem found in the environment, one per line, each naming its variable."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("invalid settings:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the gateway needs to run; `Settings.from_env()` is the only way the CLI builds one."""
+
+    endpoint: str | None = None
+    project_id: str = EMULATOR_PROJECT_ID
+    auth_mode: AuthMode = "token"
+    ak: str | None = field(default=None, repr=False)
+    sk: str | None = field(default=None, repr=False)
+    redis_url: str | None = field(default=None, repr=False)
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str | None = None
+    emulator_port: int = 0
+    emulator_tokens: tuple[str, ...] = field(default=(EMULATOR_TOKEN,), repr=False)
+    connect_timeout: float = 3.0
+    read_timeout: float = 15.0
+    total_timeout: float = 30.0
+    max_retries: int = 2
+    call_budget: int = 200
+    upload_max_bytes: int = 10 * 1024 * 1024
+    allowed_origins: tuple[str, ...] = ()
+    log_level: str = "info"
+
+    @property
+    def uses_emulator(self) -> bool:
+        return self.endpoint is None
+
+    def with_upstream(self, endpoint: str, *, ak: str | None = None, sk: str | None = None) -> Settings:
+        """The same settings pointed at a concrete upstream (the embedded emulator, once started)."""
+        return dataclasses.replace(self, endpoint=endpoint, ak=ak or self.ak, sk=sk or self.sk)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        return _Reader(os.environ if env is None else env).settings()
+
+
+class _Reader:
+    """Reads each variable once, collecting every problem instead of stopping at the first."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+        self.problems: list[str] = []
+
+    def raw(self, name: str) -> str | None:
+        value = self.env.get(name)
+        if value is None or value.strip() == "":
+            return None
+        return value.strip()
+
+    def parsed(self, name: str, default: T, parse: Callable[[str], T], rule: str) -> T:
+        value = self.raw(name)
+        if value is None:
+            return default
+        try:
+            return parse(value)
+        except ValueError:
+            self.problems.append(f"{name}: {value!r} is not {rule}")
+            return default
+
+    def settings(self) -> Settings:
+        endpoint = self.url("METASTUDIO_ENDPOINT")
+        public_url = self.url("GATEWAY_PUBLIC_URL")
+        redis_url = self.raw("REDIS_URL")
+        if redis_url is not None and urlsplit(redis_url).scheme not in ("redis", "rediss", "unix"):
+            self.problems.append("REDIS_URL: must start with redis://, rediss:// or unix://")
+
+        mode = (self.raw("METASTUDIO_AUTH_MODE") or "").lower()
+        ak, sk = self.raw("METASTUDIO_AK"), self.raw("METASTUDIO_SK")
+        if mode == "":
+            # The embedded emulator gets a key pair of its own, so GraphiQL works with no header.
+            mode = "aksk" if endpoint is None or (ak and sk) else "token"
+        if mode not in AUTH_MODES:
+            self.problems.append(f"METASTUDIO_AUTH_MODE: {mode!r} is not one of {', '.join(AUTH_MODES)}")
+            mode = "token"
+        if mode == "aksk" and endpoint is not None:
+            if ak is None:
+                self.problems.append("METASTUDIO_AK: required when METASTUDIO_AUTH_MODE is aksk")
+            if sk is None:
+                self.problems.append("METASTUDIO_SK: required when METASTUDIO_AUTH_MODE is aksk")
+        if (ak is None) != (sk is None):
+            missing = "METASTUDIO_SK" if sk is None else "METASTUDIO_AK"
+            self.problems.append(f"{missing}: METASTUDIO_AK and METASTUDIO_SK must be set together")
+
+        project_id = self.raw("METASTUDIO_PROJECT_ID")
+        if project_id is None:
+            if endpoint is not None:
+                self.problems.append("METASTUDIO_PROJECT_ID: required when METASTUDIO_ENDPOINT is set")
+            project_id = EMULATOR_PROJECT_ID
+        elif not project_id.replace("-", "").replace("_", "").isalnum():
+            self.problems.append("METASTUDIO_PROJECT_ID: may hold only letters, digits, '-' and '_'")
+
+        tokens = tuple(t for t in (self.raw("METASTUDIO_EMULATOR_TOKENS") or EMULATOR_TOKEN).split(",") if t)
+        origins = tuple(
+            o.strip() for o in (self.raw("GATEWAY_ALLOWED_ORIGINS") or "").split(",") if o.strip()
+        )
+        settings = Settings(
+            endpoint=endpoint,
+            project_id=project_id,
+            auth_mode="aksk" if mode == "aksk" else "token",
+            ak=ak,
+            sk=sk,
+            redis_url=redis_url,
+            host=self.raw("GATEWAY_HOST") or "127.0.0.1",
+            port=self.parsed("GATEWAY_PORT", 8000, _port, "a port number (0-65535)"),
+            public_url=public_url,
+            emulator_port=self.parsed("METASTUDIO_EMULATOR_PORT", 0, _port, "a port number (0-65535)"),
+            emulator_tokens=tokens,
+            connect_timeout=self.parsed("METASTUDIO_CONNECT_TIMEOUT", 3.0, _positive, "a positive number"),
+            read_timeout=self.parsed("METASTUDIO_READ_TIMEOUT", 15.0, _positive, "a positive number"),
+            total_timeout=self.parsed("METASTUDIO_TOTAL_TIMEOUT", 30.0, _positive, "a positive number"),
+            max_retries=self.parsed("METASTUDIO_MAX_RETRIES", 2, _retries, "a whole number from 0 to 10"),
+            call_budget=self.parsed("GATEWAY_CALL_BUDGET", 200, _count, "a whole number of at least 1"),
+            upload_max_bytes=self.parsed(
+                "GATEWAY_UPLOAD_MAX_BYTES", 10 * 1024 * 1024, _count, "a whole number of at least 1"
+            ),
+            allowed_origins=origins,
+            log_level=self.parsed(
+                "GATEWAY_LOG_LEVEL", "info", _log_level, "one of debug, info, warning, error"
+            ),
+        )
+        if settings.read_timeout > settings.total_timeout:
+            self.problems.append("METASTUDIO_READ_TIMEOUT: must not exceed METASTUDIO_TOTAL_TIMEOUT")
+        if self.problems:
+            raise SettingsError(self.problems)
+        return settings
+
+    def url(self, name: str) -> str | None:
+        value = self.raw(name)
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            self.problems.append(f"{name}: {value!r} is not an http:// or https:// URL with a host")
+            return None
+        if parts.query or parts.fragment or parts.username or parts.password:
+            self.problems.append(f"{name}: must not carry a query, fragment or credentials")
+            return None
+        try:
+            parts.port  # noqa: B018 - urlsplit checks the port only when asked
+        except ValueError:
+            self.problems.append(f"{name}: {value!r} has an invalid port")
+            return None
+        return value.rstrip("/")
+
+
+def _port(value: str) -> int:
+    port = int(value)
+    if not 0 <= port <= 65535:
+        raise ValueError(value)
+    return port
+
+
+def _positive(value: str) -> float:
+    number = float(value)
+    if not number > 0 or number == float("inf"):
+        raise ValueError(value)
+    return number
+
+
+def _retries(value: str) -> int:
+    number = int(value)
+    if not 0 <= number <= 10:
+        raise ValueError(value)
+    return number
+
+
+def _count(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise ValueError(value)
+    return number
+
+
+def _log_level(value: str) -> str:
+    level = value.lower()
+    if level not in ("debug", "info", "warning", "error"):
+        raise ValueError(value)
+    return level

@@ -1,0 +1,227 @@
+"""UpstreamClient: one method per MetaStudio job operation, each returning the decoded JSON body."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from gateway.upstream.config import Credentials, UpstreamConfig
+from gateway.upstream.multipart import MultipartBody, PictureFile
+from gateway.upstream.session import Call, JSONObject, UpstreamSession
+
+QueryValue = str | int | float | bool | Sequence[str] | None
+
+_VIDEOS = "/digital-human-videos"
+_VIDEOS_2D = "/2d-digital-human-videos"
+_VIDEOS_PHOTO = "/photo-digital-human-videos"
+_TRAINING = "/digital-human-training-manage/user/jobs"
+_PICTURES = "/digital-human/stylized/picture-modelings"
+
+
+class UpstreamClient:
+    """Calls MetaStudio over one shared connection pool; knows the REST API and nothing above it."""
+
+    def __init__(self, config: UpstreamConfig, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.config = config
+        self._session = UpstreamSession(config, transport)
+
+    def __repr__(self) -> str:
+        return f"UpstreamClient(endpoint={self.config.endpoint!r}, auth_mode={self.config.auth_mode!r})"
+
+    async def aclose(self) -> None:
+        await self._session.aclose()
+
+    async def __aenter__(self) -> UpstreamClient:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def ping(self) -> bool:
+        """True when the upstream answers at all below 500 (a 401 still proves it is up)."""
+        status = await self._session.probe(Call("ListDigitalHumanVideo", "GET", _VIDEOS, [("limit", "1")]))
+        return status is not None and status < 500
+
+    # Videos (2D and photo share the list)
+
+    async def list_digital_human_videos(
+        self,
+        creds: Credentials,
+        *,
+        offset: int | None = None,
+        limit: int | None = None,
+        state: Sequence[str] | None = None,
+        sort_key: str | None = None,
+        sort_dir: str | None = None,
+        create_since: str | None = None,
+        create_until: str | None = None,
+        script_id: str | None = None,
+        asset_name: str | None = None,
+        job_type: str | None = None,
+        job_id: str | None = None,
+        job_ids: Sequence[str] | None = None,
+    ) -> JSONObject:
+        query = _query(
+            offset=offset,
+            limit=limit,
+            state=_comma_list(state),
+            sort_key=sort_key,
+            sort_dir=sort_dir,
+            create_since=create_since,
+            create_until=create_until,
+            script_id=script_id,
+            asset_name=asset_name,
+            job_type=job_type,
+            job_id=job_id,
+            job_ids=job_ids,
+        )
+        return await self._get("ListDigitalHumanVideo", creds, _VIDEOS, query)
+
+    async def create_2d_digital_human_video(self, creds: Credentials, body: Mapping[str, Any]) -> JSONObject:
+        return await self._send("Create2DDigitalHumanVideo", creds, "POST", _VIDEOS_2D, body)
+
+    async def show_2d_digital_human_video(
+        self, creds: Credentials, job_id: str, *, show_script: bool = False
+    ) -> JSONObject:
+        query = _query(show_script=True) if show_script else []
+        return await self._get("Show2DDigitalHumanVideo", creds, f"{_VIDEOS_2D}/{_segment(job_id)}", query)
+
+    async def cancel_2d_digital_human_video(self, creds: Credentials, job_id: str) -> JSONObject:
+        return await self._send(
+            "Cancel2DDigitalHumanVideo", creds, "POST", f"{_VIDEOS_2D}/{_segment(job_id)}/cancel"
+        )
+
+    async def create_photo_digital_human_video(
+        self, creds: Credentials, body: Mapping[str, Any]
+    ) -> JSONObject:
+        return await self._send("CreatePhotoDigitalHumanVideo", creds, "POST", _VIDEOS_PHOTO, body)
+
+    async def show_photo_digital_human_video(
+        self, creds: Credentials, job_id: str, *, show_script: bool = False
+    ) -> JSONObject:
+        query = _query(show_script=True) if show_script else []
+        return await self._get(
+            "ShowPhotoDigitalHumanVideo", creds, f"{_VIDEOS_PHOTO}/{_segment(job_id)}", query
+        )
+
+    async def cancel_photo_digital_human_video(self, creds: Credentials, job_id: str) -> JSONObject:
+        path = f"{_VIDEOS_PHOTO}/{_segment(job_id)}/cancel"
+        return await self._send("CancelPhotoDigitalHumanVideo", creds, "POST", path)
+
+    # 2D model training
+
+    async def list_2d_model_training_jobs(self, creds: Credentials, **filters: QueryValue) -> JSONObject:
+        """Filters are the upstream's query names (offset, limit, state, batch_name, tag, job_id, ...)."""
+        return await self._get("List2dModelTrainingJob", creds, _TRAINING, _filters(filters))
+
+    async def create_2d_model_training_job(self, creds: Credentials, body: Mapping[str, Any]) -> JSONObject:
+        return await self._send("Create2dModelTrainingJob", creds, "POST", _TRAINING, body)
+
+    async def show_2d_model_training_job(self, creds: Credentials, job_id: str) -> JSONObject:
+        return await self._get("Show2dModelTrainingJob", creds, f"{_TRAINING}/{_segment(job_id)}")
+
+    async def update_2d_model_training_job(
+        self, creds: Credentials, job_id: str, body: Mapping[str, Any]
+    ) -> JSONObject:
+        return await self._send(
+            "Update2dModelTrainingJob", creds, "PUT", f"{_TRAINING}/{_segment(job_id)}", body
+        )
+
+    async def delete_2d_model_training_job(self, creds: Credentials, job_id: str) -> JSONObject:
+        return await self._send(
+            "Delete2dModelTrainingJob", creds, "DELETE", f"{_TRAINING}/{_segment(job_id)}"
+        )
+
+    async def execute_2d_model_training_command(
+        self, creds: Credentials, job_id: str, body: Mapping[str, Any]
+    ) -> JSONObject:
+        path = f"{_TRAINING}/{_segment(job_id)}/command"
+        return await self._send("Execute2dModelTrainingCommandByUser", creds, "POST", path, body)
+
+    # Stylized picture modeling
+
+    async def create_picture_modeling_job(
+        self,
+        creds: Credentials,
+        *,
+        file: PictureFile,
+        style_id: str,
+        name: str | None = None,
+        notify_url: str | None = None,
+    ) -> JSONObject:
+        """Upload a picture as multipart/form-data; streamed, sent once, never repeated."""
+        fields = [
+            (key, value)
+            for key, value in (("style_id", style_id), ("name", name), ("notify_url", notify_url))
+            if value is not None
+        ]
+        form = MultipartBody(fields, "file", file)
+        return await self._session.call(Call("CreatePictureModelingJob", "POST", _PICTURES, form=form), creds)
+
+    async def create_picture_modeling_job_by_url(
+        self, creds: Credentials, body: Mapping[str, Any]
+    ) -> JSONObject:
+        return await self._send("CreatePictureModelingByUrlJob", creds, "POST", f"{_PICTURES}-by-url", body)
+
+    async def list_picture_modeling_jobs(self, creds: Credentials, **filters: QueryValue) -> JSONObject:
+        """Filters are the upstream's query names (offset, limit, state, style_id, name, ...)."""
+        return await self._get("ListPictureModelingJobs", creds, _PICTURES, _filters(filters))
+
+    async def show_picture_modeling_job(self, creds: Credentials, job_id: str) -> JSONObject:
+        return await self._get("ShowPictureModelingJob", creds, f"{_PICTURES}/{_segment(job_id)}")
+
+    async def _get(
+        self, operation: str, creds: Credentials, path: str, query: Sequence[tuple[str, str]] = ()
+    ) -> JSONObject:
+        return await self._session.call(Call(operation, "GET", path, query), creds)
+
+    async def _send(
+        self,
+        operation: str,
+        creds: Credentials,
+        method: str,
+        path: str,
+        body: Mapping[str, Any] | None = None,
+    ) -> JSONObject:
+        return await self._session.call(Call(operation, method, path, json=body), creds)
+
+
+def _segment(job_id: str) -> str:
+    if not job_id:
+        raise ValueError("job_id must not be empty")
+    return quote(job_id, safe="")
+
+
+def _comma_list(values: Sequence[str] | str | None) -> str | None:
+    if values is None or isinstance(values, str):
+        return values
+    return ",".join(values) or None
+
+
+def _filters(filters: Mapping[str, QueryValue]) -> list[tuple[str, str]]:
+    # `state` is one comma-separated value upstream; any other list repeats its key, as the SDK does.
+    values = dict(filters)
+    state = values.get("state")
+    if state is not None and not isinstance(state, str | int | float | bool):
+        values["state"] = _comma_list(state)
+    return _query(**values)
+
+
+def _query(**values: QueryValue) -> list[tuple[str, str]]:
+    pairs: list[tuple[str, str]] = []
+    for key, value in values.items():
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            pairs.append((key, "true" if value else "false"))
+        elif isinstance(value, str | int | float):
+            pairs.append((key, str(value)))
+        else:
+            pairs.extend((key, str(item)) for item in value)
+    return pairs

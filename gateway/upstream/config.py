@@ -1,0 +1,50 @@
+"""Where the upstream is, how to authenticate to it, and who a call is made for."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+AuthMode = Literal["token", "aksk"]
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """The caller a call is made for; in token mode its IAM token is forwarded as it is."""
+
+    token: str | None = field(default=None, repr=False)
+    app_user_id: str | None = None
+
+    def __repr__(self) -> str:
+        token = "<set>" if self.token else None
+        return f"Credentials(token={token}, app_user_id={self.app_user_id!r})"
+
+
+@dataclass(frozen=True)
+class UpstreamConfig:
+    """How to reach MetaStudio; timeouts are seconds, `total_timeout` bounds a call with its retries."""
+
+    endpoint: str
+    project_id: str
+    auth_mode: AuthMode = "token"
+    ak: str | None = None
+    sk: str | None = field(default=None, repr=False)
+    connect_timeout: float = 3.0
+    read_timeout: float = 15.0
+    total_timeout: float = 30.0
+    max_retries: int = 2
+    backoff_base: float = 0.1
+    backoff_max: float = 2.0
+    max_connections: int = 100
+    max_keepalive: int = 20
+
+    def __post_init__(self) -> None:
+        if self.auth_mode not in ("token", "aksk"):
+            raise ValueError(f"auth_mode must be 'token' or 'aksk', not {self.auth_mode!r}")
+        if self.auth_mode == "aksk" and not (self.ak and self.sk):
+            raise ValueError("auth_mode 'aksk' needs both ak and sk")
+        if self.max_retries < 0:
+            raise ValueError("max_retries must not be negative")
+        for name in ("connect_timeout", "read_timeout", "total_timeout"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive")

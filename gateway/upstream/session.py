@@ -1,0 +1,280 @@
+"""One upstream call on the wire: authentication, signing, retries, timeouts and error mapping."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import orjson
+
+from gateway.upstream.config import Credentials, UpstreamConfig
+from gateway.upstream.errors import (
+    CredentialsError,
+    UpstreamError,
+    UpstreamHTTPError,
+    UpstreamInvalidResponse,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
+from gateway.upstream.multipart import MultipartBody
+from gateway.upstream.retry import RetryPolicy
+from gateway.upstream.signer import canonical_query_string, sign_request
+
+logger = logging.getLogger("gateway.upstream")
+
+JSONObject = dict[str, Any]
+_ERROR_TEXT_LIMIT = 200
+_UNSENDABLE = frozenset("\r\n\0")
+
+
+@dataclass(frozen=True)
+class Call:
+    """One upstream operation; `path` lies below /v1/{project_id} and is already percent-encoded."""
+
+    operation: str
+    method: str
+    path: str
+    query: Sequence[tuple[str, str]] = ()
+    json: Mapping[str, Any] | None = field(default=None, repr=False)
+    form: MultipartBody | None = field(default=None, repr=False)
+
+
+class UpstreamSession:
+    """Owns the connection pool; sends calls authenticated, retried and bounded in time."""
+
+    def __init__(self, config: UpstreamConfig, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self._config = config
+        self._policy = RetryPolicy(config.max_retries, config.backoff_base, config.backoff_max)
+        endpoint = httpx.URL(config.endpoint)
+        if endpoint.scheme not in ("http", "https") or not endpoint.host:
+            raise ValueError("endpoint must be an http(s) URL with a host")
+        self._host = endpoint.netloc.decode("ascii")
+        self._origin = f"{endpoint.scheme}://{self._host}"
+        self._base_path = endpoint.raw_path.decode("ascii").partition("?")[0].rstrip("/")
+        self._base_path += f"/v1/{quote(config.project_id, safe='')}"
+        self._http = httpx.AsyncClient(
+            transport=transport,
+            timeout=httpx.Timeout(
+                connect=config.connect_timeout,
+                read=config.read_timeout,
+                write=config.read_timeout,
+                pool=config.connect_timeout,
+            ),
+            limits=httpx.Limits(
+                max_connections=config.max_connections, max_keepalive_connections=config.max_keepalive
+            ),
+            follow_redirects=False,
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def call(self, call: Call, credentials: Credentials) -> JSONObject:
+        """Send `call` for `credentials`, repeating it only when that is safe; the decoded JSON body."""
+        self._check_credentials(call, credentials)
+        deadline = asyncio.get_running_loop().time() + self._config.total_timeout
+        try:
+            async with asyncio.timeout_at(deadline):
+                return await self._with_retries(call, credentials, deadline)
+        except TimeoutError:
+            raise UpstreamTimeout(
+                f"no answer within the total timeout of {self._config.total_timeout:g} s",
+                operation=call.operation,
+            ) from None
+
+    async def probe(self, call: Call) -> int | None:
+        """One attempt with the service's own credentials (none in token mode): its status, or None."""
+        try:
+            async with asyncio.timeout(self._config.total_timeout):
+                response = await self._attempt(call, None, 1)
+        except (httpx.TransportError, TimeoutError):
+            return None
+        return response.status_code
+
+    async def _with_retries(self, call: Call, credentials: Credentials, deadline: float) -> JSONObject:
+        loop = asyncio.get_running_loop()
+        retries = 0
+        while True:
+            error: UpstreamError
+            try:
+                response = await self._attempt(call, credentials, retries + 1)
+            except httpx.TransportError as exc:
+                error = self._transport_failure(call, exc)
+                if not self._policy.retries_error(call.method, exc, retries):
+                    raise error from exc
+                delay = self._policy.delay(retries)
+            else:
+                if response.is_success:
+                    return _decode(call, response)
+                error = _http_failure(call, response)
+                if not self._policy.retries_status(call.method, response.status_code, retries):
+                    raise error
+                delay = self._policy.delay(retries, response.headers.get("Retry-After"))
+            if loop.time() + delay >= deadline:
+                # Waiting would outlast the total timeout: the failure at hand says more than a timeout.
+                raise error
+            await asyncio.sleep(delay)
+            retries += 1
+
+    async def _attempt(self, call: Call, credentials: Credentials | None, attempt: int) -> httpx.Response:
+        request = self._build(call, credentials)
+        started = time.perf_counter()
+        try:
+            response = await self._http.send(request)
+        except httpx.TransportError as exc:
+            self._log(call, request, attempt, type(exc).__name__, started, None)
+            raise
+        except asyncio.CancelledError:
+            # Also how the total timeout ends an attempt in flight.
+            self._log(call, request, attempt, "cancelled", started, None)
+            raise
+        self._log(
+            call, request, attempt, str(response.status_code), started, response.headers.get("X-Request-Id")
+        )
+        return response
+
+    def _build(self, call: Call, credentials: Credentials | None) -> httpx.Request:
+        headers: dict[str, str] = {}
+        body = b""
+        if call.json is not None:
+            body = orjson.dumps(call.json, default=_plain)
+            headers["Content-Type"] = "application/json"
+        elif call.form is not None:
+            headers["Content-Type"] = call.form.content_type
+        elif call.method in ("POST", "PUT"):
+            # The official SDK declares JSON even for a body-less create or command; keep to that.
+            headers["Content-Type"] = "application/json"
+        if credentials is not None and credentials.app_user_id:
+            headers["X-App-UserId"] = credentials.app_user_id
+
+        target, wire_headers = self._authenticate(call, credentials, headers, body)
+        url = self._origin + target
+        if call.form is None:
+            return self._http.build_request(call.method, url, headers=wire_headers, content=body)
+        length = call.form.content_length
+        if length is not None:
+            wire_headers[b"Content-Length"] = str(length).encode()
+        return self._http.build_request(call.method, url, headers=wire_headers, content=call.form)
+
+    def _authenticate(
+        self, call: Call, credentials: Credentials | None, headers: dict[str, str], body: bytes
+    ) -> tuple[str, dict[bytes, bytes]]:
+        """The request target (path and query) and the headers to send, signed or carrying the token."""
+        path = self._base_path + call.path
+        if self._config.auth_mode == "aksk":
+            headers["X-Project-Id"] = self._config.project_id
+            signed = sign_request(
+                call.method,
+                self._host,
+                path,
+                call.query,
+                headers,
+                body,
+                ak=self._config.ak or "",
+                sk=self._config.sk or "",
+                body_streamed=call.form is not None,
+            )
+            return signed.target, {name.encode(): value for name, value in signed.headers.items()}
+        if credentials is not None and credentials.token:
+            headers["X-Auth-Token"] = credentials.token
+        query = canonical_query_string(call.query)
+        target = f"{path}?{query}" if query else path
+        return target, {name.encode(): value.strip().encode() for name, value in headers.items()}
+
+    def _check_credentials(self, call: Call, credentials: Credentials) -> None:
+        if self._config.auth_mode == "token" and not credentials.token:
+            raise CredentialsError(
+                "token mode needs the caller's token, and this call has none", operation=call.operation
+            )
+        sent = [("app_user_id", credentials.app_user_id)]
+        if self._config.auth_mode == "token":
+            sent.append(("token", credentials.token))
+        for name, value in sent:
+            if value and _UNSENDABLE.intersection(value):
+                raise CredentialsError(f"the {name} contains line breaks or NUL", operation=call.operation)
+
+    def _transport_failure(self, call: Call, exc: httpx.TransportError) -> UpstreamError:
+        config, kind = self._config, type(exc).__name__
+        waits = {
+            httpx.ConnectTimeout: f"could not connect within {config.connect_timeout:g} s",
+            httpx.ReadTimeout: f"no answer within the read timeout of {config.read_timeout:g} s",
+            httpx.WriteTimeout: f"could not send the request within {config.read_timeout:g} s",
+            httpx.PoolTimeout: f"no free connection within {config.connect_timeout:g} s",
+        }
+        if isinstance(exc, httpx.TimeoutException):
+            return UpstreamTimeout(f"{kind}: {waits.get(type(exc), 'timed out')}", operation=call.operation)
+        if isinstance(exc, httpx.NetworkError | httpx.RemoteProtocolError):
+            # These messages come from the socket or the response parser, never from our request.
+            return UpstreamUnavailable(f"{kind}: {exc}", operation=call.operation)
+        return UpstreamUnavailable(f"{kind}: the request could not be sent", operation=call.operation)
+
+    def _log(
+        self,
+        call: Call,
+        request: httpx.Request,
+        attempt: int,
+        outcome: str,
+        started: float,
+        request_id: str | None,
+    ) -> None:
+        logger.debug(
+            "%s %s %s -> %s in %.1f ms (attempt %d, request id %s)",
+            call.operation,
+            call.method,
+            request.url.path,
+            outcome,
+            (time.perf_counter() - started) * 1000,
+            attempt,
+            request_id or "-",
+        )
+
+
+def _decode(call: Call, response: httpx.Response) -> JSONObject:
+    if not response.content.strip():
+        return {}
+    try:
+        data = orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        data = None
+    if not isinstance(data, dict):
+        raise UpstreamInvalidResponse(
+            f"HTTP {response.status_code} answer is not a JSON object",
+            operation=call.operation,
+            request_id=response.headers.get("X-Request-Id"),
+        )
+    return data
+
+
+def _http_failure(call: Call, response: httpx.Response) -> UpstreamHTTPError:
+    try:
+        data = orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        data = None
+    code = message = None
+    if isinstance(data, dict):
+        code = _text(data.get("error_code")) or _text(data.get("code"))
+        message = _text(data.get("error_msg")) or _text(data.get("message"))
+    if not message:
+        text = " ".join(response.text.split())
+        message = text[:_ERROR_TEXT_LIMIT] or response.reason_phrase or "no error message"
+    return UpstreamHTTPError(
+        response.status_code, code, message, response.headers.get("X-Request-Id"), operation=call.operation
+    )
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, set | frozenset):
+        return sorted(value)
+    raise TypeError(f"{type(value).__name__} cannot be sent as JSON")

@@ -1,0 +1,88 @@
+"""Settings are read from the environment and refused with a message naming each bad variable."""
+
+import pytest
+
+from gateway.settings import Settings, SettingsError
+
+CLOUD = {"METASTUDIO_ENDPOINT": "https://metastudio.example.com", "METASTUDIO_PROJECT_ID": "p1"}
+
+
+def problems(env: dict[str, str]) -> list[str]:
+    with pytest.raises(SettingsError) as info:
+        Settings.from_env(env)
+    return info.value.problems
+
+
+def test_no_environment_runs_on_the_embedded_emulator_with_a_key_pair_of_its_own() -> None:
+    settings = Settings.from_env({})
+    assert settings.uses_emulator
+    assert settings.auth_mode == "aksk"
+    assert settings.project_id == "demo-project"
+    assert settings.call_budget == 200
+    assert settings.upload_max_bytes == 10 * 1024 * 1024
+
+
+def test_a_real_endpoint_defaults_to_forwarding_client_tokens() -> None:
+    settings = Settings.from_env(CLOUD)
+    assert settings.endpoint == "https://metastudio.example.com"
+    assert settings.auth_mode == "token"
+
+
+def test_an_unknown_auth_mode_is_named() -> None:
+    assert problems({"METASTUDIO_AUTH_MODE": "kerberos"}) == [
+        "METASTUDIO_AUTH_MODE: 'kerberos' is not one of token, aksk"
+    ]
+
+
+def test_aksk_against_the_cloud_needs_both_keys() -> None:
+    found = problems({**CLOUD, "METASTUDIO_AUTH_MODE": "aksk"})
+    assert "METASTUDIO_AK: required when METASTUDIO_AUTH_MODE is aksk" in found
+    assert "METASTUDIO_SK: required when METASTUDIO_AUTH_MODE is aksk" in found
+
+
+def test_a_key_without_its_secret_is_refused() -> None:
+    found = problems({**CLOUD, "METASTUDIO_AK": "AK1"})
+    assert found == ["METASTUDIO_SK: METASTUDIO_AK and METASTUDIO_SK must be set together"]
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "metastudio.example.com",
+        "ftp://metastudio.example.com",
+        "https://",
+        "https://h:99999",
+        "https://h/?q=1",
+    ],
+)
+def test_a_malformed_endpoint_is_refused(endpoint: str) -> None:
+    found = problems({**CLOUD, "METASTUDIO_ENDPOINT": endpoint})
+    assert len(found) == 1 and found[0].startswith("METASTUDIO_ENDPOINT:")
+
+
+def test_a_cloud_endpoint_needs_a_project_id() -> None:
+    assert problems({"METASTUDIO_ENDPOINT": "https://m.example.com"}) == [
+        "METASTUDIO_PROJECT_ID: required when METASTUDIO_ENDPOINT is set"
+    ]
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    found = problems({"GATEWAY_PORT": "eighty", "METASTUDIO_READ_TIMEOUT": "-1", "REDIS_URL": "http://x"})
+    assert found == [
+        "REDIS_URL: must start with redis://, rediss:// or unix://",
+        "GATEWAY_PORT: 'eighty' is not a port number (0-65535)",
+        "METASTUDIO_READ_TIMEOUT: '-1' is not a positive number",
+    ]
+
+
+def test_secrets_stay_out_of_the_settings_repr_and_errors() -> None:
+    settings = Settings.from_env({**CLOUD, "METASTUDIO_AK": "AK-VISIBLE", "METASTUDIO_SK": "sk-very-secret"})
+    assert "sk-very-secret" not in repr(settings)
+    with pytest.raises(SettingsError) as info:
+        Settings.from_env({**CLOUD, "METASTUDIO_SK": "sk-very-secret", "METASTUDIO_AUTH_MODE": "nope"})
+    assert "sk-very-secret" not in str(info.value)
+
+
+def test_allowed_origins_are_a_comma_list() -> None:
+    settings = Settings.from_env({"GATEWAY_ALLOWED_ORIGINS": "https://a.example, https://b.example"})
+    assert settings.allowed_origins == ("https://a.example", "https://b.example")
