@@ -8,8 +8,11 @@ from collections.abc import AsyncIterator
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
+from gateway.graphiql import STATIC_PATH, static_app
+from gateway.graphql import GatewayGraphQL
+from gateway.loaders.base import KindCache
 from gateway.settings import Settings
 from gateway.upstream import UpstreamClient, UpstreamConfig
 
@@ -51,9 +54,18 @@ def create_app(settings: Settings) -> Starlette:
             app.state.upstream = upstream
             yield
 
+    from schema import schema
+
+    graphql = GatewayGraphQL(schema, path="/graphql")
     app = Starlette(
-        routes=[Route("/healthz", healthz), Route("/readyz", readyz)],
+        routes=[
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Mount(STATIC_PATH, static_app(), name="graphiql-static"),
+        ],
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.kinds = KindCache()
     return app

@@ -53,6 +53,7 @@ class UpstreamClient:
     async def list_digital_human_videos(
         self,
         creds: Credentials,
+        /,
         *,
         offset: int | None = None,
         limit: int | None = None,
@@ -83,63 +84,67 @@ class UpstreamClient:
         )
         return await self._get("ListDigitalHumanVideo", creds, _VIDEOS, query)
 
-    async def create_2d_digital_human_video(self, creds: Credentials, body: Mapping[str, Any]) -> JSONObject:
+    async def create_2d_digital_human_video(
+        self, creds: Credentials, /, body: Mapping[str, Any]
+    ) -> JSONObject:
         return await self._send("Create2DDigitalHumanVideo", creds, "POST", _VIDEOS_2D, body)
 
     async def show_2d_digital_human_video(
-        self, creds: Credentials, job_id: str, *, show_script: bool = False
+        self, creds: Credentials, /, job_id: str, *, show_script: bool = False
     ) -> JSONObject:
         query = _query(show_script=True) if show_script else []
         return await self._get("Show2DDigitalHumanVideo", creds, f"{_VIDEOS_2D}/{_segment(job_id)}", query)
 
-    async def cancel_2d_digital_human_video(self, creds: Credentials, job_id: str) -> JSONObject:
+    async def cancel_2d_digital_human_video(self, creds: Credentials, /, job_id: str) -> JSONObject:
         return await self._send(
             "Cancel2DDigitalHumanVideo", creds, "POST", f"{_VIDEOS_2D}/{_segment(job_id)}/cancel"
         )
 
     async def create_photo_digital_human_video(
-        self, creds: Credentials, body: Mapping[str, Any]
+        self, creds: Credentials, /, body: Mapping[str, Any]
     ) -> JSONObject:
         return await self._send("CreatePhotoDigitalHumanVideo", creds, "POST", _VIDEOS_PHOTO, body)
 
     async def show_photo_digital_human_video(
-        self, creds: Credentials, job_id: str, *, show_script: bool = False
+        self, creds: Credentials, /, job_id: str, *, show_script: bool = False
     ) -> JSONObject:
         query = _query(show_script=True) if show_script else []
         return await self._get(
             "ShowPhotoDigitalHumanVideo", creds, f"{_VIDEOS_PHOTO}/{_segment(job_id)}", query
         )
 
-    async def cancel_photo_digital_human_video(self, creds: Credentials, job_id: str) -> JSONObject:
+    async def cancel_photo_digital_human_video(self, creds: Credentials, /, job_id: str) -> JSONObject:
         path = f"{_VIDEOS_PHOTO}/{_segment(job_id)}/cancel"
         return await self._send("CancelPhotoDigitalHumanVideo", creds, "POST", path)
 
     # 2D model training
 
-    async def list_2d_model_training_jobs(self, creds: Credentials, **filters: QueryValue) -> JSONObject:
+    async def list_2d_model_training_jobs(self, creds: Credentials, /, **filters: QueryValue) -> JSONObject:
         """Filters are the upstream's query names (offset, limit, state, batch_name, tag, job_id, ...)."""
         return await self._get("List2dModelTrainingJob", creds, _TRAINING, _filters(filters))
 
-    async def create_2d_model_training_job(self, creds: Credentials, body: Mapping[str, Any]) -> JSONObject:
+    async def create_2d_model_training_job(
+        self, creds: Credentials, /, body: Mapping[str, Any]
+    ) -> JSONObject:
         return await self._send("Create2dModelTrainingJob", creds, "POST", _TRAINING, body)
 
-    async def show_2d_model_training_job(self, creds: Credentials, job_id: str) -> JSONObject:
+    async def show_2d_model_training_job(self, creds: Credentials, /, job_id: str) -> JSONObject:
         return await self._get("Show2dModelTrainingJob", creds, f"{_TRAINING}/{_segment(job_id)}")
 
     async def update_2d_model_training_job(
-        self, creds: Credentials, job_id: str, body: Mapping[str, Any]
+        self, creds: Credentials, /, job_id: str, body: Mapping[str, Any]
     ) -> JSONObject:
         return await self._send(
             "Update2dModelTrainingJob", creds, "PUT", f"{_TRAINING}/{_segment(job_id)}", body
         )
 
-    async def delete_2d_model_training_job(self, creds: Credentials, job_id: str) -> JSONObject:
+    async def delete_2d_model_training_job(self, creds: Credentials, /, job_id: str) -> JSONObject:
         return await self._send(
             "Delete2dModelTrainingJob", creds, "DELETE", f"{_TRAINING}/{_segment(job_id)}"
         )
 
     async def execute_2d_model_training_command(
-        self, creds: Credentials, job_id: str, body: Mapping[str, Any]
+        self, creds: Credentials, /, job_id: str, body: Mapping[str, Any]
     ) -> JSONObject:
         path = f"{_TRAINING}/{_segment(job_id)}/command"
         return await self._send("Execute2dModelTrainingCommandByUser", creds, "POST", path, body)
@@ -149,6 +154,7 @@ class UpstreamClient:
     async def create_picture_modeling_job(
         self,
         creds: Credentials,
+        /,
         *,
         file: PictureFile,
         style_id: str,
@@ -165,15 +171,15 @@ class UpstreamClient:
         return await self._session.call(Call("CreatePictureModelingJob", "POST", _PICTURES, form=form), creds)
 
     async def create_picture_modeling_job_by_url(
-        self, creds: Credentials, body: Mapping[str, Any]
+        self, creds: Credentials, /, body: Mapping[str, Any]
     ) -> JSONObject:
         return await self._send("CreatePictureModelingByUrlJob", creds, "POST", f"{_PICTURES}-by-url", body)
 
-    async def list_picture_modeling_jobs(self, creds: Credentials, **filters: QueryValue) -> JSONObject:
+    async def list_picture_modeling_jobs(self, creds: Credentials, /, **filters: QueryValue) -> JSONObject:
         """Filters are the upstream's query names (offset, limit, state, style_id, name, ...)."""
         return await self._get("ListPictureModelingJobs", creds, _PICTURES, _filters(filters))
 
-    async def show_picture_modeling_job(self, creds: Credentials, job_id: str) -> JSONObject:
+    async def show_picture_modeling_job(self, creds: Credentials, /, job_id: str) -> JSONObject:
         return await self._get("ShowPictureModelingJob", creds, f"{_PICTURES}/{_segment(job_id)}")
 
     async def _get(

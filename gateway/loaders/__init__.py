@@ -1,0 +1,1 @@
+"""Per-request dataloaders that batch and dedupe upstream calls, one module per job domain."""

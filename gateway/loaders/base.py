@@ -1,0 +1,151 @@
+"""What every loader shares: the request's upstream view and call budget, the kind cache, show loads."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+from aiodataloader import DataLoader
+
+from gateway.upstream import Credentials, UpstreamClient, UpstreamHTTPError
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+JobData = Mapping[str, Any]
+ShowOperation = Callable[[Credentials, str], Awaitable[JobData]]
+# Shows run concurrently but never flood the upstream: a page of 100 jobs is 100 calls, 8 at a time.
+SHOW_CONCURRENCY = 8
+
+# Lookups by id must reach jobs of any age: the upstream lists only the last month unless told otherwise.
+OLDEST_CREATE_SINCE = "2000-01-01T00:00:00Z"
+
+
+class CallBudgetExceeded(Exception):
+    """One GraphQL request asked for more upstream calls than the configured budget allows."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        super().__init__(
+            f"this request needs more than {budget} upstream calls; ask for fewer jobs or fields at once"
+        )
+
+
+class MissingCredentials(Exception):
+    """The caller sent no credentials the gateway can use; nothing is sent upstream."""
+
+
+def credentials_key(credentials: Credentials) -> str:
+    """A stable, non-reversible key for one caller, so caches never hold a token in the clear."""
+    digest = hashlib.sha256()
+    for part in (credentials.token or "", credentials.app_user_id or ""):
+        digest.update(part.encode("utf-8"))
+        digest.update(b"\x00")
+    return digest.hexdigest()
+
+
+class RequestUpstream:
+    """The upstream as one GraphQL request sees it: its caller's credentials and its call budget."""
+
+    def __init__(
+        self,
+        client: UpstreamClient,
+        credentials: Credentials,
+        budget: int,
+        *,
+        missing_credentials: str | None = None,
+    ) -> None:
+        self.client = client
+        self.missing_credentials = missing_credentials
+        self.credentials = credentials
+        self.key = credentials_key(credentials)
+        self.budget = budget
+        self.calls = 0
+
+    async def call(
+        self,
+        operation: Callable[Concatenate[Credentials, P], Awaitable[T]],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        if self.missing_credentials is not None:
+            raise MissingCredentials(self.missing_credentials)
+        if self.calls >= self.budget:
+            raise CallBudgetExceeded(self.budget)
+        self.calls += 1
+        return await operation(self.credentials, *args, **kwargs)
+
+
+class KindCache:
+    """Which kind each video job is, per caller; a job's kind never changes, so entries never go stale."""
+
+    def __init__(self, capacity: int = 100_000) -> None:
+        self.capacity = capacity
+        self._kinds: OrderedDict[tuple[str, str], str] = OrderedDict()
+
+    def get(self, caller_key: str, job_id: str) -> str | None:
+        key = (caller_key, job_id)
+        kind = self._kinds.get(key)
+        if kind is not None:
+            self._kinds.move_to_end(key)
+        return kind
+
+    def put(self, caller_key: str, job_id: str, job_type: str) -> None:
+        key = (caller_key, job_id)
+        self._kinds[key] = job_type
+        self._kinds.move_to_end(key)
+        while len(self._kinds) > self.capacity:
+            self._kinds.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._kinds)
+
+
+async def gather_bounded(coroutines: Iterable[Awaitable[T]], limit: int = 8) -> list[T | BaseException]:
+    """Await all, at most `limit` at a time, keeping each one's result or exception in order."""
+    gate = asyncio.Semaphore(limit)
+
+    async def one(awaitable: Awaitable[T]) -> T:
+        async with gate:
+            return await awaitable
+
+    results = await asyncio.gather(*(one(c) for c in coroutines), return_exceptions=True)
+    return list(results)
+
+
+def settled(result: T | BaseException) -> T | Exception:
+    """One gathered result: an Exception fails only its own key, and is kept as that key's value."""
+    if isinstance(result, BaseException) and not isinstance(result, Exception):
+        # Cancellation belongs to the whole request, not to one job.
+        raise result
+    return result
+
+
+def settle(results: Sequence[JobData | BaseException | None]) -> list[JobData | Exception | None]:
+    """Each job's own outcome: a 404 is a missing job (None); any other failure stays that job's alone."""
+    return [
+        None if isinstance(result, UpstreamHTTPError) and result.status == 404 else settled(result)
+        for result in results
+    ]
+
+
+class ShowLoader(DataLoader[str, JobData | None]):
+    """A job's show answer by id, for upstreams with no batch filter: one call per distinct id."""
+
+    def __init__(self, upstream: RequestUpstream, show: ShowOperation) -> None:
+        super().__init__()
+        self.upstream = upstream
+        self.show = show
+
+    # aiodataloader fails just that key's load for an Exception in the list; its annotations omit that.
+    async def batch_load_fn(self, keys: list[str]) -> list[JobData | Exception | None]:  # type: ignore[override]
+        results = await gather_bounded((self._one(job_id) for job_id in keys), SHOW_CONCURRENCY)
+        return settle(results)
+
+    async def _one(self, job_id: str) -> JobData | None:
+        if not job_id:
+            return None  # no upstream path can name it, so no job has it
+        return await self.upstream.call(self.show, job_id)

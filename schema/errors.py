@@ -1,0 +1,149 @@
+"""GraphQL errors with the contract's `extensions.code`, and the one place upstream failures are mapped."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+
+from gateway.loaders.base import CallBudgetExceeded, MissingCredentials
+from gateway.upstream import (
+    CredentialsError,
+    UpstreamError,
+    UpstreamHTTPError,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
+
+log = logging.getLogger("gateway.graphql")
+
+INTERNAL_MESSAGE = "Internal error; the gateway logged the details"
+
+
+class GatewayError(GraphQLError):
+    """An error the client is meant to read: a stable code and a message that names the problem."""
+
+    code: ClassVar[str] = "INTERNAL"
+
+    def __init__(self, message: str, *, extensions: dict[str, Any] | None = None) -> None:
+        super().__init__(message, extensions={"code": self.code, **(extensions or {})})
+
+
+class NotFound(GatewayError):
+    code = "NOT_FOUND"
+
+    def __init__(self, kind: str, job_id: str) -> None:
+        super().__init__(f"{kind} {job_id!r} was not found")
+
+
+class BadUserInput(GatewayError):
+    code = "BAD_USER_INPUT"
+
+
+class Unauthenticated(GatewayError):
+    code = "UNAUTHENTICATED"
+
+
+class RateLimited(GatewayError):
+    code = "RATE_LIMITED"
+
+
+def _upstream_code(exc: UpstreamError) -> str:
+    if isinstance(exc, UpstreamTimeout):
+        return "UPSTREAM_TIMEOUT"
+    if isinstance(exc, UpstreamUnavailable):
+        return "UPSTREAM_UNAVAILABLE"
+    if isinstance(exc, UpstreamHTTPError):
+        status = exc.status
+        if status == 401:
+            return "UNAUTHENTICATED"
+        if status == 403:
+            return "FORBIDDEN"
+        if status == 404:
+            return "NOT_FOUND"
+        if status == 429:
+            return "RATE_LIMITED"
+        if 400 <= status < 500:
+            return "BAD_USER_INPUT"
+        if status in (502, 503, 504):
+            return "UPSTREAM_UNAVAILABLE"
+    return "UPSTREAM_ERROR"
+
+
+def upstream_extensions(exc: UpstreamError) -> dict[str, Any]:
+    """`extensions` for an upstream failure: the code plus what the upstream said, never a secret."""
+    details: dict[str, Any] = {
+        "status": getattr(exc, "status", None),
+        "errorCode": getattr(exc, "error_code", None),
+        "errorMessage": getattr(exc, "error_msg", None),
+        "requestId": exc.request_id,
+    }
+    return {"code": _upstream_code(exc), "upstream": details}
+
+
+def _upstream_message(exc: UpstreamError) -> str:
+    if isinstance(exc, UpstreamTimeout):
+        return "MetaStudio did not answer in time"
+    if isinstance(exc, UpstreamUnavailable):
+        return "MetaStudio cannot be reached"
+    if isinstance(exc, UpstreamHTTPError):
+        return f"MetaStudio refused the request: {exc.error_msg or 'HTTP ' + str(exc.status)}"
+    return "MetaStudio sent an answer the gateway cannot read"
+
+
+def client_error(error: GraphQLError) -> GraphQLError:
+    """The error as the client sees it: known failures keep their code, anything else is masked."""
+    original = error.original_error
+    if original is None:
+        # Parse and validation errors, and input coercion: all about the document the client sent.
+        if not (error.extensions or {}).get("code"):
+            error.extensions = {**(error.extensions or {}), "code": "BAD_USER_INPUT"}
+        return error
+    if isinstance(original, GatewayError):
+        return error
+    if isinstance(original, MissingCredentials):
+        return _replace(error, str(original), {"code": "UNAUTHENTICATED"})
+    if isinstance(original, CredentialsError):
+        return _replace(error, original.message, {"code": "UNAUTHENTICATED"})
+    if isinstance(original, UpstreamError):
+        return _replace(error, _upstream_message(original), upstream_extensions(original))
+    if isinstance(original, CallBudgetExceeded):
+        return _replace(error, str(original), {"code": "RATE_LIMITED", "budget": original.budget})
+    log.error("unexpected error at %s", ".".join(map(str, error.path or [])), exc_info=original)
+    return _replace(error, INTERNAL_MESSAGE, {"code": "INTERNAL"})
+
+
+def label_document_errors(errors: list[GraphQLError]) -> None:
+    """Give errors that never reached execution (syntax errors) the code of a bad document."""
+    for error in errors:
+        if error.original_error is None and not (error.extensions or {}).get("code"):
+            error.extensions = {**(error.extensions or {}), "code": "BAD_USER_INPUT"}
+
+
+def _replace(error: GraphQLError, message: str, extensions: dict[str, Any]) -> GraphQLError:
+    return GraphQLError(
+        message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        original_error=error.original_error,
+        extensions=extensions,
+    )
+
+
+class ErrorMapping(SchemaExtension):
+    """Gives every error in a result a contract code, and masks internal ones."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        context = self.execution_context
+        if context.pre_execution_errors:
+            # Parse and validation errors: the early result shares this very list, so edit it in place.
+            context.pre_execution_errors[:] = [client_error(e) for e in context.pre_execution_errors]
+        result = context.result
+        if result is not None and result.errors:
+            result.errors = [client_error(e) for e in result.errors]

@@ -1,0 +1,184 @@
+"""Relay plumbing shared by every job domain: Node and Job interfaces, global ids, cursors, pages."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import enum
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any, ClassVar, TypeAlias, TypeVar, cast
+
+import strawberry
+
+from gateway.context import RequestContext
+from schema.errors import BadUserInput
+
+GatewayInfo: TypeAlias = strawberry.Info[RequestContext, None]
+
+E = TypeVar("E", bound=enum.Enum)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def described(description: str) -> Callable[[F], F]:
+    """`strawberry.field` for a resolver, keeping the resolver's own signature for the type checker."""
+    return cast(Callable[[F], F], strawberry.field(description=description))
+
+
+MAX_PAGE = 100
+DEFAULT_PAGE = 10
+
+
+def _b64(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode("utf-8")).decode("ascii").rstrip("=")
+
+
+def _unb64(value: str) -> str:
+    padded = value + "=" * (-len(value) % 4)
+    return base64.urlsafe_b64decode(padded.encode("ascii")).decode("utf-8")
+
+
+def encode_global_id(type_name: str, job_id: str) -> str:
+    return _b64(f"{type_name}:{job_id}")
+
+
+def decode_global_id(value: str) -> tuple[str, str]:
+    """(type name, upstream job id) of a global id; BAD_USER_INPUT when it is not one of ours."""
+    try:
+        type_name, _, job_id = _unb64(value).partition(":")
+    except (binascii.Error, UnicodeError, ValueError):
+        raise BadUserInput(f"{value!r} is not a valid global id") from None
+    if not type_name or not job_id:
+        raise BadUserInput(f"{value!r} is not a valid global id")
+    return type_name, job_id
+
+
+def encode_cursor(kind: str, offset: int) -> str:
+    return _b64(f"{kind}:{offset}")
+
+
+def page_window(first: int | None, after: str | None, kind: str) -> tuple[int, int]:
+    """(offset, limit) for a connection page; BAD_USER_INPUT names a bad `first` or cursor."""
+    limit = DEFAULT_PAGE if first is None else first
+    if not 1 <= limit <= MAX_PAGE:
+        raise BadUserInput(f"first must be between 1 and {MAX_PAGE}, got {limit}")
+    if after is None:
+        return 0, limit
+    try:
+        cursor_kind, _, position = _unb64(after).partition(":")
+        offset = int(position)
+    except (binascii.Error, UnicodeError, ValueError):
+        raise BadUserInput(f"after: {after!r} is not a cursor of this list") from None
+    if cursor_kind != kind or offset < 0:
+        raise BadUserInput(f"after: {after!r} is not a cursor of this list")
+    return offset + 1, limit
+
+
+@strawberry.type(description="Where a page of a connection stands in the whole list.")
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+def page_info(offset: int, count: int, total: int, kind: str) -> PageInfo:
+    return PageInfo(
+        has_next_page=offset + count < total,
+        has_previous_page=offset > 0,
+        start_cursor=encode_cursor(kind, offset) if count else None,
+        end_cursor=encode_cursor(kind, offset + count - 1) if count else None,
+    )
+
+
+def parse_time(value: object) -> datetime | None:
+    """An upstream time as an aware UTC datetime; None for empty or unreadable values.
+
+    The upstream mostly sends `2024-05-10T09:02:37Z`, sometimes with milliseconds or an offset,
+    and a few nested models send epoch milliseconds.
+    """
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        seconds = value / 1000 if abs(value) > 100_000_000_000 else value
+        try:
+            return datetime.fromtimestamp(seconds, tz=UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def upstream_time(value: datetime) -> str:
+    """A filter time as the upstream expects it: UTC, seconds, `Z`."""
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC)
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def enum_value(enum_cls: type[E], raw: object, aliases: Mapping[str, str] | None = None) -> E:
+    """The enum member named by an upstream string, or UNKNOWN for anything the gateway does not know."""
+    unknown = enum_cls["UNKNOWN"]
+    if not isinstance(raw, str):
+        return unknown
+    name = (aliases or {}).get(raw, raw)
+    member = enum_cls.__members__.get(name)
+    return unknown if member is None else member
+
+
+@strawberry.type(description="Why a job failed, as the upstream reported it.")
+class JobError:
+    code: str = strawberry.field(description="The upstream error code, e.g. MSS.00000004.")
+    message: str = strawberry.field(description="The upstream error message.")
+
+    @classmethod
+    def from_upstream(cls, error_info: object) -> JobError | None:
+        if not isinstance(error_info, Mapping):
+            return None
+        code, message = error_info.get("error_code"), error_info.get("error_msg")
+        if not code and not message:
+            return None
+        return cls(code=str(code or ""), message=str(message or ""))
+
+
+@strawberry.interface(description="An object with a global id, fetchable with `node(id:)`.")
+class Node:
+    @described("Global, opaque id of this object.")
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(encode_global_id(type(self).__name__, getattr(self, "job_id", "")))
+
+
+@strawberry.interface(description="A long-running MetaStudio job of any kind.")
+class Job(Node):
+    job_id: str = strawberry.field(description="The upstream job id.")
+
+    # Each job type lists the states after which the upstream moves the job no further.
+    TERMINAL_STATES: ClassVar[frozenset[str]] = frozenset()
+
+    async def summary(self, info: GatewayInfo) -> Mapping[str, Any]:
+        """The job's summary data as the upstream sent it (with `state` and `error_info`)."""
+        raise TypeError(f"{type(self).__name__} does not say how to load its summary")
+
+    @described("The state string exactly as the upstream sent it.")
+    async def raw_state(self, info: GatewayInfo) -> str:
+        return str((await self.summary(info)).get("state") or "")
+
+    @described("True once the job has reached a state it will not leave by itself.")
+    async def terminal(self, info: GatewayInfo) -> bool:
+        return self.is_terminal(str((await self.summary(info)).get("state") or ""))
+
+    @described("Why the job failed, when it did.")
+    async def error(self, info: GatewayInfo) -> JobError | None:
+        return JobError.from_upstream((await self.summary(info)).get("error_info"))
+
+    @classmethod
+    def is_terminal(cls, raw_state: str) -> bool:
+        return raw_state in cls.TERMINAL_STATES

@@ -1,0 +1,459 @@
+"""2D model training jobs: the TrainingJob type, by-id lookups and the filtered, paged list."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, ClassVar
+
+import strawberry
+
+from gateway.upstream import QueryValue
+from schema.errors import BadUserInput, NotFound
+from schema.reading import Data, flag, integer, link, nested, records, text, texts
+from schema.relay import (
+    GatewayInfo,
+    Job,
+    PageInfo,
+    described,
+    encode_cursor,
+    page_info,
+    page_window,
+    parse_time,
+    upstream_time,
+)
+from schema.training_types import (
+    PHASE_GROUPS,
+    TERMINAL_TRAINING_STATES,
+    ActionSample,
+    InferenceActionMark,
+    InferenceEyeCorrectionMark,
+    InferenceVideoMark,
+    SubTrainingJob,
+    TrainingAllocatedResource,
+    TrainingCommentLog,
+    TrainingJobPhase,
+    TrainingJobState,
+    TrainingOperationLog,
+    TrainingVideoMark,
+    VerifyVideoMattingArea,
+    VoiceProperties,
+    training_phase,
+    training_state,
+)
+from schema.video import SortDirection
+
+CURSOR_KIND = "TrainingJob"
+
+
+@strawberry.type(
+    description="A 2D digital-human model training job (Show2dModelTrainingJob). `terminal` is true for "
+    "JOB_SUCCESS, JOB_FINISH, JOB_REJECT, every *_FAILED state and every MANUAL_STOP_* state: the upstream "
+    "moves the job no further without a person acting. Waiting states (WAIT_FILE_UPLOAD, WAIT_ADMIN_*, "
+    "WAIT_USER_CONFIRM, JOB_PENDING) are not terminal. Fields a list page carries cost no extra upstream "
+    "call; the detail fields (files, logs, marks, ...) cost one show call per job per request."
+)
+class TrainingJob(Job):
+    TERMINAL_STATES: ClassVar[frozenset[str]] = TERMINAL_TRAINING_STATES
+
+    async def summary(self, info: GatewayInfo) -> Mapping[str, Any]:
+        return await self._basic(info)
+
+    async def _basic(self, info: GatewayInfo) -> Data:
+        data = await info.context.loaders.training.basic.load(self.job_id)
+        if data is None:
+            raise NotFound("TrainingJob", self.job_id)
+        return data
+
+    async def _detail(self, info: GatewayInfo) -> Data:
+        data = await info.context.loaders.training.detail.load(self.job_id)
+        if data is None:
+            raise NotFound("TrainingJob", self.job_id)
+        return data
+
+    # Basic fields (TrainingJobBasicInfo): a list page carries them.
+
+    @described("The state; UNKNOWN for one this gateway does not know (see rawState).")
+    async def state(self, info: GatewayInfo) -> TrainingJobState:
+        return training_state((await self._basic(info)).get("state"))
+
+    @described("The coarse group the MetaStudio console shows for the state.")
+    async def phase(self, info: GatewayInfo) -> TrainingJobPhase:
+        return training_phase(training_state((await self._basic(info)).get("state")))
+
+    @described("Model name; also the name of the model asset.")
+    async def name(self, info: GatewayInfo) -> str | None:
+        return text(await self._basic(info), "name")
+
+    @described("Id of the model asset.")
+    async def asset_id(self, info: GatewayInfo) -> str | None:
+        return text(await self._basic(info), "asset_id")
+
+    @described("Project the model asset belongs to.")
+    async def project_id(self, info: GatewayInfo) -> str | None:
+        return text(await self._basic(info), "project_id")
+
+    @described("Model cover download URL, valid for 24 hours.")
+    async def cover_download_url(self, info: GatewayInfo) -> str | None:
+        return link(await self._basic(info), "cover_download_url")
+
+    @described("When the user last updated the job (creation or resubmission).")
+    async def last_update_time(self, info: GatewayInfo) -> datetime | None:
+        return parse_time((await self._basic(info)).get("last_update_time"))
+
+    @described("When the job was created.")
+    async def create_time(self, info: GatewayInfo) -> datetime | None:
+        return parse_time((await self._basic(info)).get("create_time"))
+
+    @described("Phone number of the job's creator.")
+    async def contact(self, info: GatewayInfo) -> str | None:
+        return text(await self._basic(info), "contact")
+
+    @described("The batch the job belongs to.")
+    async def batch_name(self, info: GatewayInfo) -> str | None:
+        return text(await self._basic(info), "batch_name")
+
+    @described("The job's tags.")
+    async def tags(self, info: GatewayInfo) -> list[str]:
+        return texts(await self._basic(info), "tags")
+
+    @described("Model version, e.g. V3.2 (the default).")
+    async def model_version(self, info: GatewayInfo) -> str | None:
+        return text(await self._basic(info), "model_version")
+
+    @described("Matting type: AI (default) or MANUAL.")
+    async def matting_type(self, info: GatewayInfo) -> str | None:
+        return text(await self._basic(info), "matting_type")
+
+    @described("Model resolution: 1080P (default) or 4K.")
+    async def model_resolution(self, info: GatewayInfo) -> str | None:
+        return text(await self._basic(info), "model_resolution")
+
+    @described("The X-App-UserId the job was created with, if any.")
+    async def app_user_id(self, info: GatewayInfo) -> str | None:
+        return text(await self._basic(info), "app_user_id")
+
+    @described("Whether this is a Flexus (basic edition) training.")
+    async def is_flexus(self, info: GatewayInfo) -> bool | None:
+        return flag(await self._basic(info), "is_flexus")
+
+    @described("Whether this is a live-room copy training.")
+    async def is_live_copy(self, info: GatewayInfo) -> bool | None:
+        return flag(await self._basic(info), "is_live_copy")
+
+    @described("Whether this is a fast Flexus training.")
+    async def is_fast_flexus(self, info: GatewayInfo) -> bool | None:
+        return flag(await self._basic(info), "is_fast_flexus")
+
+    @described("Whether only the image model is trained, without a voice (Flexus only).")
+    async def is_only_human_model(self, info: GatewayInfo) -> bool | None:
+        return flag(await self._basic(info), "is_only_human_model")
+
+    @described("Regions the job may be trained in.")
+    async def optional_training_location(self, info: GatewayInfo) -> list[str]:
+        return texts(await self._basic(info), "optional_training_location")
+
+    @described("Whether the background is replaced (the video was shot on a green screen).")
+    async def is_background_replacement(self, info: GatewayInfo) -> bool | None:
+        return flag(await self._basic(info), "is_background_replacement")
+
+    @described("Whether the job runs on on-demand (trial) resources.")
+    async def is_ondemand_resource(self, info: GatewayInfo) -> bool | None:
+        return flag(await self._basic(info), "is_ondemand_resource")
+
+    # Detail fields: only the show call has them. Download URLs are valid for 24 hours.
+
+    @described("The training video.")
+    async def training_video_download_url(self, info: GatewayInfo) -> str | None:
+        return link(await self._detail(info), "training_video_download_url")
+
+    @described("Front of the ID card.")
+    async def id_card_image1_download_url(self, info: GatewayInfo) -> str | None:
+        return link(await self._detail(info), "id_card_image1_download_url")
+
+    @described("Back of the ID card.")
+    async def id_card_image2_download_url(self, info: GatewayInfo) -> str | None:
+        return link(await self._detail(info), "id_card_image2_download_url")
+
+    @described("The letter of authorization.")
+    async def grant_file_download_url(self, info: GatewayInfo) -> str | None:
+        return link(await self._detail(info), "grant_file_download_url")
+
+    @described("The image before whitening.")
+    async def pre_beauty_image_download_url(self, info: GatewayInfo) -> str | None:
+        return link(await self._detail(info), "pre_beauty_image_download_url")
+
+    @described("External action data (JSON).")
+    async def external_action_json_data_download_url(self, info: GatewayInfo) -> str | None:
+        return link(await self._detail(info), "external_action_json_data_download_url")
+
+    @described("The action video.")
+    async def action_video_download_url(self, info: GatewayInfo) -> str | None:
+        return link(await self._detail(info), "action_video_download_url")
+
+    @described("The image after whitening.")
+    async def post_beauty_image_download_url(self, info: GatewayInfo) -> str | None:
+        return link(await self._detail(info), "post_beauty_image_download_url")
+
+    @described("The separately uploaded audio.")
+    async def audio_file_download_url(self, info: GatewayInfo) -> str | None:
+        return link(await self._detail(info), "audio_file_download_url")
+
+    @described("The action mark file.")
+    async def action_mark_file_download_url(self, info: GatewayInfo) -> str | None:
+        return link(await self._detail(info), "action_mark_file_download_url")
+
+    @described("Where to upload the action mark file.")
+    async def action_mark_file_upload_url(self, info: GatewayInfo) -> str | None:
+        return link(await self._detail(info), "action_mark_file_upload_url")
+
+    @described("What happened to the job, oldest first.")
+    async def operation_logs(self, info: GatewayInfo) -> list[TrainingOperationLog]:
+        logs = records(await self._detail(info), "operation_logs")
+        return [TrainingOperationLog.from_upstream(entry) for entry in logs]
+
+    @described("Areas treated specially when the matting check video is made.")
+    async def verify_video_matting_info(self, info: GatewayInfo) -> list[VerifyVideoMattingArea]:
+        areas = records(await self._detail(info), "verify_video_matting_info")
+        return [VerifyVideoMattingArea.from_upstream(area) for area in areas]
+
+    @described("Comments on the job, oldest first.")
+    async def comment_logs(self, info: GatewayInfo) -> list[TrainingCommentLog]:
+        comments = records(await self._detail(info), "comment_logs")
+        return [TrainingCommentLog.from_upstream(entry) for entry in comments]
+
+    @described("Action video samples.")
+    async def samples(self, info: GatewayInfo) -> list[ActionSample]:
+        return [ActionSample.from_upstream(item) for item in records(await self._detail(info), "samples")]
+
+    @described("Whether the mask file has been uploaded.")
+    async def is_mask_file_uploaded(self, info: GatewayInfo) -> bool | None:
+        return flag(await self._detail(info), "is_mask_file_uploaded")
+
+    @described("The mask file.")
+    async def mask_file_download_url(self, info: GatewayInfo) -> str | None:
+        return link(await self._detail(info), "mask_file_download_url")
+
+    @described("The review video.")
+    async def verify_video_download_url(self, info: GatewayInfo) -> str | None:
+        return link(await self._detail(info), "verify_video_download_url")
+
+    @described("The video to mark.")
+    async def markable_video_download_url(self, info: GatewayInfo) -> str | None:
+        return link(await self._detail(info), "markable_video_download_url")
+
+    @described("The action video to mark.")
+    async def markable_action_video_download_url(self, info: GatewayInfo) -> str | None:
+        return link(await self._detail(info), "markable_action_video_download_url")
+
+    @described("The part of the training video used (upstream `traning_video_mark_info`).")
+    async def training_video_mark_info(self, info: GatewayInfo) -> TrainingVideoMark | None:
+        return nested(await self._detail(info), "traning_video_mark_info", TrainingVideoMark.from_upstream)
+
+    @described("The video parts used for inference preprocessing.")
+    async def inference_data_process_video_mark_info(self, info: GatewayInfo) -> InferenceVideoMark | None:
+        detail = await self._detail(info)
+        return nested(detail, "inference_data_process_video_mark_info", InferenceVideoMark.from_upstream)
+
+    @described("Properties of the voice trained with the model.")
+    async def voice_properties(self, info: GatewayInfo) -> VoiceProperties | None:
+        return nested(await self._detail(info), "voice_properties", VoiceProperties.from_upstream)
+
+    @described("The actions marked in the inference preprocessing video.")
+    async def inference_data_process_action_mark_info(self, info: GatewayInfo) -> InferenceActionMark | None:
+        detail = await self._detail(info)
+        return nested(detail, "inference_data_process_action_mark_info", InferenceActionMark.from_upstream)
+
+    @described("The actions marked for interactive chat in the inference preprocessing video.")
+    async def inference_data_process_chat_action_mark_info(
+        self, info: GatewayInfo
+    ) -> InferenceActionMark | None:
+        detail = await self._detail(info)
+        return nested(
+            detail, "inference_data_process_chat_action_mark_info", InferenceActionMark.from_upstream
+        )
+
+    @described("The video part used for eye correction.")
+    async def inference_data_process_eye_correction_mark_info(
+        self, info: GatewayInfo
+    ) -> InferenceEyeCorrectionMark | None:
+        detail = await self._detail(info)
+        key = "inference_data_process_eye_correction_mark_info"
+        return nested(detail, key, InferenceEyeCorrectionMark.from_upstream)
+
+    @described("Machine types of the compile job.")
+    async def worker_type(self, info: GatewayInfo) -> list[str]:
+        return texts(await self._detail(info), "worker_type")
+
+    @described("Whitening level, 0 (none, the default) to 3.")
+    async def beauty_level(self, info: GatewayInfo) -> int | None:
+        return integer(await self._detail(info), "beauty_level")
+
+    @described("Id of the voice training job.")
+    async def voice_train_job_id(self, info: GatewayInfo) -> str | None:
+        return text(await self._detail(info), "voice_train_job_id")
+
+    @described("Retrainings a Flexus job has left (0-10); each one uses one.")
+    async def flexus_retry_count(self, info: GatewayInfo) -> int | None:
+        return integer(await self._detail(info), "flexus_retry_count")
+
+    @described("Where the voice comes from: VIDEO (extracted) or AUDIO (uploaded apart).")
+    async def audio_source_type(self, info: GatewayInfo) -> str | None:
+        return text(await self._detail(info), "audio_source_type")
+
+    @described("Services the model supports, e.g. VIDEO_2D, LIVE_2D.")
+    async def supported_service(self, info: GatewayInfo) -> list[str]:
+        return texts(await self._detail(info), "supported_service")
+
+    @described("The resource allocated to the training.")
+    async def allocated_resource(self, info: GatewayInfo) -> TrainingAllocatedResource | None:
+        detail = await self._detail(info)
+        return nested(detail, "allocated_resource", TrainingAllocatedResource.from_upstream)
+
+    @described("Rotation state of the training video.")
+    async def train_video_rotation_state(self, info: GatewayInfo) -> str | None:
+        return text(await self._detail(info), "train_video_rotation_state")
+
+    @described("Rotation state of the action video.")
+    async def action_video_rotation_state(self, info: GatewayInfo) -> str | None:
+        return text(await self._detail(info), "action_video_rotation_state")
+
+    @described("The job's sub-jobs.")
+    async def sub_training_job_info(self, info: GatewayInfo) -> list[SubTrainingJob]:
+        jobs = records(await self._detail(info), "sub_training_job_info")
+        return [SubTrainingJob.from_upstream(job) for job in jobs]
+
+
+@strawberry.enum(description="What a training job list is ordered by.")
+class TrainingJobSort(enum.Enum):
+    CREATE_TIME = "CREATE_TIME"
+    UPDATE_TIME = "UPDATE_TIME"
+    ASSET_ORDER = strawberry.enum_value("ASSET_ORDER", description="The model asset's order.")
+
+
+@strawberry.input(description="Which training jobs to list; every field narrows the list (all must hold).")
+class TrainingJobFilter:
+    states: list[TrainingJobState] | None = None
+    phases: list[TrainingJobPhase] | None = strawberry.field(
+        default=None, description="Console phases; read as the states each one groups."
+    )
+    created_since: datetime | None = None
+    created_until: datetime | None = None
+    updated_since: datetime | None = None
+    updated_until: datetime | None = None
+    batch_name: str | None = None
+    tag: str | None = None
+    job_id: str | None = None
+    name: str | None = strawberry.field(default=None, description="Jobs whose model name contains this.")
+    model_resolution: str | None = strawberry.field(default=None, description="1080P or 4K.")
+    is_flexus: bool | None = None
+    is_live_copy: bool | None = None
+    is_ondemand_resource: bool | None = None
+    train_location: str | None = strawberry.field(default=None, description="The training region.")
+    sort_by: TrainingJobSort | None = strawberry.field(default=None, description="CREATE_TIME when unset.")
+    sort_direction: SortDirection | None = strawberry.field(default=None, description="ASC when unset.")
+
+
+def _wanted_states(where: TrainingJobFilter) -> list[str] | None:
+    """The upstream `state` list for a filter; an empty list means no job can match."""
+    states = None if where.states is None else set(where.states)
+    if states is not None and TrainingJobState.UNKNOWN in states:
+        raise BadUserInput("filter.states: UNKNOWN is not a state the upstream can filter on")
+    if where.phases is not None:
+        if TrainingJobPhase.UNKNOWN in where.phases:
+            raise BadUserInput("filter.phases: UNKNOWN is not a phase the upstream can filter on")
+        grouped = {state for phase in where.phases for state in PHASE_GROUPS[phase]}
+        states = grouped if states is None else states & grouped
+    if states is None:
+        return None
+    return [state.name for state in TrainingJobState if state in states]
+
+
+def list_query(where: TrainingJobFilter) -> dict[str, QueryValue]:
+    """The List2dModelTrainingJob query parameters for a filter (without state, paging)."""
+    times = {
+        "create_since": where.created_since,
+        "create_until": where.created_until,
+        "update_since": where.updated_since,
+        "update_until": where.updated_until,
+    }
+    return {
+        **{name: upstream_time(value) for name, value in times.items() if value is not None},
+        "batch_name": where.batch_name,
+        "tag": where.tag,
+        "job_id": where.job_id,
+        "name": where.name,
+        "model_resolution": where.model_resolution,
+        "is_flexus": where.is_flexus,
+        "is_live_copy": where.is_live_copy,
+        "is_ondemand_resource": where.is_ondemand_resource,
+        "train_location": where.train_location,
+        "sort_key": None if where.sort_by is None else where.sort_by.name.lower(),
+        "sort_dir": None if where.sort_direction is None else where.sort_direction.name.lower(),
+    }
+
+
+@strawberry.type
+class TrainingJobEdge:
+    cursor: str
+    node: TrainingJob
+
+
+@strawberry.type(description="A page of training jobs.")
+class TrainingJobConnection:
+    edges: list[TrainingJobEdge]
+    page_info: PageInfo
+    total_count: int = strawberry.field(description="How many jobs match the filter, as the upstream counts.")
+
+
+async def training_job_by_id(info: GatewayInfo, job_id: str) -> TrainingJob | None:
+    """The job, or None when the caller has no training job with that id."""
+    found = await info.context.loaders.training.basic.load(job_id)
+    return None if found is None else TrainingJob(job_id=job_id)
+
+
+@strawberry.type
+class TrainingQueries:
+    @described("A training job by its upstream id; null with a NOT_FOUND error when missing.")
+    async def training_job(self, info: GatewayInfo, job_id: str) -> TrainingJob | None:
+        job = await training_job_by_id(info, job_id)
+        if job is None:
+            raise NotFound("TrainingJob", job_id)
+        return job
+
+    @described("The caller's training jobs, a page at a time (first: 1-100, default 10).")
+    async def training_jobs(
+        self,
+        info: GatewayInfo,
+        first: int | None = None,
+        after: str | None = None,
+        filter: TrainingJobFilter | None = None,
+    ) -> TrainingJobConnection:
+        offset, limit = page_window(first, after, CURSOR_KIND)
+        where = filter or TrainingJobFilter()
+        states = _wanted_states(where)
+        if states == []:
+            return TrainingJobConnection(
+                edges=[], page_info=page_info(offset, 0, 0, CURSOR_KIND), total_count=0
+            )
+        query: dict[str, QueryValue] = {
+            "offset": offset,
+            "limit": limit,
+            "state": states,
+            **list_query(where),
+        }
+        upstream = info.context.upstream
+        answer = await upstream.call(upstream.client.list_2d_model_training_jobs, **query)
+        jobs = [job for job in records(answer, "jobs") if text(job, "job_id")]
+        info.context.loaders.training.prime(jobs)
+        total = integer(answer, "count") or 0
+        edges = [
+            TrainingJobEdge(
+                cursor=encode_cursor(CURSOR_KIND, offset + i), node=TrainingJob(job_id=str(job["job_id"]))
+            )
+            for i, job in enumerate(jobs)
+        ]
+        return TrainingJobConnection(
+            edges=edges, page_info=page_info(offset, len(edges), total, CURSOR_KIND), total_count=total
+        )

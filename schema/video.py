@@ -1,0 +1,354 @@
+"""Video jobs (2D and photo digital-human videos): the VideoJob type, its list and its lookups."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any, ClassVar
+
+import strawberry
+from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
+
+from gateway.loaders.base import OLDEST_CREATE_SINCE
+from gateway.loaders.video import IDS_PER_LIST_CALL, VIDEO_2D, VIDEO_PHOTO
+from schema.errors import BadUserInput, NotFound
+from schema.reading import Data, real, record, records, text
+from schema.relay import (
+    GatewayInfo,
+    Job,
+    PageInfo,
+    described,
+    encode_cursor,
+    enum_value,
+    page_info,
+    page_window,
+    parse_time,
+    upstream_time,
+)
+from schema.video_types import (
+    BackgroundMusicConfig,
+    OutputAsset,
+    PhotoVideoConfig,
+    ShootScriptItem,
+    VideoConfig,
+    VideoOutputConfig,
+    VoiceConfig,
+)
+
+CURSOR_KIND = "VideoJob"
+
+
+@strawberry.enum(description="Which kind of digital-human video a job makes.")
+class VideoJobKind(enum.Enum):
+    DIGITAL_HUMAN_2D = VIDEO_2D
+    PHOTO_DIGITAL_HUMAN = VIDEO_PHOTO
+    UNKNOWN = "UNKNOWN"
+
+
+@strawberry.enum(
+    description="Where a video job is in its life; UNKNOWN for a state this API does not know yet."
+)
+class VideoJobState(enum.Enum):
+    WAITING = "WAITING"
+    PROCESSING = "PROCESSING"
+    SUCCEED = "SUCCEED"
+    FAILED = "FAILED"
+    CANCELED = "CANCELED"
+    BLOCK = "BLOCK"
+    UNKNOWN = "UNKNOWN"
+
+
+@strawberry.enum(description="What a video job list is ordered by.")
+class VideoJobSort(enum.Enum):
+    CREATE_TIME = "create_time"
+    UPDATE_TIME = "update_time"
+    ASSET_ORDER = "asset_order"
+
+
+@strawberry.enum(description="Ascending or descending order.")
+class SortDirection(enum.Enum):
+    ASC = "asc"
+    DESC = "desc"
+
+
+# Upstream examples sometimes say SUCCESS where the documented state is SUCCEED.
+_STATE_ALIASES = {"SUCCESS": "SUCCEED"}
+_KIND_ALIASES = {kind.value: kind.name for kind in VideoJobKind}
+
+# Fields only the show endpoint answers; anything else a job has, the batched list answers too.
+DETAIL_FIELDS = frozenset(
+    {
+        "scriptId",
+        "videoMakingType",
+        "humanImage",
+        "modelAssetId",
+        "voiceConfig",
+        "videoConfig",
+        "shootScripts",
+        "backgroundMusicConfig",
+    }
+)
+SCRIPT_FIELDS = frozenset({"shootScripts"})
+_JOB_TYPE_NAMES = frozenset({"VideoJob", "Job", "Node"})
+
+
+@strawberry.type(
+    description="A digital-human video job: a 2D video from a model asset, or a video from a photo."
+)
+class VideoJob(Job):
+    TERMINAL_STATES: ClassVar[frozenset[str]] = frozenset(
+        {"SUCCEED", "SUCCESS", "FAILED", "CANCELED", "BLOCK"}
+    )
+
+    # Set when the query selects the scripts, so every detail field of this job asks the show endpoint
+    # the same question and the job costs one show call.
+    scripts_selected: strawberry.Private[bool] = False
+
+    async def summary(self, info: GatewayInfo) -> Mapping[str, Any]:
+        data = await info.context.loaders.video.summary(self.job_id)
+        if data is None:
+            raise NotFound("VideoJob", self.job_id)
+        return data
+
+    async def _detail(self, info: GatewayInfo, scripts: bool = False) -> Data:
+        data = await info.context.loaders.video.detail(self.job_id, scripts or self.scripts_selected)
+        # None: the job vanished since it was found, or is of a kind that has no show endpoint here.
+        return {} if data is None else data
+
+    async def _job_type(self, info: GatewayInfo) -> str:
+        known = info.context.loaders.video.kind(self.job_id)
+        return known if known is not None else str((await self.summary(info)).get("job_type") or "")
+
+    @described("DIGITAL_HUMAN_2D or PHOTO_DIGITAL_HUMAN; UNKNOWN for a kind this API does not know yet.")
+    async def kind(self, info: GatewayInfo) -> VideoJobKind:
+        return enum_value(VideoJobKind, await self._job_type(info), _KIND_ALIASES)
+
+    @described("The job type exactly as the upstream sent it, e.g. 2D_DIGITAL_HUMAN_VIDEO.")
+    async def job_type(self, info: GatewayInfo) -> str:
+        return await self._job_type(info)
+
+    @described("The job's state; rawState has the upstream's own string.")
+    async def state(self, info: GatewayInfo) -> VideoJobState:
+        return enum_value(VideoJobState, (await self.summary(info)).get("state"), _STATE_ALIASES)
+
+    @described("When the upstream started making the video.")
+    async def start_time(self, info: GatewayInfo) -> datetime | None:
+        return parse_time((await self.summary(info)).get("start_time"))
+
+    @described("When the upstream finished making the video.")
+    async def end_time(self, info: GatewayInfo) -> datetime | None:
+        return parse_time((await self.summary(info)).get("end_time"))
+
+    @described("Length of the video in seconds, once it is made.")
+    async def duration(self, info: GatewayInfo) -> float | None:
+        return real(await self.summary(info), "duration")
+
+    @described("The video asset the job produces.")
+    async def output_asset(self, info: GatewayInfo) -> OutputAsset | None:
+        return OutputAsset.read(record(await self.summary(info), "output_asset_config"))
+
+    @described("When the job was created.")
+    async def create_time(self, info: GatewayInfo) -> datetime | None:
+        return parse_time((await self.summary(info)).get("create_time"))
+
+    @described("When the job last changed.")
+    async def last_update_time(self, info: GatewayInfo) -> datetime | None:
+        return parse_time((await self.summary(info)).get("lastupdate_time"))
+
+    @described("Id of the script the video was made from.")
+    async def script_id(self, info: GatewayInfo) -> str | None:
+        return text(await self._detail(info), "script_id")
+
+    @described("MODEL (from a model asset) or PICTURE (from a photo); deprecated upstream, 2D jobs only.")
+    async def video_making_type(self, info: GatewayInfo) -> str | None:
+        return text(await self._detail(info), "video_making_type")
+
+    @described("The photo of the person, Base64-encoded (photo jobs).")
+    async def human_image(self, info: GatewayInfo) -> str | None:
+        return text(await self._detail(info), "human_image")
+
+    @described("Id of the digital-human model asset (2D jobs).")
+    async def model_asset_id(self, info: GatewayInfo) -> str | None:
+        return text(await self._detail(info), "model_asset_id")
+
+    @described("The voice the digital human speaks with.")
+    async def voice_config(self, info: GatewayInfo) -> VoiceConfig | None:
+        return VoiceConfig.read(record(await self._detail(info), "voice_config"))
+
+    @described("How the video is encoded: a VideoConfig for 2D jobs, a PhotoVideoConfig for photo jobs.")
+    async def video_config(self, info: GatewayInfo) -> VideoOutputConfig | None:
+        detail = await self._detail(info)
+        job_type = detail.get("job_type") or info.context.loaders.video.kind(self.job_id)
+        return VideoOutputConfig.read(record(detail, "video_config"), job_type)
+
+    @described("The scenes of the video's script, in order (asked of the upstream only when selected).")
+    async def shoot_scripts(self, info: GatewayInfo) -> list[ShootScriptItem]:
+        return ShootScriptItem.read_all(records(await self._detail(info, scripts=True), "shoot_scripts"))
+
+    @described("Music played under the whole video (2D jobs).")
+    async def background_music_config(self, info: GatewayInfo) -> BackgroundMusicConfig | None:
+        return BackgroundMusicConfig.read(record(await self._detail(info), "background_music_config"))
+
+
+@strawberry.type(description="A video job and where it is in the list.")
+class VideoJobEdge:
+    cursor: str = strawberry.field(description="Pass as `after` to continue after this job.")
+    node: VideoJob = strawberry.field(description="The job.")
+
+
+@strawberry.type(description="A page of video jobs.")
+class VideoJobConnection:
+    edges: list[VideoJobEdge] = strawberry.field(description="The jobs of this page.")
+    page_info: PageInfo = strawberry.field(description="Where this page stands in the whole list.")
+    total_count: int = strawberry.field(description="How many jobs match the filter, on all pages.")
+
+
+@strawberry.input(description="Which video jobs a list returns, and in what order.")
+class VideoJobFilter:
+    job_ids: list[str] | None = strawberry.field(
+        default=None, description=f"Only these jobs (at most {IDS_PER_LIST_CALL} ids)."
+    )
+    states: list[VideoJobState] | None = strawberry.field(
+        default=None, description="Only jobs in these states."
+    )
+    kind: VideoJobKind | None = strawberry.field(default=None, description="Only jobs of this kind.")
+    created_since: datetime | None = strawberry.field(
+        default=None,
+        description="Only jobs created at or after this time. Default: the upstream's window of the last "
+        "month, or no lower bound when jobIds is given.",
+    )
+    created_until: datetime | None = strawberry.field(
+        default=None, description="Only jobs created at or before this time."
+    )
+    script_id: str | None = strawberry.field(default=None, description="Only jobs made from this script.")
+    asset_name: str | None = strawberry.field(
+        default=None, description="Only jobs whose output video asset has this name."
+    )
+    sort_by: VideoJobSort | None = strawberry.field(
+        default=None, description="Order by; default CREATE_TIME."
+    )
+    sort_direction: SortDirection | None = strawberry.field(default=None, description="Default ASC.")
+
+    def upstream_query(self) -> dict[str, Any]:
+        """The list endpoint's query parameters; BAD_USER_INPUT names a filter it cannot take."""
+        query: dict[str, Any] = {}
+        if self.job_ids is not None:
+            job_ids = list(dict.fromkeys(self.job_ids))
+            if len(job_ids) > IDS_PER_LIST_CALL:
+                raise BadUserInput(f"filter.jobIds takes at most {IDS_PER_LIST_CALL} ids, got {len(job_ids)}")
+            query["job_ids"] = job_ids
+            query["create_since"] = OLDEST_CREATE_SINCE
+        if self.states is not None:
+            if VideoJobState.UNKNOWN in self.states:
+                raise BadUserInput("filter.states cannot contain UNKNOWN: name the states to list")
+            query["state"] = [state.value for state in self.states] or None
+        if self.kind is not None:
+            if self.kind is VideoJobKind.UNKNOWN:
+                raise BadUserInput(
+                    "filter.kind cannot be UNKNOWN: use DIGITAL_HUMAN_2D or PHOTO_DIGITAL_HUMAN"
+                )
+            query["job_type"] = self.kind.value
+        if self.created_since and self.created_until and self.created_since > self.created_until:
+            raise BadUserInput("filter.createdSince must not be later than filter.createdUntil")
+        if self.created_since is not None:
+            query["create_since"] = upstream_time(self.created_since)
+        if self.created_until is not None:
+            query["create_until"] = upstream_time(self.created_until)
+        if self.script_id is not None:
+            query["script_id"] = self.script_id
+        if self.asset_name is not None:
+            query["asset_name"] = self.asset_name
+        if self.sort_by is not None:
+            query["sort_key"] = self.sort_by.value
+        if self.sort_direction is not None:
+            query["sort_dir"] = self.sort_direction.value
+        return query
+
+
+def _fields(selections: Iterable[Selection], type_names: frozenset[str]) -> Iterator[SelectedField]:
+    """The fields selected on an object, through fragments that apply to one of its type names."""
+    for selection in selections:
+        if isinstance(selection, SelectedField):
+            yield selection
+        elif isinstance(selection, InlineFragment | FragmentSpread):
+            if selection.type_condition is None or selection.type_condition in type_names:
+                yield from _fields(selection.selections, type_names)
+
+
+def _wanted(job_selections: Iterable[Sequence[Selection]]) -> tuple[bool, bool]:
+    """(details, scripts): whether any of these job selections needs the show endpoint, and its scripts."""
+    names = {field.name for selections in job_selections for field in _fields(selections, _JOB_TYPE_NAMES)}
+    return bool(names & DETAIL_FIELDS), bool(names & SCRIPT_FIELDS)
+
+
+def _node_selections(info: GatewayInfo) -> Iterator[Sequence[Selection]]:
+    """The selections on each job of a connection (edges { node { ... } })."""
+    for connection in info.selected_fields:
+        for edges in _fields(connection.selections, frozenset({"VideoJobConnection"})):
+            if edges.name == "edges":
+                for node in _fields(edges.selections, frozenset({"VideoJobEdge"})):
+                    if node.name == "node":
+                        yield node.selections
+
+
+async def video_job_by_id(info: GatewayInfo, job_id: str) -> VideoJob | None:
+    """The caller's video job, or None when it does not exist; all lookups of a request batch together."""
+    details, scripts = _wanted(field.selections for field in info.selected_fields)
+    if not await info.context.loaders.video.exists(job_id, details=details, scripts=scripts):
+        return None
+    return VideoJob(job_id=job_id, scripts_selected=scripts)
+
+
+@strawberry.type
+class VideoQueries:
+    @described("A video job by its upstream id; null with a NOT_FOUND error when there is none.")
+    async def video_job(self, info: GatewayInfo, job_id: str) -> VideoJob | None:
+        job = await video_job_by_id(info, job_id)
+        if job is None:
+            raise NotFound("VideoJob", job_id)
+        return job
+
+    @described("The caller's video jobs, a page at a time (first: 1-100, default 10).")
+    async def video_jobs(
+        self,
+        info: GatewayInfo,
+        first: int | None = 10,
+        after: str | None = None,
+        filter: VideoJobFilter | None = None,
+    ) -> VideoJobConnection:
+        offset, limit = page_window(first, after, CURSOR_KIND)
+        query = (filter or VideoJobFilter()).upstream_query()
+        if query.get("job_ids") == []:
+            return VideoJobConnection(edges=[], page_info=page_info(offset, 0, 0, CURSOR_KIND), total_count=0)
+        _, scripts = _wanted(_node_selections(info))
+        page = await info.context.loaders.video.page(offset=offset, limit=limit, **query)
+        edges = [
+            VideoJobEdge(
+                cursor=encode_cursor(CURSOR_KIND, offset + index),
+                node=VideoJob(job_id=job_id, scripts_selected=scripts),
+            )
+            for index, job_id in enumerate(page.job_ids)
+        ]
+        total = page.total if page.total is not None else offset + len(edges)
+        return VideoJobConnection(
+            edges=edges, page_info=page_info(offset, len(edges), total, CURSOR_KIND), total_count=total
+        )
+
+
+# Types a schema must list in `types=`: the implementations of an interface are not reachable from a field.
+VIDEO_TYPES: tuple[type, ...] = (VideoJob, VideoConfig, PhotoVideoConfig)
+
+__all__ = [
+    "VIDEO_TYPES",
+    "SortDirection",
+    "VideoJob",
+    "VideoJobConnection",
+    "VideoJobEdge",
+    "VideoJobFilter",
+    "VideoJobKind",
+    "VideoJobSort",
+    "VideoJobState",
+    "VideoQueries",
+    "video_job_by_id",
+]
