@@ -6,14 +6,17 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
 from gateway.graphiql import STATIC_PATH, static_app
 from gateway.graphql import GatewayGraphQL
+from gateway.idempotency import idempotency_store
 from gateway.loaders.base import KindCache
 from gateway.settings import Settings
+from gateway.uploads import UploadGuard
 from gateway.upstream import UpstreamClient, UpstreamConfig
 
 
@@ -52,11 +55,15 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with UpstreamClient(config) as upstream:
             app.state.upstream = upstream
-            yield
+            app.state.idempotency = idempotency_store(settings.redis_url)
+            try:
+                yield
+            finally:
+                await app.state.idempotency.aclose()
 
     from schema import schema
 
-    graphql = GatewayGraphQL(schema, path="/graphql")
+    graphql = GatewayGraphQL(schema, path="/graphql", multipart_uploads_enabled=True)
     app = Starlette(
         routes=[
             Route("/healthz", healthz),
@@ -64,6 +71,7 @@ def create_app(settings: Settings) -> Starlette:
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Mount(STATIC_PATH, static_app(), name="graphiql-static"),
         ],
+        middleware=[Middleware(UploadGuard, max_bytes=settings.upload_max_bytes, path="/graphql")],
         lifespan=lifespan,
     )
     app.state.settings = settings

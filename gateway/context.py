@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from starlette.requests import HTTPConnection
 
+from gateway.idempotency import IdempotencyStore
 from gateway.loaders.base import KindCache, RequestUpstream
 from gateway.loaders.picture import PictureLoaders
 from gateway.loaders.training import TrainingLoaders
@@ -32,12 +33,13 @@ class RequestContext:
     upstream: RequestUpstream
     loaders: Loaders
     settings: Settings
+    idempotency: IdempotencyStore
 
 
 def credentials_from(connection: HTTPConnection | None, settings: Settings) -> Credentials:
     """The caller's credentials from its headers: its token in token mode, its app user id in both."""
     headers = connection.headers if connection is not None else {}
-    app_user_id = (headers.get("x-app-userid") or "").strip() or None
+    app_user_id = _utf8_header(headers.get("x-app-userid") or "").strip() or None
     if settings.auth_mode == "aksk":
         return Credentials(app_user_id=app_user_id)
     token = (headers.get("x-auth-token") or "").strip()
@@ -48,6 +50,14 @@ def credentials_from(connection: HTTPConnection | None, settings: Settings) -> C
     return Credentials(token=token or None, app_user_id=app_user_id)
 
 
+def _utf8_header(value: str) -> str:
+    """A header as the UTF-8 text clients send, where the server decoded its bytes as latin-1."""
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return value
+
+
 def build_context(
     connection: HTTPConnection | None,
     credentials: Credentials,
@@ -55,6 +65,7 @@ def build_context(
     client: UpstreamClient,
     kinds: KindCache,
     settings: Settings,
+    idempotency: IdempotencyStore,
 ) -> RequestContext:
     missing = MISSING_TOKEN if settings.auth_mode == "token" and not credentials.token else None
     upstream = RequestUpstream(client, credentials, settings.call_budget, missing_credentials=missing)
@@ -64,4 +75,5 @@ def build_context(
         upstream=upstream,
         loaders=Loaders(upstream, kinds),
         settings=settings,
+        idempotency=idempotency,
     )

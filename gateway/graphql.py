@@ -35,6 +35,7 @@ class GatewayGraphQL(GraphQL[RequestContext, None]):
             client=state.upstream,
             kinds=state.kinds,
             settings=state.settings,
+            idempotency=state.idempotency,
         )
 
     async def render_graphql_ide(self, request: Request) -> Response:

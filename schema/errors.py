@@ -104,6 +104,10 @@ def client_error(error: GraphQLError) -> GraphQLError:
         return error
     if isinstance(original, GatewayError):
         return error
+    ours = UpstreamError | CallBudgetExceeded | MissingCredentials
+    if error.path is None and not isinstance(original, ours):
+        # No field was resolving: the variables did not fit their types (coercion), never our code.
+        return _replace(error, error.message, {"code": "BAD_USER_INPUT"})
     if isinstance(original, MissingCredentials):
         return _replace(error, str(original), {"code": "UNAUTHENTICATED"})
     if isinstance(original, CredentialsError):

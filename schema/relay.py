@@ -5,11 +5,12 @@ from __future__ import annotations
 import base64
 import binascii
 import enum
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeAlias, TypeVar, cast
 
 import strawberry
+from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
 
 from gateway.context import RequestContext
 from schema.errors import BadUserInput
@@ -27,6 +28,16 @@ def described(description: str) -> Callable[[F], F]:
 
 MAX_PAGE = 100
 DEFAULT_PAGE = 10
+
+
+def selected_fields(selections: Iterable[Selection], type_names: frozenset[str]) -> Iterator[SelectedField]:
+    """The fields selected on an object, through fragments that apply to one of its type names."""
+    for selection in selections:
+        if isinstance(selection, SelectedField):
+            yield selection
+        elif isinstance(selection, InlineFragment | FragmentSpread):
+            if selection.type_condition is None or selection.type_condition in type_names:
+                yield from selected_fields(selection.selections, type_names)
 
 
 def _b64(text: str) -> str:

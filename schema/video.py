@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 import strawberry
-from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
+from strawberry.types.nodes import Selection
 
 from gateway.loaders.base import OLDEST_CREATE_SINCE
 from gateway.loaders.video import IDS_PER_LIST_CALL, VIDEO_2D, VIDEO_PHOTO
@@ -24,6 +24,7 @@ from schema.relay import (
     page_info,
     page_window,
     parse_time,
+    selected_fields,
     upstream_time,
 )
 from schema.video_types import (
@@ -266,35 +267,27 @@ class VideoJobFilter:
         return query
 
 
-def _fields(selections: Iterable[Selection], type_names: frozenset[str]) -> Iterator[SelectedField]:
-    """The fields selected on an object, through fragments that apply to one of its type names."""
-    for selection in selections:
-        if isinstance(selection, SelectedField):
-            yield selection
-        elif isinstance(selection, InlineFragment | FragmentSpread):
-            if selection.type_condition is None or selection.type_condition in type_names:
-                yield from _fields(selection.selections, type_names)
-
-
-def _wanted(job_selections: Iterable[Sequence[Selection]]) -> tuple[bool, bool]:
+def needs_show(job_selections: Iterable[Sequence[Selection]]) -> tuple[bool, bool]:
     """(details, scripts): whether any of these job selections needs the show endpoint, and its scripts."""
-    names = {field.name for selections in job_selections for field in _fields(selections, _JOB_TYPE_NAMES)}
+    names = {
+        field.name for selections in job_selections for field in selected_fields(selections, _JOB_TYPE_NAMES)
+    }
     return bool(names & DETAIL_FIELDS), bool(names & SCRIPT_FIELDS)
 
 
 def _node_selections(info: GatewayInfo) -> Iterator[Sequence[Selection]]:
     """The selections on each job of a connection (edges { node { ... } })."""
     for connection in info.selected_fields:
-        for edges in _fields(connection.selections, frozenset({"VideoJobConnection"})):
+        for edges in selected_fields(connection.selections, frozenset({"VideoJobConnection"})):
             if edges.name == "edges":
-                for node in _fields(edges.selections, frozenset({"VideoJobEdge"})):
+                for node in selected_fields(edges.selections, frozenset({"VideoJobEdge"})):
                     if node.name == "node":
                         yield node.selections
 
 
 async def video_job_by_id(info: GatewayInfo, job_id: str) -> VideoJob | None:
     """The caller's video job, or None when it does not exist; all lookups of a request batch together."""
-    details, scripts = _wanted(field.selections for field in info.selected_fields)
+    details, scripts = needs_show(field.selections for field in info.selected_fields)
     if not await info.context.loaders.video.exists(job_id, details=details, scripts=scripts):
         return None
     return VideoJob(job_id=job_id, scripts_selected=scripts)
@@ -321,7 +314,7 @@ class VideoQueries:
         query = (filter or VideoJobFilter()).upstream_query()
         if query.get("job_ids") == []:
             return VideoJobConnection(edges=[], page_info=page_info(offset, 0, 0, CURSOR_KIND), total_count=0)
-        _, scripts = _wanted(_node_selections(info))
+        _, scripts = needs_show(_node_selections(info))
         page = await info.context.loaders.video.page(offset=offset, limit=limit, **query)
         edges = [
             VideoJobEdge(

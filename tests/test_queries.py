@@ -3,6 +3,7 @@ exactly the upstream calls the API needs for it."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,8 @@ from graphql import parse, validate
 
 from schema import schema
 from schema.relay import encode_global_id
+from tests.schema.test_picture_mutations import png
+from tests.schema.test_video_mutations import PHOTO_INPUT, VIDEO_INPUT
 from tests.support.gateway import GatewayClient
 
 QUERIES = Path(__file__).resolve().parents[1] / "queries"
@@ -25,6 +28,8 @@ class Operation:
 
     variables: Variables
     upstream_calls: int
+    # Sent as a GraphQL multipart request with a PNG at variables.input.file.
+    uploads_a_picture: bool = False
 
 
 async def no_variables(gateway: GatewayClient) -> dict[str, Any]:
@@ -56,9 +61,36 @@ async def a_mix_of_jobs(gateway: GatewayClient) -> dict[str, Any]:
     return {"ids": ids}
 
 
+async def a_new_video(gateway: GatewayClient) -> dict[str, Any]:
+    return {"input": VIDEO_INPUT}
+
+
+async def a_new_photo_video(gateway: GatewayClient) -> dict[str, Any]:
+    return {"input": PHOTO_INPUT}
+
+
+async def a_training_input(gateway: GatewayClient) -> dict[str, Any]:
+    return {"input": {"name": "Anna"}}
+
+
+async def a_picture_url_input(gateway: GatewayClient) -> dict[str, Any]:
+    return {
+        "input": {
+            "pictureUrl": "https://example.com/face.png",
+            "styleId": "system_male_001",
+            "name": "Portrait",
+        }
+    }
+
+
+async def a_picture_upload_input(gateway: GatewayClient) -> dict[str, Any]:
+    return {"input": {"file": None, "styleId": "system_female_001", "name": "Portrait"}}
+
+
 # The minimum for each: a list is one call; a video by id needs the batched list (its kind) and
 # then its kind's show call; training and picture jobs have no batch lookup, so one show call each;
-# a dashboard of counts per state needs one list call per state.
+# a dashboard of counts per state needs one list call per state; a write is its own call, plus one
+# read so the payload shows the job as the upstream now sees it (a delete returns no job).
 OPERATIONS: dict[str, Operation] = {
     "video_job_list.graphql": Operation(no_variables, 1),
     "video_job_detail.graphql": Operation(a_video, 2),
@@ -68,6 +100,15 @@ OPERATIONS: dict[str, Operation] = {
     "picture_modeling_job_list.graphql": Operation(no_variables, 1),
     "picture_modeling_job_detail.graphql": Operation(a_picture_job, 1),
     "jobs_by_id.graphql": Operation(a_mix_of_jobs, 1 + 2 + 1),
+    "create_video_job.graphql": Operation(a_new_video, 2),
+    "create_photo_video_job.graphql": Operation(a_new_photo_video, 2),
+    # The kind and state first (one list call), the cancel, then the job as it now is.
+    "cancel_video_job.graphql": Operation(a_video, 3),
+    "create_training_job.graphql": Operation(a_training_input, 2),
+    "submit_training_job.graphql": Operation(a_training_job, 2),
+    "delete_training_job.graphql": Operation(a_training_job, 1),
+    "create_picture_modeling_job_from_url.graphql": Operation(a_picture_url_input, 2),
+    "create_picture_modeling_job.graphql": Operation(a_picture_upload_input, 2, uploads_a_picture=True),
 }
 
 
@@ -95,8 +136,30 @@ async def test_operation_runs_against_the_emulator_with_the_minimum_upstream_cal
     operation = OPERATIONS[name]
     variables = await operation.variables(gateway)
     await gateway.reset_calls()
-    body = await gateway.query((QUERIES / name).read_text(encoding="utf-8"), variables)
+    document = (QUERIES / name).read_text(encoding="utf-8")
+    if operation.uploads_a_picture:
+        body = await send_with_picture(gateway, document, variables)
+    else:
+        body = await gateway.query(document, variables)
     assert "errors" not in body, body["errors"]
     assert all(value is not None for value in body["data"].values())
+    for value in body["data"].values():
+        if isinstance(value, dict):
+            assert value.get("userErrors", []) == [], value["userErrors"]
     calls = await gateway.calls()
     assert len(calls) == operation.upstream_calls, [(c["method"], c["path"], c["query"]) for c in calls]
+
+
+async def send_with_picture(
+    gateway: GatewayClient, document: str, variables: dict[str, Any]
+) -> dict[str, Any]:
+    operations = {"query": document, "variables": variables}
+    response = await gateway.http.post(
+        "/graphql",
+        data={"operations": json.dumps(operations), "map": json.dumps({"1": ["variables.input.file"]})},
+        files={"1": ("face.png", png(64, 48), "image/png")},
+        headers={"Apollo-Require-Preflight": "true", "X-Auth-Token": "alice-token"},
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 
 class UpstreamError(Exception):
-    """Base of every upstream failure; `operation` names the upstream API that was called."""
+    """Base of every upstream failure; `operation` names the upstream API that was called.
+
+    `request_sent` is False only when the request certainly never reached the upstream (no
+    connection could be made), so a create that failed that way certainly created nothing.
+    """
+
+    request_sent: bool = True
 
     def __init__(self, message: str, *, operation: str = "", request_id: str | None = None) -> None:
         super().__init__(message)
@@ -24,6 +30,8 @@ class UpstreamError(Exception):
 
 class CredentialsError(UpstreamError):
     """The call cannot be authenticated (no token, or one no HTTP header can carry): nothing was sent."""
+
+    request_sent = False
 
 
 class UpstreamHTTPError(UpstreamError):

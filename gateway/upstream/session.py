@@ -200,6 +200,13 @@ class UpstreamSession:
                 raise CredentialsError(f"the {name} contains line breaks or NUL", operation=call.operation)
 
     def _transport_failure(self, call: Call, exc: httpx.TransportError) -> UpstreamError:
+        error = self._describe_transport_failure(call, exc)
+        # Failing to connect (or to get a pooled connection) means not a byte of the request left.
+        never_left = httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout
+        error.request_sent = not isinstance(exc, never_left)
+        return error
+
+    def _describe_transport_failure(self, call: Call, exc: httpx.TransportError) -> UpstreamError:
         config, kind = self._config, type(exc).__name__
         waits = {
             httpx.ConnectTimeout: f"could not connect within {config.connect_timeout:g} s",

@@ -1,0 +1,119 @@
+"""What every mutation shares: the caller's header rules and creates that run once per idempotency key."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+from collections.abc import Awaitable, Callable
+
+import orjson
+
+from gateway.idempotency import REMEMBER_SECONDS, Claim
+from gateway.loaders.base import CallBudgetExceeded, MissingCredentials
+from gateway.upstream import JSONObject, UpstreamError, UpstreamHTTPError
+from schema.errors import GatewayError
+from schema.relay import GatewayInfo
+from schema.user_errors import UserError, UserErrorCode
+
+# CJK ideographs (with extensions A-G and compatibility forms) and CJK punctuation: MetaStudio
+# refuses them in X-App-UserId.
+_CHINESE = re.compile(
+    "[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef\U00020000-\U0003134f]"
+)
+APP_USER_FIELD = ["headers", "X-App-UserId"]
+WAIT_STEP = 0.05
+
+
+class IdempotencyKeyReused(Exception):
+    """The key was first used with a different input; the first create stands."""
+
+
+class OutcomeUnknown(GatewayError):
+    code = "UPSTREAM_TIMEOUT"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "an earlier create with this idempotency key got no answer from MetaStudio, so whether it "
+            "created a job is unknown; check the job list before trying again with a new key"
+        )
+
+
+def caller_problems(info: GatewayInfo) -> list[UserError]:
+    """Rules on who is calling that MetaStudio enforces, checked before any upstream call."""
+    app_user_id = info.context.credentials.app_user_id
+    if app_user_id is not None and _CHINESE.search(app_user_id):
+        return [
+            UserError(
+                code=UserErrorCode.INVALID_INPUT,
+                message="X-App-UserId must not contain Chinese characters",
+                field=APP_USER_FIELD,
+            )
+        ]
+    return []
+
+
+def fingerprint_of(value: object) -> str:
+    return hashlib.sha256(orjson.dumps(value, option=orjson.OPT_SORT_KEYS, default=str)).hexdigest()
+
+
+def _certainly_created_nothing(exc: BaseException) -> bool:
+    if isinstance(exc, MissingCredentials | CallBudgetExceeded):
+        return True
+    if isinstance(exc, UpstreamHTTPError):
+        # An answer below 500 is a refusal; a 5xx may come after the job was made.
+        return exc.status < 500
+    if isinstance(exc, UpstreamError):
+        return not exc.request_sent
+    return False
+
+
+async def create_once(
+    info: GatewayInfo,
+    *,
+    operation: str,
+    idempotency_key: str | None,
+    fingerprint: object,
+    create: Callable[[], Awaitable[JSONObject]],
+) -> JSONObject:
+    """Run `create` at most once per caller, operation and key within 24 hours; replays get its answer.
+
+    A create is never retried here: when it fails in a way that may have created a job (a timeout,
+    a dropped connection, a 5xx), the key remembers that the outcome is unknown.
+    """
+    if idempotency_key is None:
+        return await create()
+    context = info.context
+    store = context.idempotency
+    key = fingerprint_of([context.upstream.key, operation, idempotency_key])
+    mine = fingerprint_of(fingerprint)
+    # Long enough for the create in flight to finish; a crashed replica's claim then lapses.
+    pending_ttl = context.settings.total_timeout + 60
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + context.settings.total_timeout + 5
+    while (held := await store.claim(key, mine, pending_ttl)) is not None:
+        if held.fingerprint != mine:
+            raise IdempotencyKeyReused
+        if held.status == "done" and held.result is not None:
+            return held.result
+        if held.status == "unknown" or loop.time() >= deadline:
+            raise OutcomeUnknown
+        await asyncio.sleep(WAIT_STEP)  # the same create is under way in another request
+    try:
+        result = await create()
+    except BaseException as exc:
+        if _certainly_created_nothing(exc):
+            await store.release(key)
+        else:
+            await store.settle(key, Claim(mine, "unknown"), REMEMBER_SECONDS)
+        raise
+    await store.settle(key, Claim(mine, "done", dict(result)), REMEMBER_SECONDS)
+    return result
+
+
+def reused_key_error() -> UserError:
+    return UserError(
+        code=UserErrorCode.IDEMPOTENCY_KEY_REUSED,
+        message="this idempotency key was already used with a different input; use a new key for a new job",
+        field=["input", "idempotencyKey"],
+    )

@@ -1,0 +1,232 @@
+"""Picture modeling writes: a job from an uploaded photo (multipart) or from a photo's URL."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import strawberry
+from starlette.datastructures import UploadFile
+from strawberry.file_uploads import Upload
+
+from gateway.pictures import (
+    picture_file_from_upload,
+    sha256_of_upload,
+    sniff_upload,
+    within_limits,
+)
+from gateway.upstream import JSONObject, UpstreamHTTPError
+from schema.mutations import IdempotencyKeyReused, caller_problems, create_once, reused_key_error
+from schema.picture import PictureModelingJob, picture_modeling_job_by_id
+from schema.reading import text
+from schema.relay import GatewayInfo, described
+from schema.user_errors import (
+    Problems,
+    UserError,
+    UserErrorCode,
+    is_user_error,
+    user_errors_from_upstream,
+)
+
+# CreatePictureModelingJob: the styles the upload accepts, and the largest picture (either way round).
+PICTURE_STYLES = ("system_male_001", "system_female_001", "system_male_002", "system_female_002")
+MAX_LONG_SIDE, MAX_SHORT_SIDE = 3840, 2160
+FILE_FIELD = ["input", "file"]
+
+
+@strawberry.input(
+    description="A stylized model from an uploaded photo (CreatePictureModelingJob), sent as a GraphQL "
+    "multipart request."
+)
+class CreatePictureModelingJobInput:
+    file: Upload = strawberry.field(
+        description="The photo: a jpg, jpeg or png (recognised by its content, not its name) of at most "
+        "3840x2160 pixels (either way round) and at most the gateway's upload size limit."
+    )
+    style_id: str = strawberry.field(
+        description="The style: system_male_001, system_female_001, system_male_002 or system_female_002."
+    )
+    name: str = strawberry.field(description="Name of the model. Required.")
+    notify_url: str | None = strawberry.field(
+        default=None, description="An http(s) URL, at most 2048 characters, called when the job ends."
+    )
+    idempotency_key: str | None = strawberry.field(
+        default=None,
+        description="The same key from the same caller within 24 hours returns the first result and "
+        "creates nothing upstream.",
+    )
+
+
+@strawberry.input(
+    description="A stylized model from a photo MetaStudio fetches (CreatePictureModelingByUrlJob)."
+)
+class CreatePictureModelingJobFromUrlInput:
+    picture_url: str = strawberry.field(description="The photo's http(s) URL, at most 2048 characters.")
+    style_id: str = strawberry.field(description="The style, e.g. system_female_001.")
+    name: str = strawberry.field(description="Name of the model. Required.")
+    notify_url: str | None = strawberry.field(
+        default=None, description="An http(s) URL, at most 2048 characters, called when the job ends."
+    )
+    idempotency_key: str | None = strawberry.field(
+        default=None,
+        description="The same key from the same caller within 24 hours returns the first result and "
+        "creates nothing upstream.",
+    )
+
+    def check(self, found: Problems) -> None:
+        if found.required(["input", "pictureUrl"], self.picture_url):
+            found.url(["input", "pictureUrl"], self.picture_url)
+        found.required(["input", "styleId"], self.style_id)
+        found.required(["input", "name"], self.name)
+        found.url(["input", "notifyUrl"], self.notify_url)
+
+    def body(self) -> dict[str, Any]:
+        body = {
+            "picture_url": self.picture_url,
+            "style_id": self.style_id,
+            "name": self.name,
+            "notify_url": self.notify_url,
+        }
+        return {key: value for key, value in body.items() if value is not None}
+
+
+@strawberry.type(description="The created picture modeling job as MetaStudio now sees it.")
+class CreatePictureModelingJobPayload:
+    job: PictureModelingJob | None
+    model_asset_id: str | None = strawberry.field(description="Id of the model asset the job builds.")
+    user_errors: list[UserError]
+
+
+def _refused(errors: list[UserError]) -> CreatePictureModelingJobPayload:
+    return CreatePictureModelingJobPayload(job=None, model_asset_id=None, user_errors=errors)
+
+
+async def _created(info: GatewayInfo, answer: Mapping[str, Any]) -> CreatePictureModelingJobPayload:
+    job_id = text(answer, "job_id")
+    job = None
+    if job_id is not None:
+        info.context.loaders.picture.job.clear(job_id)
+        job = await picture_modeling_job_by_id(info, job_id)
+    return CreatePictureModelingJobPayload(
+        job=job, model_asset_id=text(answer, "model_asset_id"), user_errors=[]
+    )
+
+
+async def check_picture(upload: object, found: Problems) -> None:
+    """The upload must be a file whose bytes (not its name) make a PNG or JPEG within the resolution."""
+    if not isinstance(upload, UploadFile):
+        found.add(
+            FILE_FIELD, "file must be sent as a file part of a multipart request", UserErrorCode.REQUIRED
+        )
+        return
+    picture = await sniff_upload(upload)
+    if picture is None:
+        found.add(
+            FILE_FIELD,
+            "file must be a jpg, jpeg or png picture (recognised by its content, not its name)",
+            UserErrorCode.UNSUPPORTED_FILE,
+        )
+    elif not within_limits(picture, MAX_LONG_SIDE, MAX_SHORT_SIDE):
+        found.add(
+            FILE_FIELD,
+            f"file is {picture.width}x{picture.height} pixels; the largest resolution allowed is "
+            f"{MAX_LONG_SIDE}x{MAX_SHORT_SIDE} (or {MAX_SHORT_SIDE}x{MAX_LONG_SIDE})",
+            UserErrorCode.FILE_TOO_LARGE,
+        )
+
+
+@strawberry.type
+class PictureModelingMutations:
+    @described(
+        "Create a picture modeling job from an uploaded photo (GraphQL multipart request; send the "
+        "Apollo-Require-Preflight header). The photo is checked first and streamed to MetaStudio as it is. "
+        "Costs one create and one show call."
+    )
+    async def create_picture_modeling_job(
+        self, info: GatewayInfo, input: CreatePictureModelingJobInput
+    ) -> CreatePictureModelingJobPayload:
+        problems = Problems()
+        problems.extend(caller_problems(info))
+        if problems.required(["input", "styleId"], input.style_id):
+            problems.one_of(["input", "styleId"], input.style_id, PICTURE_STYLES)
+        problems.required(["input", "name"], input.name)
+        problems.url(["input", "notifyUrl"], input.notify_url)
+        upload: object = input.file
+        await check_picture(upload, problems)
+        if problems or not isinstance(upload, UploadFile):
+            return _refused(problems.errors)
+        limit = info.context.settings.upload_max_bytes
+        # The spooled file streams upstream: its name and type follow its bytes, its size is known.
+        picture = await picture_file_from_upload(upload)
+        size = picture.size or 0
+        if size > limit:
+            message = f"file is {size} bytes; the largest upload allowed is {limit} bytes"
+            return _refused([UserError(code=UserErrorCode.FILE_TOO_LARGE, message=message, field=FILE_FIELD)])
+        fingerprint = {
+            "style_id": input.style_id,
+            "name": input.name,
+            "notify_url": input.notify_url,
+            "filename": picture.filename,
+            "size": size,
+            "sha256": await sha256_of_upload(upload),
+        }
+        upstream = info.context.upstream
+
+        async def create() -> JSONObject:
+            return await upstream.call(
+                upstream.client.create_picture_modeling_job,
+                file=picture,
+                style_id=input.style_id,
+                name=input.name,
+                notify_url=input.notify_url,
+            )
+
+        try:
+            answer = await create_once(
+                info,
+                operation="createPictureModelingJob",
+                idempotency_key=input.idempotency_key,
+                fingerprint=fingerprint,
+                create=create,
+            )
+        except IdempotencyKeyReused:
+            return _refused([reused_key_error()])
+        except UpstreamHTTPError as exc:
+            if not is_user_error(exc):
+                raise
+            return _refused(user_errors_from_upstream(exc, ["input"]))
+        return await _created(info, answer)
+
+    @described(
+        "Create a picture modeling job from a photo MetaStudio fetches from a URL. Costs one create and "
+        "one show call."
+    )
+    async def create_picture_modeling_job_from_url(
+        self, info: GatewayInfo, input: CreatePictureModelingJobFromUrlInput
+    ) -> CreatePictureModelingJobPayload:
+        problems = Problems()
+        problems.extend(caller_problems(info))
+        input.check(problems)
+        if problems:
+            return _refused(problems.errors)
+        body = input.body()
+        upstream = info.context.upstream
+
+        async def create() -> JSONObject:
+            return await upstream.call(upstream.client.create_picture_modeling_job_by_url, body)
+
+        try:
+            answer = await create_once(
+                info,
+                operation="createPictureModelingJobFromUrl",
+                idempotency_key=input.idempotency_key,
+                fingerprint=body,
+                create=create,
+            )
+        except IdempotencyKeyReused:
+            return _refused([reused_key_error()])
+        except UpstreamHTTPError as exc:
+            if not is_user_error(exc):
+                raise
+            return _refused(user_errors_from_upstream(exc, ["input"]))
+        return await _created(info, answer)

@@ -1,0 +1,366 @@
+"""Training job writes: create (with its upload URLs), submit for review, delete."""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import strawberry
+
+from gateway.upstream import JSONObject, UpstreamHTTPError
+from schema.mutations import IdempotencyKeyReused, caller_problems, create_once, reused_key_error
+from schema.reading import Data, text, texts
+from schema.relay import GatewayInfo, described, encode_global_id
+from schema.training import TrainingJob, training_job_by_id
+from schema.user_errors import (
+    Problems,
+    UserError,
+    UserErrorCode,
+    is_user_error,
+    user_errors_from_upstream,
+)
+
+SUBMIT_COMMAND = "SUBMITVERIFYING"
+# Execute2dModelTrainingCommandByUser / Update2dModelTrainingJob: a job is (re)submitted for review
+# while it waits for its files or after a review refused it.
+SUBMITTABLE_STATES = ("WAIT_FILE_UPLOAD", "AUTO_VERIFY_FAILED", "MANUAL_VERIFY_FAILED")
+MULTIPART_COUNT = (1, 1000)
+JOB_ID_FIELD = ["jobId"]
+
+
+@strawberry.enum(description="Model version to train (Create2dModelTrainingJob model_version).")
+class TrainingModelVersion(enum.Enum):
+    V3_2 = strawberry.enum_value("V3.2", description="V3.2 model, the default.")
+    V3_3 = strawberry.enum_value("V3.3", description="V3.3 model.")
+
+
+@strawberry.enum(description="What the create is for (Create2dModelTrainingJob command_message).")
+class TrainingCommandMessage(enum.Enum):
+    UPLOAD_VIDEO = strawberry.enum_value("UPLOAD_VIDEO", description="Upload the videos (the default).")
+    UPDATE_VIDEO = strawberry.enum_value("UPDATE_VIDEO", description="Update the videos.")
+    CONFIRM_ACTION_VIDEO = strawberry.enum_value(
+        "CONFIRM_ACTION_VIDEO", description="Confirm the action arrangement video."
+    )
+    GET_ACTION_VIDEO_MULTIPART = strawberry.enum_value(
+        "GET_ACTION_VIDEO_MULTIPART", description="Get the action video's upload parts."
+    )
+
+
+@strawberry.enum(description="Where the trained voice comes from.")
+class TrainingAudioSourceType(enum.Enum):
+    VIDEO = strawberry.enum_value("VIDEO", description="Extracted from the training video.")
+    AUDIO = strawberry.enum_value("AUDIO", description="A separately uploaded audio file.")
+
+
+@strawberry.enum(description="A service the trained model may be used for.")
+class TrainingSupportedService(enum.Enum):
+    VIDEO_2D = strawberry.enum_value("VIDEO_2D", description="2D digital-human video production.")
+    LIVE_2D = strawberry.enum_value("LIVE_2D", description="2D digital-human live streaming.")
+    CHAT_2D = strawberry.enum_value("CHAT_2D", description="2D digital-human interactive chat.")
+
+
+@strawberry.enum(description="The use the trained voice is tuned for (VoiceProperties job_tag).")
+class TrainingVoiceJobTag(enum.Enum):
+    ECOMMERCE = "ECOMMERCE"
+    NEWS = "NEWS"
+    MARKETING = "MARKETING"
+
+
+@strawberry.enum(description="The trained voice's sex.")
+class TrainingVoiceSex(enum.Enum):
+    FEMALE = "FEMALE"
+    MALE = "MALE"
+
+
+@strawberry.enum(description="The trained voice's language.")
+class TrainingVoiceLanguage(enum.Enum):
+    CN = strawberry.enum_value("CN", description="Chinese.")
+    EN = strawberry.enum_value("EN", description="English.")
+
+
+@strawberry.input(description="Properties of the voice trained with the model (VoiceProperties).")
+class TrainingVoicePropertiesInput:
+    job_tag: TrainingVoiceJobTag
+    sex: TrainingVoiceSex
+    language: TrainingVoiceLanguage
+
+    def body(self) -> dict[str, Any]:
+        return {"job_tag": self.job_tag.value, "sex": self.sex.value, "language": self.language.value}
+
+
+def _default_services() -> list[TrainingSupportedService]:
+    return [TrainingSupportedService.VIDEO_2D, TrainingSupportedService.LIVE_2D]
+
+
+@strawberry.input(
+    description="A new 2D model training job (Create2dModelTrainingJobReq). The job starts in "
+    "WAIT_FILE_UPLOAD: put the material at the returned upload URLs, then call submitTrainingJob."
+)
+class CreateTrainingJobInput:
+    name: str = strawberry.field(description="Model name; also the name of the model asset. Required.")
+    contact: str | None = strawberry.field(default=None, description="Phone number of the job's creator.")
+    command_message: TrainingCommandMessage = strawberry.field(
+        default=TrainingCommandMessage.UPLOAD_VIDEO, description="UPLOAD_VIDEO unless told otherwise."
+    )
+    video_multipart_count: int = strawberry.field(
+        default=1,
+        description="Parts the one training video is uploaded in (for concurrent upload), 1-1000; one "
+        "upload URL each.",
+    )
+    action_video_multipart_count: int = strawberry.field(
+        default=1, description="Parts the action video is uploaded in, 1-1000; one upload URL each."
+    )
+    is_background_replacement: bool = strawberry.field(
+        default=True, description="Replace the background; the video must then be shot on a green screen."
+    )
+    batch_name: str | None = strawberry.field(default=None, description="The batch the job belongs to.")
+    tags: list[str] | None = strawberry.field(default=None, description="The job's tags.")
+    model_version: TrainingModelVersion = strawberry.field(
+        default=TrainingModelVersion.V3_2, description="V3_2 (V3.2) unless told otherwise."
+    )
+    is_ondemand_resource: bool = strawberry.field(
+        default=False, description="Train on on-demand (trial) resources."
+    )
+    is_flexus: bool = strawberry.field(default=False, description="A Flexus (basic edition) training.")
+    is_fast_flexus: bool = strawberry.field(default=False, description="A fast Flexus training.")
+    is_live_copy: bool = strawberry.field(default=False, description="A live-room copy training.")
+    is_only_human_model: bool = strawberry.field(
+        default=False, description="Train only the image model, without a voice (Flexus only)."
+    )
+    audio_source_type: TrainingAudioSourceType | None = strawberry.field(
+        default=None, description="Where the voice comes from; the upstream decides when unset."
+    )
+    voice_properties: TrainingVoicePropertiesInput | None = strawberry.field(
+        default=None, description="Properties of the voice trained with the model."
+    )
+    supported_service: list[TrainingSupportedService] = strawberry.field(
+        default_factory=_default_services, description="Services the model supports; VIDEO_2D and LIVE_2D."
+    )
+    idempotency_key: str | None = strawberry.field(
+        default=None,
+        description="The same key from the same caller within 24 hours returns the first result and "
+        "creates nothing upstream.",
+    )
+
+    def check(self, found: Problems) -> None:
+        """Every documented rule this input breaks (the enums already hold the allowed values)."""
+        found.required(["input", "name"], self.name)
+        found.between(["input", "videoMultipartCount"], self.video_multipart_count, *MULTIPART_COUNT)
+        found.between(
+            ["input", "actionVideoMultipartCount"], self.action_video_multipart_count, *MULTIPART_COUNT
+        )
+
+    def body(self) -> dict[str, Any]:
+        """The Create2dModelTrainingJobReq body, defaults spelled out so equal inputs send equal bodies."""
+        body: dict[str, Any] = {
+            "name": self.name,
+            "contact": self.contact,
+            "command_message": self.command_message.value,
+            "video_multipart_count": self.video_multipart_count,
+            "action_video_multipart_count": self.action_video_multipart_count,
+            "is_background_replacement": self.is_background_replacement,
+            "batch_name": self.batch_name,
+            "tags": self.tags,
+            "model_version": self.model_version.value,
+            "is_ondemand_resource": self.is_ondemand_resource,
+            "is_flexus": self.is_flexus,
+            "is_fast_flexus": self.is_fast_flexus,
+            "is_live_copy": self.is_live_copy,
+            "is_only_human_model": self.is_only_human_model,
+            "audio_source_type": None if self.audio_source_type is None else self.audio_source_type.value,
+            "voice_properties": None if self.voice_properties is None else self.voice_properties.body(),
+            "supported_service": [service.value for service in self.supported_service],
+        }
+        return {name: value for name, value in body.items() if value is not None}
+
+
+@strawberry.type(
+    description="Where to PUT the training material (Create2dModelTrainingJobResponse); valid for a "
+    "limited time, so upload soon after the create."
+)
+class TrainingUploadUrls:
+    training_video_upload_url: list[str] = strawberry.field(
+        description="One URL per training video part (videoMultipartCount)."
+    )
+    action_video_upload_url: list[str] = strawberry.field(
+        description="One URL per action video part (actionVideoMultipartCount)."
+    )
+    audio_upload_url: str | None = strawberry.field(description="The separately recorded audio.")
+    cover_upload_url: str | None = strawberry.field(description="The model's cover image.")
+    id_card_image1_upload_url: str | None = strawberry.field(description="Front of the ID card.")
+    id_card_image2_upload_url: str | None = strawberry.field(description="Back of the ID card.")
+    grant_file_upload_url: str | None = strawberry.field(description="The letter of authorization.")
+    pre_beauty_image_upload_url: str | None = strawberry.field(description="The image before whitening.")
+    post_beauty_image_upload_url: str | None = strawberry.field(description="The image after whitening.")
+
+    @classmethod
+    def from_upstream(cls, data: Data) -> TrainingUploadUrls:
+        return cls(
+            training_video_upload_url=texts(data, "training_video_upload_url"),
+            action_video_upload_url=texts(data, "action_video_upload_url"),
+            audio_upload_url=text(data, "audio_upload_url"),
+            cover_upload_url=text(data, "cover_upload_url"),
+            id_card_image1_upload_url=text(data, "id_card_image1_upload_url"),
+            id_card_image2_upload_url=text(data, "id_card_image2_upload_url"),
+            grant_file_upload_url=text(data, "grant_file_upload_url"),
+            pre_beauty_image_upload_url=text(data, "pre_beauty_image_upload_url"),
+            post_beauty_image_upload_url=text(data, "post_beauty_image_upload_url"),
+        )
+
+
+@strawberry.type(description="The created training job as MetaStudio now sees it, and its upload URLs.")
+class CreateTrainingJobPayload:
+    job: TrainingJob | None
+    upload_urls: TrainingUploadUrls | None
+    user_errors: list[UserError]
+
+
+@strawberry.type(description="The training job as MetaStudio now sees it.")
+class TrainingJobPayload:
+    job: TrainingJob | None
+    user_errors: list[UserError]
+
+
+@strawberry.type(description="Which training job was deleted.")
+class DeleteTrainingJobPayload:
+    deleted_job_id: str | None = strawberry.field(description="The upstream id of the deleted job.")
+    deleted_id: strawberry.ID | None = strawberry.field(description="The global id of the deleted job.")
+    user_errors: list[UserError]
+
+
+def forget(info: GatewayInfo, job_id: str) -> None:
+    """Drop what this request loaded of the job before a write, so later reads see the write."""
+    loaders = info.context.loaders.training
+    loaders.basic.clear(job_id)
+    loaders.detail.clear(job_id)
+
+
+async def current_job(info: GatewayInfo, job_id: str) -> TrainingJob | None:
+    """The job as the upstream sees it now (one show call)."""
+    forget(info, job_id)
+    return await training_job_by_id(info, job_id)
+
+
+async def current_data(info: GatewayInfo, job_id: str) -> Data | None:
+    """The job's basic fields as the upstream sees them now, or None when it has no such job."""
+    forget(info, job_id)
+    return await info.context.loaders.training.basic.load(job_id)
+
+
+def names_state(exc: UpstreamHTTPError, state: str | None) -> bool:
+    """Whether a refusal is about the job's state: it names the state the job is in."""
+    return state is not None and re.search(rf"\b{re.escape(state)}\b", exc.error_msg or "") is not None
+
+
+def state_conflict(job_id: str, state: str, action: str, exc: UpstreamHTTPError) -> UserError:
+    return UserError(
+        code=UserErrorCode.STATE_CONFLICT,
+        message=f"training job {job_id} is {state}, which does not allow {action}",
+        field=JOB_ID_FIELD,
+        upstream_error_code=exc.error_code,
+    )
+
+
+@strawberry.type
+class TrainingMutations:
+    @described(
+        "Create a 2D model training job; returns it (WAIT_FILE_UPLOAD) and where to upload its "
+        "material. Costs one create and one show call."
+    )
+    async def create_training_job(
+        self, info: GatewayInfo, input: CreateTrainingJobInput
+    ) -> CreateTrainingJobPayload:
+        problems = Problems()
+        problems.extend(caller_problems(info))
+        input.check(problems)
+        if problems:
+            return CreateTrainingJobPayload(job=None, upload_urls=None, user_errors=problems.errors)
+        body = input.body()
+        upstream = info.context.upstream
+
+        async def create() -> JSONObject:
+            return await upstream.call(upstream.client.create_2d_model_training_job, body)
+
+        try:
+            answer: Mapping[str, Any] = await create_once(
+                info,
+                operation="createTrainingJob",
+                idempotency_key=input.idempotency_key,
+                fingerprint=body,
+                create=create,
+            )
+        except IdempotencyKeyReused:
+            return CreateTrainingJobPayload(job=None, upload_urls=None, user_errors=[reused_key_error()])
+        except UpstreamHTTPError as exc:
+            if not is_user_error(exc):
+                raise
+            errors = user_errors_from_upstream(exc, ["input"])
+            return CreateTrainingJobPayload(job=None, upload_urls=None, user_errors=errors)
+        job_id = text(answer, "job_id")
+        job = None if job_id is None else await current_job(info, job_id)
+        return CreateTrainingJobPayload(
+            job=job, upload_urls=TrainingUploadUrls.from_upstream(answer), user_errors=[]
+        )
+
+    @described(
+        "Submit a training job for review (the SUBMITVERIFYING command) once its material is "
+        "uploaded. Only a job in WAIT_FILE_UPLOAD, AUTO_VERIFY_FAILED or MANUAL_VERIFY_FAILED can be "
+        "submitted; any other state is a STATE_CONFLICT user error. Costs the command and one show call."
+    )
+    async def submit_training_job(self, info: GatewayInfo, job_id: str) -> TrainingJobPayload:
+        problems = Problems()
+        problems.extend(caller_problems(info))
+        problems.required(JOB_ID_FIELD, job_id)
+        if problems:
+            return TrainingJobPayload(job=None, user_errors=problems.errors)
+        upstream = info.context.upstream
+        try:
+            await upstream.call(
+                upstream.client.execute_2d_model_training_command, job_id, {"command": SUBMIT_COMMAND}
+            )
+        except UpstreamHTTPError as exc:
+            if not is_user_error(exc):
+                raise
+            if exc.status == 404:
+                return TrainingJobPayload(job=None, user_errors=user_errors_from_upstream(exc, JOB_ID_FIELD))
+            data = await current_data(info, job_id)
+            state = None if data is None else text(data, "state")
+            if state is not None and (state not in SUBMITTABLE_STATES or names_state(exc, state)):
+                errors = [state_conflict(job_id, state, f"the {SUBMIT_COMMAND} command", exc)]
+            else:
+                errors = user_errors_from_upstream(exc, JOB_ID_FIELD)
+            job = None if data is None else TrainingJob(job_id=job_id)
+            return TrainingJobPayload(job=job, user_errors=errors)
+        return TrainingJobPayload(job=await current_job(info, job_id), user_errors=[])
+
+    @described(
+        "Delete a training job (the upstream has no cancel). Costs one delete call; a job whose "
+        "state refuses deletion is a STATE_CONFLICT user error."
+    )
+    async def delete_training_job(self, info: GatewayInfo, job_id: str) -> DeleteTrainingJobPayload:
+        problems = Problems()
+        problems.extend(caller_problems(info))
+        problems.required(JOB_ID_FIELD, job_id)
+        if problems:
+            return DeleteTrainingJobPayload(deleted_job_id=None, deleted_id=None, user_errors=problems.errors)
+        upstream = info.context.upstream
+        try:
+            await upstream.call(upstream.client.delete_2d_model_training_job, job_id)
+        except UpstreamHTTPError as exc:
+            if not is_user_error(exc):
+                raise
+            data = None if exc.status == 404 else await current_data(info, job_id)
+            state = None if data is None else text(data, "state")
+            if state is not None and names_state(exc, state):
+                errors = [state_conflict(job_id, state, "deletion", exc)]
+            else:
+                errors = user_errors_from_upstream(exc, JOB_ID_FIELD)
+            return DeleteTrainingJobPayload(deleted_job_id=None, deleted_id=None, user_errors=errors)
+        forget(info, job_id)
+        return DeleteTrainingJobPayload(
+            deleted_job_id=job_id,
+            deleted_id=strawberry.ID(encode_global_id("TrainingJob", job_id)),
+            user_errors=[],
+        )
