@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 import strawberry
 
+from gateway.context import RequestContext
 from gateway.upstream import QueryValue
 from schema.errors import BadUserInput, NotFound
 from schema.reading import Data, integer, link, records, text
@@ -62,7 +63,7 @@ class PictureModelingJob(Job):
         return await self._data(info)
 
     async def _data(self, info: GatewayInfo) -> Data:
-        data = await info.context.loaders.picture.job.load(self.job_id)
+        data = await self.context(info).loaders.picture.job.load(self.job_id)
         if data is None:
             raise NotFound("PictureModelingJob", self.job_id)
         return data
@@ -140,10 +141,12 @@ class PictureModelingJobConnection:
     total_count: int = strawberry.field(description="How many jobs match the filter, as the upstream counts.")
 
 
-async def picture_modeling_job_by_id(info: GatewayInfo, job_id: str) -> PictureModelingJob | None:
-    """The job, or None when the caller has no picture modeling job with that id."""
-    found = await info.context.loaders.picture.job.load(job_id)
-    return None if found is None else PictureModelingJob(job_id=job_id)
+async def picture_modeling_job_by_id(
+    info: GatewayInfo, job_id: str, context: RequestContext | None = None
+) -> PictureModelingJob | None:
+    """The job, or None when the caller has no picture modeling job with that id (`context` as for videos)."""
+    found = await (context or info.context).loaders.picture.job.load(job_id)
+    return None if found is None else PictureModelingJob(job_id=job_id, bound_context=context)
 
 
 @strawberry.type

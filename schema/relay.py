@@ -170,9 +170,16 @@ class Node:
 @strawberry.interface(description="A long-running MetaStudio job of any kind.")
 class Job(Node):
     job_id: str = strawberry.field(description="The upstream job id.")
+    # Set for subscription events, which each resolve through a context of their own so no loader
+    # or cache outlives the event; queries and mutations use the request's context.
+    bound_context: strawberry.Private[RequestContext | None] = None
 
     # Each job type lists the states after which the upstream moves the job no further.
     TERMINAL_STATES: ClassVar[frozenset[str]] = frozenset()
+
+    def context(self, info: GatewayInfo) -> RequestContext:
+        """The context this job's fields resolve through."""
+        return self.bound_context or info.context
 
     async def summary(self, info: GatewayInfo) -> Mapping[str, Any]:
         """The job's summary data as the upstream sent it (with `state` and `error_info`)."""

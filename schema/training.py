@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 import strawberry
 
+from gateway.context import RequestContext
 from gateway.upstream import QueryValue
 from schema.errors import BadUserInput, NotFound
 from schema.reading import Data, flag, integer, link, nested, records, text, texts
@@ -61,13 +62,13 @@ class TrainingJob(Job):
         return await self._basic(info)
 
     async def _basic(self, info: GatewayInfo) -> Data:
-        data = await info.context.loaders.training.basic.load(self.job_id)
+        data = await self.context(info).loaders.training.basic.load(self.job_id)
         if data is None:
             raise NotFound("TrainingJob", self.job_id)
         return data
 
     async def _detail(self, info: GatewayInfo) -> Data:
-        data = await info.context.loaders.training.detail.load(self.job_id)
+        data = await self.context(info).loaders.training.detail.load(self.job_id)
         if data is None:
             raise NotFound("TrainingJob", self.job_id)
         return data
@@ -407,10 +408,12 @@ class TrainingJobConnection:
     total_count: int = strawberry.field(description="How many jobs match the filter, as the upstream counts.")
 
 
-async def training_job_by_id(info: GatewayInfo, job_id: str) -> TrainingJob | None:
-    """The job, or None when the caller has no training job with that id."""
-    found = await info.context.loaders.training.basic.load(job_id)
-    return None if found is None else TrainingJob(job_id=job_id)
+async def training_job_by_id(
+    info: GatewayInfo, job_id: str, context: RequestContext | None = None
+) -> TrainingJob | None:
+    """The job, or None when the caller has no training job with that id (`context` as for videos)."""
+    found = await (context or info.context).loaders.training.basic.load(job_id)
+    return None if found is None else TrainingJob(job_id=job_id, bound_context=context)
 
 
 @strawberry.type

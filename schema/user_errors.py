@@ -15,6 +15,8 @@ from gateway.upstream import UpstreamHTTPError
 USER_ERROR_STATUSES = frozenset({400, 403, 404, 409, 422})
 
 _COLOR = re.compile(r"^#[0-9A-Fa-f]{6}$")
+
+
 @strawberry.enum(description="Why a mutation refused its input or action.")
 class UserErrorCode(enum.Enum):
     INVALID_INPUT = "INVALID_INPUT"

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 import strawberry
 from strawberry.types.nodes import Selection
 
+from gateway.context import RequestContext
 from gateway.loaders.base import OLDEST_CREATE_SINCE
 from gateway.loaders.video import IDS_PER_LIST_CALL, VIDEO_2D, VIDEO_PHOTO
 from schema.errors import BadUserInput, NotFound
@@ -107,18 +108,18 @@ class VideoJob(Job):
     scripts_selected: strawberry.Private[bool] = False
 
     async def summary(self, info: GatewayInfo) -> Mapping[str, Any]:
-        data = await info.context.loaders.video.summary(self.job_id)
+        data = await self.context(info).loaders.video.summary(self.job_id)
         if data is None:
             raise NotFound("VideoJob", self.job_id)
         return data
 
     async def _detail(self, info: GatewayInfo, scripts: bool = False) -> Data:
-        data = await info.context.loaders.video.detail(self.job_id, scripts or self.scripts_selected)
+        data = await self.context(info).loaders.video.detail(self.job_id, scripts or self.scripts_selected)
         # None: the job vanished since it was found, or is of a kind that has no show endpoint here.
         return {} if data is None else data
 
     async def _job_type(self, info: GatewayInfo) -> str:
-        known = info.context.loaders.video.kind(self.job_id)
+        known = self.context(info).loaders.video.kind(self.job_id)
         return known if known is not None else str((await self.summary(info)).get("job_type") or "")
 
     @described("DIGITAL_HUMAN_2D or PHOTO_DIGITAL_HUMAN; UNKNOWN for a kind this API does not know yet.")
@@ -180,7 +181,7 @@ class VideoJob(Job):
     @described("How the video is encoded: a VideoConfig for 2D jobs, a PhotoVideoConfig for photo jobs.")
     async def video_config(self, info: GatewayInfo) -> VideoOutputConfig | None:
         detail = await self._detail(info)
-        job_type = detail.get("job_type") or info.context.loaders.video.kind(self.job_id)
+        job_type = detail.get("job_type") or self.context(info).loaders.video.kind(self.job_id)
         return VideoOutputConfig.read(record(detail, "video_config"), job_type)
 
     @described("The scenes of the video's script, in order (asked of the upstream only when selected).")
@@ -285,12 +286,18 @@ def _node_selections(info: GatewayInfo) -> Iterator[Sequence[Selection]]:
                         yield node.selections
 
 
-async def video_job_by_id(info: GatewayInfo, job_id: str) -> VideoJob | None:
-    """The caller's video job, or None when it does not exist; all lookups of a request batch together."""
+async def video_job_by_id(
+    info: GatewayInfo, job_id: str, context: RequestContext | None = None
+) -> VideoJob | None:
+    """The caller's video job, or None when it does not exist; all lookups of a request batch together.
+
+    `context` binds the job to a context of its own (a subscription event) instead of the request's.
+    """
     details, scripts = needs_show(field.selections for field in info.selected_fields)
-    if not await info.context.loaders.video.exists(job_id, details=details, scripts=scripts):
+    loaders = (context or info.context).loaders
+    if not await loaders.video.exists(job_id, details=details, scripts=scripts):
         return None
-    return VideoJob(job_id=job_id, scripts_selected=scripts)
+    return VideoJob(job_id=job_id, scripts_selected=scripts, bound_context=context)
 
 
 @strawberry.type
