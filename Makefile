@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+JS := tests/js
+JS_STAMP := $(JS)/node_modules/.installed
 
 .PHONY: serve test lint typecheck pytest emulator schema clean
 
@@ -11,6 +13,11 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --upgrade "pip==26.3"
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test]"
 	touch $(STAMP)
+
+# The JavaScript GraphQL clients (graphql-ws, graphql-sse) the subscription tests run, from the lock file.
+$(JS_STAMP): $(JS)/package.json $(JS)/package-lock.json
+	npm ci --prefix $(JS) --no-audit --no-fund
+	touch $(JS_STAMP)
 
 serve: $(STAMP)
 	$(BIN)/metastudio-gateway serve
@@ -26,11 +33,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+pytest: $(STAMP) $(JS_STAMP)
 	$(BIN)/pytest
 
 schema: $(STAMP)
 	$(BIN)/python -m schema
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(JS)/node_modules

@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import socket
+import uuid
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, WebSocketRoute
 
+from gateway.context import build_context
 from gateway.graphiql import STATIC_PATH, static_app
 from gateway.graphql import GatewayGraphQL
-from gateway.idempotency import idempotency_store
+from gateway.idempotency import IdempotencyStore, idempotency_store
+from gateway.live.bus import EventBus, MemoryBus, RedisBus
+from gateway.live.callbacks import callback_bindings, callback_route
+from gateway.live.hub import JobStateHub
+from gateway.live.leases import Leases, MemoryLeases, RedisLeases
 from gateway.loaders.base import KindCache
 from gateway.settings import Settings
 from gateway.uploads import UploadGuard
@@ -36,6 +44,33 @@ def upstream_config(settings: Settings) -> UpstreamConfig:
     )
 
 
+def live_fan_out(settings: Settings) -> tuple[EventBus, Leases]:
+    """In-process events and leases for one gateway; Redis pub/sub and leases when replicas share one."""
+    if settings.redis_url is None:
+        return MemoryBus(), MemoryLeases()
+    owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+    return RedisBus(settings.redis_url), RedisLeases(settings.redis_url, owner)
+
+
+def live_hub(
+    settings: Settings, upstream: UpstreamClient, kinds: KindCache, idempotency: IdempotencyStore
+) -> tuple[JobStateHub, EventBus, Leases]:
+    from schema.subscriptions import job_is_terminal
+
+    bus, leases = live_fan_out(settings)
+    hub = JobStateHub(
+        client=upstream,
+        settings=settings,
+        bus=bus,
+        leases=leases,
+        context_for=lambda credentials: build_context(
+            None, credentials, client=upstream, kinds=kinds, settings=settings, idempotency=idempotency
+        ),
+        is_terminal=job_is_terminal,
+    )
+    return hub, bus, leases
+
+
 async def healthz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
@@ -56,19 +91,37 @@ def create_app(settings: Settings) -> Starlette:
         async with UpstreamClient(config) as upstream:
             app.state.upstream = upstream
             app.state.idempotency = idempotency_store(settings.redis_url)
+            app.state.callback_bindings = callback_bindings(settings.redis_url)
+            hub, bus, leases = live_hub(settings, upstream, app.state.kinds, app.state.idempotency)
+            app.state.live = hub
             try:
-                yield
+                await hub.start()
+                try:
+                    yield
+                finally:
+                    await hub.stop()
+                    await bus.aclose()
+                    await leases.aclose()
             finally:
                 await app.state.idempotency.aclose()
+                await app.state.callback_bindings.aclose()
 
     from schema import schema
 
-    graphql = GatewayGraphQL(schema, path="/graphql", multipart_uploads_enabled=True)
+    graphql = GatewayGraphQL(
+        schema,
+        path="/graphql",
+        multipart_uploads_enabled=True,
+        allowed_origins=settings.allowed_origins,
+        max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
+    )
     app = Starlette(
         routes=[
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
+            callback_route(),
             Mount(STATIC_PATH, static_app(), name="graphiql-static"),
         ],
         middleware=[Middleware(UploadGuard, max_bytes=settings.upload_max_bytes, path="/graphql")],

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from starlette.requests import HTTPConnection
 
@@ -14,7 +16,11 @@ from gateway.loaders.video import VideoLoaders
 from gateway.settings import Settings
 from gateway.upstream import Credentials, UpstreamClient
 
+if TYPE_CHECKING:
+    from gateway.live.hub import JobStateHub
+
 MISSING_TOKEN = "send your IAM token as X-Auth-Token or Authorization: Bearer <token>"  # noqa: S105 - an instruction, not a secret
+CREDENTIAL_HEADERS = ("x-auth-token", "authorization", "x-app-userid")
 
 
 class Loaders:
@@ -34,12 +40,49 @@ class RequestContext:
     loaders: Loaders
     settings: Settings
     idempotency: IdempotencyStore
+    live: JobStateHub | None = None
+    # What a WebSocket client sent in `connection_init` (Strawberry's protocols set it).
+    connection_params: dict[str, object] | None = None
+    # A long-lived connection (a WebSocket) runs many operations; each gets a context of its own from this,
+    # with fresh loaders, its own call budget and the credentials of the connection params.
+    per_operation: Callable[[RequestContext], RequestContext] | None = field(default=None, repr=False)
 
 
 def credentials_from(connection: HTTPConnection | None, settings: Settings) -> Credentials:
     """The caller's credentials from its headers: its token in token mode, its app user id in both."""
     headers = connection.headers if connection is not None else {}
-    app_user_id = _utf8_header(headers.get("x-app-userid") or "").strip() or None
+    sent = {name: headers.get(name) or "" for name in CREDENTIAL_HEADERS}
+    sent["x-app-userid"] = _utf8_header(sent["x-app-userid"])
+    return credentials_from_headers(sent, settings)
+
+
+def connection_credentials(
+    params: Mapping[str, object] | None, handshake: HTTPConnection | None, settings: Settings
+) -> Credentials:
+    """A WebSocket caller's credentials: from its `connection_init` payload when that names any (as
+    GraphiQL's header editor and graphql-ws clients send headers: top-level keys or a nested "headers"
+    object, any case), else from the handshake's headers (clients that can set them)."""
+    sent = params_headers(params or {})
+    if any(sent.get(name) for name in CREDENTIAL_HEADERS):
+        return credentials_from_headers(sent, settings)
+    return credentials_from(handshake, settings)
+
+
+def params_headers(params: Mapping[str, object]) -> dict[str, str]:
+    """The credential headers in a connection payload, by lowercase name; top-level keys win."""
+    found: dict[str, str] = {}
+    nested = next((v for k, v in params.items() if k.lower() == "headers"), None)
+    for source in (params, nested if isinstance(nested, Mapping) else {}):
+        for key, value in source.items():
+            name = str(key).lower()
+            if name in CREDENTIAL_HEADERS and isinstance(value, str) and name not in found:
+                found[name] = value
+    return found
+
+
+def credentials_from_headers(headers: Mapping[str, str], settings: Settings) -> Credentials:
+    """Credentials from decoded header values looked up by lowercase name."""
+    app_user_id = (headers.get("x-app-userid") or "").strip() or None
     if settings.auth_mode == "aksk":
         return Credentials(app_user_id=app_user_id)
     token = (headers.get("x-auth-token") or "").strip()
@@ -66,6 +109,7 @@ def build_context(
     kinds: KindCache,
     settings: Settings,
     idempotency: IdempotencyStore,
+    live: JobStateHub | None = None,
 ) -> RequestContext:
     missing = MISSING_TOKEN if settings.auth_mode == "token" and not credentials.token else None
     upstream = RequestUpstream(client, credentials, settings.call_budget, missing_credentials=missing)
@@ -76,4 +120,5 @@ def build_context(
         loaders=Loaders(upstream, kinds),
         settings=settings,
         idempotency=idempotency,
+        live=live,
     )

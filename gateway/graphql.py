@@ -1,41 +1,179 @@
-"""The /graphql endpoint: Strawberry over Starlette, with our context and an offline GraphiQL."""
+"""The /graphql endpoint: Strawberry over Starlette, with our context and an offline GraphiQL.
+
+Queries and mutations come over HTTP; subscriptions over a WebSocket (graphql-transport-ws and the
+legacy graphql-ws), Server-Sent Events (graphql-sse, distinct connections) or Apollo's multipart HTTP.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
+from cross_web import AsyncHTTPRequestAdapter
+from graphql import GraphQLError, GraphQLSyntaxError, OperationType, get_operation_ast, parse
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLHTTPResponse
+from starlette.websockets import WebSocket, WebSocketDisconnect
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.schema import BaseSchema
+from strawberry.subscriptions import (
+    GRAPHQL_SSE_PROTOCOL,
+    GRAPHQL_TRANSPORT_WS_PROTOCOL,
+    GRAPHQL_WS_PROTOCOL,
+    MULTIPART_SUBSCRIPTION_PROTOCOL,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
+from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+from strawberry.subscriptions.protocols.graphql_ws.types import StartMessage
 from strawberry.types import ExecutionResult
 
-from gateway.context import RequestContext, build_context, credentials_from
+from gateway.context import RequestContext, build_context, connection_credentials, credentials_from
 from gateway.graphiql import GRAPHIQL_CSP, graphiql_html
+from gateway.upstream import Credentials
 from schema.errors import label_document_errors
+
+PROTOCOLS = (
+    GRAPHQL_TRANSPORT_WS_PROTOCOL,
+    GRAPHQL_WS_PROTOCOL,
+    GRAPHQL_SSE_PROTOCOL,
+    MULTIPART_SUBSCRIPTION_PROTOCOL,
+)
+# The legacy protocol has no client pings: the server's keep-alives hold idle connections open through
+# proxies that close quiet ones.
+LEGACY_KEEP_ALIVE_SECONDS = 15.0
+
+
+def subscription_limit_error(limit: int | None) -> GraphQLError:
+    return GraphQLError(
+        f"this connection already runs {limit} operations, the most one connection may; "
+        "complete one or open another connection",
+        extensions={"code": "RATE_LIMITED", "limit": limit},
+    )
+
+
+NOT_STREAMED = (
+    "a subscription needs a stream: a WebSocket at this path (graphql-transport-ws or graphql-ws), "
+    "Server-Sent Events (POST with Accept: text/event-stream) or multipart HTTP "
+    "(Accept: multipart/mixed;subscriptionSpec=1.0)"
+)
+
+
+def is_subscription(data: GraphQLRequestData) -> bool:
+    # The word is in every subscription document; parsing only those keeps queries at one parse.
+    if not data.query or "subscription" not in data.query:
+        return False
+    try:
+        operation = get_operation_ast(parse(data.query), data.operation_name)
+    except GraphQLSyntaxError:
+        return False
+    return operation is not None and operation.operation == OperationType.SUBSCRIPTION
+
+
+class TextWebSocket(ASGIWebSocketAdapter):
+    """Sends every protocol message as a text frame, as both WebSocket protocols require (our JSON
+    encoder returns bytes, which Strawberry would send as binary frames that clients refuse)."""
+
+    async def send_json(self, message: Mapping[str, object]) -> None:
+        try:
+            await self.ws.send_text(orjson.dumps(message).decode("utf-8"))
+        except WebSocketDisconnect as exc:
+            raise WebSocketDisconnected from exc
+
+
+class TransportWSHandler(BaseGraphQLTransportWSHandler[RequestContext, None]):
+    """graphql-transport-ws, refusing an operation past the connection's limit with a coded error."""
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        limit = self.max_subscriptions_per_connection
+        if (
+            self.connection_acknowledged
+            and limit is not None
+            and message["id"] not in self.operations
+            and len(self.operations) >= limit
+        ):
+            error = subscription_limit_error(limit)
+            await self.send_message({"id": message["id"], "type": "error", "payload": [error.formatted]})
+            return
+        await super().handle_subscribe(message)
+
+
+class LegacyWSHandler(BaseGraphQLWSHandler[RequestContext, None]):
+    """The legacy graphql-ws protocol, refusing an operation past the connection's limit likewise."""
+
+    async def handle_start(self, message: StartMessage) -> None:
+        limit = self.max_subscriptions_per_connection
+        if (
+            self.connection_acknowledged
+            and limit is not None
+            and message["id"] not in self.tasks
+            and len(self.tasks) >= limit
+        ):
+            error = subscription_limit_error(limit)
+            await self.send_message({"type": "error", "id": message["id"], "payload": error.formatted})
+            return
+        await super().handle_start(message)
 
 
 class GatewayGraphQL(GraphQL[RequestContext, None]):
     """Strawberry's ASGI view, building each request's context from the app's shared state."""
 
+    websocket_adapter_class = TextWebSocket
+    graphql_transport_ws_handler_class = TransportWSHandler
+    graphql_ws_handler_class = LegacyWSHandler
+
     def __init__(self, schema: BaseSchema, *, path: str = "/graphql", **options: Any) -> None:
+        options.setdefault("subscription_protocols", PROTOCOLS)
+        options.setdefault("keep_alive", True)
+        options.setdefault("keep_alive_interval", LEGACY_KEEP_ALIVE_SECONDS)
         super().__init__(schema, **options)
         self.path = path
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> RequestContext:
-        state = request.app.state
+        settings = request.app.state.settings
+        context = self._context(request, credentials_from(request, settings))
+        if isinstance(request, WebSocket):
+            # Built once per connection, before `connection_init` brings the client's credentials; every
+            # operation on the connection then runs with a context of its own (StreamedOperations).
+            context.per_operation = lambda connection: self._context(
+                request, connection_credentials(connection.connection_params, request, settings)
+            )
+        return context
+
+    def _context(self, connection: Request | WebSocket, credentials: Credentials) -> RequestContext:
+        state = connection.app.state
         return build_context(
-            request,
-            credentials_from(request, state.settings),
+            connection,
+            credentials,
             client=state.upstream,
             kinds=state.kinds,
             settings=state.settings,
             idempotency=state.idempotency,
+            live=state.live,
+        )
+
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: RequestContext,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        # Strawberry would run a subscription sent as a plain request like a query, whose field then
+        # resolves to a stream no JSON response can hold.
+        if is_subscription(request_data):
+            return ExecutionResult(
+                data=None, errors=[GraphQLError(NOT_STREAMED, extensions={"code": "BAD_USER_INPUT"})]
+            )
+        return await super().execute_single(
+            request, request_adapter, sub_response, context, root_value, request_data
         )
 
     async def render_graphql_ide(self, request: Request) -> Response:

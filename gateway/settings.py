@@ -48,6 +48,13 @@ class Settings:
     upload_max_bytes: int = 10 * 1024 * 1024
     allowed_origins: tuple[str, ...] = ()
     log_level: str = "info"
+    poll_interval: float = 2.0
+    fast_poll_interval: float = 0.5
+    fast_poll_seconds: float = 30.0
+    max_subscriptions: int = 20_000
+    max_subscriptions_per_connection: int = 100
+    subscriber_queue_size: int = 16
+    callback_secret: str | None = field(default=None, repr=False)
 
     @property
     def uses_emulator(self) -> bool:
@@ -145,7 +152,27 @@ class _Reader:
             log_level=self.parsed(
                 "GATEWAY_LOG_LEVEL", "info", _log_level, "one of debug, info, warning, error"
             ),
+            poll_interval=self.parsed("GATEWAY_POLL_INTERVAL", 2.0, _positive, "a positive number"),
+            fast_poll_interval=self.parsed("GATEWAY_FAST_POLL_INTERVAL", 0.5, _positive, "a positive number"),
+            fast_poll_seconds=self.parsed("GATEWAY_FAST_POLL_SECONDS", 30.0, _positive, "a positive number"),
+            max_subscriptions=self.parsed(
+                "GATEWAY_MAX_SUBSCRIPTIONS", 20_000, _count, "a whole number of at least 1"
+            ),
+            max_subscriptions_per_connection=self.parsed(
+                "GATEWAY_MAX_SUBSCRIPTIONS_PER_CONNECTION", 100, _count, "a whole number of at least 1"
+            ),
+            subscriber_queue_size=self.parsed(
+                "GATEWAY_SUBSCRIBER_QUEUE_SIZE", 16, _count, "a whole number of at least 1"
+            ),
+            callback_secret=self.raw("GATEWAY_CALLBACK_SECRET"),
         )
+        if settings.public_url and settings.redis_url and not settings.callback_secret:
+            self.problems.append(
+                "GATEWAY_CALLBACK_SECRET: required with GATEWAY_PUBLIC_URL and REDIS_URL, so that every "
+                "replica accepts the callbacks the others signed"
+            )
+        if settings.callback_secret is not None and len(settings.callback_secret) < 16:
+            self.problems.append("GATEWAY_CALLBACK_SECRET: must be at least 16 characters")
         if settings.read_timeout > settings.total_timeout:
             self.problems.append("METASTUDIO_READ_TIMEOUT: must not exceed METASTUDIO_TOTAL_TIMEOUT")
         if self.problems:

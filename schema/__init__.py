@@ -11,6 +11,7 @@ from schema.errors import ErrorMapping
 from schema.nodes import NodeQueries
 from schema.picture import PictureModelingJob, PictureModelingQueries
 from schema.picture_mutations import PictureModelingMutations
+from schema.subscriptions import StreamedOperations, Subscription
 from schema.training import TrainingJob, TrainingQueries
 from schema.training_mutations import TrainingMutations
 from schema.video import VIDEO_TYPES, VideoQueries
@@ -31,8 +32,14 @@ def build_schema() -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[*VIDEO_TYPES, TrainingJob, PictureModelingJob],
-        extensions=[partial(ParserCache, maxsize=512), partial(ValidationCache, maxsize=512), ErrorMapping],
+        extensions=[
+            partial(ParserCache, maxsize=512),
+            partial(ValidationCache, maxsize=512),
+            ErrorMapping,
+            StreamedOperations,
+        ],
     )
 
 

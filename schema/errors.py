@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionResult
 
 from gateway.loaders.base import CallBudgetExceeded, MissingCredentials
 from gateway.upstream import (
@@ -151,3 +152,9 @@ class ErrorMapping(SchemaExtension):
         result = context.result
         if result is not None and result.errors:
             result.errors = [client_error(e) for e in result.errors]
+
+    def on_stream_result(self, result: object) -> Iterator[None]:
+        # Subscription events leave one by one, long before the operation ends above.
+        if isinstance(result, ExecutionResult) and result.errors:
+            result.errors = [client_error(e) for e in result.errors]
+        yield

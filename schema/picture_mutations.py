@@ -9,6 +9,7 @@ import strawberry
 from starlette.datastructures import UploadFile
 from strawberry.file_uploads import Upload
 
+from gateway.live.callbacks import gateway_callback, job_created
 from gateway.pictures import (
     picture_file_from_upload,
     sha256_of_upload,
@@ -112,6 +113,17 @@ async def _created(info: GatewayInfo, answer: Mapping[str, Any]) -> CreatePictur
     )
 
 
+def _notify_url(info: GatewayInfo, given: str | None) -> tuple[str | None, str | None]:
+    """(notify_url to send, nonce of the gateway's own callback): the client's URL when it gave one.
+
+    Only what is sent changes; the idempotency fingerprint stays the client's input.
+    """
+    if given is not None:
+        return given, None
+    callback = gateway_callback(info.context.settings, "picture")
+    return (None, None) if callback is None else callback
+
+
 async def check_picture(upload: object, found: Problems) -> None:
     """The upload must be a file whose bytes (not its name) make a PNG or JPEG within the resolution."""
     if not isinstance(upload, UploadFile):
@@ -171,15 +183,18 @@ class PictureModelingMutations:
             "sha256": await sha256_of_upload(upload),
         }
         upstream = info.context.upstream
+        notify_url, nonce = _notify_url(info, input.notify_url)
 
         async def create() -> JSONObject:
-            return await upstream.call(
+            answer = await upstream.call(
                 upstream.client.create_picture_modeling_job,
                 file=picture,
                 style_id=input.style_id,
                 name=input.name,
-                notify_url=input.notify_url,
+                notify_url=notify_url,
             )
+            await job_created(info.context, "picture", answer, nonce)
+            return answer
 
         try:
             answer = await create_once(
@@ -210,10 +225,14 @@ class PictureModelingMutations:
         if problems:
             return _refused(problems.errors)
         body = input.body()
+        notify_url, nonce = _notify_url(info, input.notify_url)
+        sent = body if notify_url is None else {**body, "notify_url": notify_url}
         upstream = info.context.upstream
 
         async def create() -> JSONObject:
-            return await upstream.call(upstream.client.create_picture_modeling_job_by_url, body)
+            answer = await upstream.call(upstream.client.create_picture_modeling_job_by_url, sent)
+            await job_created(info.context, "picture", answer, nonce)
+            return answer
 
         try:
             answer = await create_once(

@@ -9,6 +9,7 @@ from typing import Any
 
 import strawberry
 
+from gateway.live.callbacks import job_created
 from gateway.upstream import JSONObject, UpstreamHTTPError
 from schema.mutations import IdempotencyKeyReused, caller_problems, create_once, reused_key_error
 from schema.reading import Data, text, texts
@@ -281,7 +282,10 @@ class TrainingMutations:
         upstream = info.context.upstream
 
         async def create() -> JSONObject:
-            return await upstream.call(upstream.client.create_2d_model_training_job, body)
+            answer = await upstream.call(upstream.client.create_2d_model_training_job, body)
+            # Training jobs have no upstream callback; they are only polled closely for a while.
+            await job_created(info.context, "training", answer, None)
+            return answer
 
         try:
             answer: Mapping[str, Any] = await create_once(

@@ -7,6 +7,7 @@ from typing import Any, TypeVar, cast
 
 import strawberry
 
+from gateway.live.callbacks import gateway_callback, job_created
 from gateway.loaders.video import VIDEO_2D, VIDEO_PHOTO
 from gateway.upstream import Credentials, JSONObject, UpstreamHTTPError, UpstreamInvalidResponse
 from schema.mutations import IdempotencyKeyReused, caller_problems, create_once, reused_key_error
@@ -87,14 +88,26 @@ async def _create(
     if problems:
         return CreateVideoJobPayload(job=None, user_errors=problems.errors)
     body = job.upstream_body()
+    sent, nonce = dict(body), None
+    callback = None if "callback_config" in body else gateway_callback(info.context.settings, "video")
+    if callback is not None:
+        url, nonce = callback
+        sent["callback_config"] = {"callback_url": url, "auth_type": "NONE"}
     upstream = info.context.upstream
+
+    async def create() -> JSONObject:
+        answer = await upstream.call(send, sent)
+        await job_created(info.context, "video", answer, nonce)
+        return answer
+
     try:
+        # The client's own input is what identifies a retry; the callback differs on every attempt.
         answer = await create_once(
             info,
             operation=operation,
             idempotency_key=job.idempotency_key,
             fingerprint=body,
-            create=lambda: upstream.call(send, body),
+            create=create,
         )
     except IdempotencyKeyReused:
         return CreateVideoJobPayload(job=None, user_errors=[reused_key_error()])

@@ -13,7 +13,7 @@ import pytest
 from graphql import parse, validate
 
 from schema import schema
-from schema.relay import encode_global_id
+from schema.relay import decode_global_id, encode_global_id
 from tests.schema.test_picture_mutations import png
 from tests.schema.test_video_mutations import PHOTO_INPUT, VIDEO_INPUT
 from tests.support.gateway import GatewayClient
@@ -30,6 +30,8 @@ class Operation:
     upstream_calls: int
     # Sent as a GraphQL multipart request with a PNG at variables.input.file.
     uploads_a_picture: bool = False
+    # A subscription: read over multipart HTTP until it completes.
+    streams: bool = False
 
 
 async def no_variables(gateway: GatewayClient) -> dict[str, Any]:
@@ -67,6 +69,32 @@ async def a_new_video(gateway: GatewayClient) -> dict[str, Any]:
 
 async def a_new_photo_video(gateway: GatewayClient) -> dict[str, Any]:
     return {"input": PHOTO_INPUT}
+
+
+async def an_ended_video(gateway: GatewayClient) -> dict[str, Any]:
+    job_id = await gateway.create_video()
+    await gateway.set_state(job_id, "SUCCEED")
+    return {"jobId": job_id}
+
+
+async def an_ended_training_job(gateway: GatewayClient) -> dict[str, Any]:
+    job_id = await gateway.create_training()
+    await gateway.set_state(job_id, "JOB_SUCCESS")
+    return {"jobId": job_id}
+
+
+async def an_ended_picture_job(gateway: GatewayClient) -> dict[str, Any]:
+    job_id = await gateway.create_picture()
+    await gateway.set_state(job_id, "SUCCEED")
+    return {"jobId": job_id}
+
+
+async def a_mix_of_ended_jobs(gateway: GatewayClient) -> dict[str, Any]:
+    variables = await a_mix_of_jobs(gateway)
+    ended = ["SUCCEED", "FAILED", "JOB_SUCCESS", "JOB_SUCCESS", "SUCCEED"]
+    for global_id, state in zip(variables["ids"], ended, strict=True):
+        await gateway.set_state(decode_global_id(global_id)[1], state)
+    return variables
 
 
 async def a_training_input(gateway: GatewayClient) -> dict[str, Any]:
@@ -109,6 +137,12 @@ OPERATIONS: dict[str, Operation] = {
     "delete_training_job.graphql": Operation(a_training_job, 1),
     "create_picture_modeling_job_from_url.graphql": Operation(a_picture_url_input, 2),
     "create_picture_modeling_job.graphql": Operation(a_picture_upload_input, 2, uploads_a_picture=True),
+    # A job that already ended: the stream's one event is its first read, then it completes; a mix
+    # of kinds reads its first events together, like jobs_by_id.
+    "video_job_state_changed.graphql": Operation(an_ended_video, 1, streams=True),
+    "training_job_state_changed.graphql": Operation(an_ended_training_job, 1, streams=True),
+    "picture_modeling_job_state_changed.graphql": Operation(an_ended_picture_job, 1, streams=True),
+    "job_state_changed.graphql": Operation(a_mix_of_ended_jobs, 1 + 2 + 1, streams=True),
 }
 
 
@@ -139,6 +173,8 @@ async def test_operation_runs_against_the_emulator_with_the_minimum_upstream_cal
     document = (QUERIES / name).read_text(encoding="utf-8")
     if operation.uploads_a_picture:
         body = await send_with_picture(gateway, document, variables)
+    elif operation.streams:
+        body = await stream_to_the_end(gateway, document, variables)
     else:
         body = await gateway.query(document, variables)
     assert "errors" not in body, body["errors"]
@@ -163,3 +199,29 @@ async def send_with_picture(
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
+
+
+async def stream_to_the_end(
+    gateway: GatewayClient, document: str, variables: dict[str, Any]
+) -> dict[str, Any]:
+    """A subscription over multipart HTTP, read until it completes; its events merged as one body."""
+    response = await gateway.http.post(
+        "/graphql",
+        json={"query": document, "variables": variables},
+        headers={
+            "Accept": "multipart/mixed;subscriptionSpec=1.0,application/json",
+            "X-Auth-Token": "alice-token",
+        },
+    )
+    assert response.status_code == 200, response.text
+    assert response.text.rstrip().endswith("--graphql--"), "the stream did not complete"
+    events = []
+    for part in response.text.split("\r\n--graphql"):
+        _, _, payload = part.partition("\r\n\r\n")
+        message = json.loads(payload) if payload.strip() else {}
+        if "payload" in message:
+            events.append(message["payload"])
+    assert events, "the stream sent no event"
+    errors = [error for event in events for error in event.get("errors", [])]
+    data = {key: value for event in events for key, value in (event.get("data") or {}).items()}
+    return {"data": data, **({"errors": errors} if errors else {})}

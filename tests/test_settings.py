@@ -86,3 +86,31 @@ def test_secrets_stay_out_of_the_settings_repr_and_errors() -> None:
 def test_allowed_origins_are_a_comma_list() -> None:
     settings = Settings.from_env({"GATEWAY_ALLOWED_ORIGINS": "https://a.example, https://b.example"})
     assert settings.allowed_origins == ("https://a.example", "https://b.example")
+
+
+def test_live_update_settings_are_read_and_checked() -> None:
+    settings = Settings.from_env(
+        {
+            "GATEWAY_POLL_INTERVAL": "0.5",
+            "GATEWAY_MAX_SUBSCRIPTIONS": "500",
+            "GATEWAY_MAX_SUBSCRIPTIONS_PER_CONNECTION": "7",
+            "GATEWAY_CALLBACK_SECRET": "0123456789abcdef",
+        }
+    )
+    assert settings.poll_interval == 0.5
+    assert settings.max_subscriptions == 500
+    assert settings.max_subscriptions_per_connection == 7
+    assert settings.callback_secret == "0123456789abcdef"
+    assert "0123456789abcdef" not in repr(settings)
+    assert problems({"GATEWAY_POLL_INTERVAL": "0"}) == ["GATEWAY_POLL_INTERVAL: '0' is not a positive number"]
+
+
+def test_replicas_with_callbacks_must_share_a_callback_secret() -> None:
+    found = problems({"GATEWAY_PUBLIC_URL": "https://gw.example.com", "REDIS_URL": "redis://127.0.0.1:6379/0"})
+    assert found == [
+        "GATEWAY_CALLBACK_SECRET: required with GATEWAY_PUBLIC_URL and REDIS_URL, so that every "
+        "replica accepts the callbacks the others signed"
+    ]
+    assert problems({"GATEWAY_CALLBACK_SECRET": "short"}) == [
+        "GATEWAY_CALLBACK_SECRET: must be at least 16 characters"
+    ]

@@ -1,0 +1,234 @@
+"""Live job state: subscriptions that follow jobs from their state now to their end, over any transport."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator, Sequence
+from typing import Any, TypeVar, cast
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+
+from gateway.context import RequestContext
+from gateway.live.events import JobKind, JobRef
+from gateway.live.hub import HubStopped, JobGone, JobStateHub, TooManySubscriptions
+from gateway.loaders.base import CallBudgetExceeded, MissingCredentials
+from gateway.upstream import UpstreamError
+from schema.errors import (
+    INTERNAL_MESSAGE,
+    BadUserInput,
+    GatewayError,
+    NotFound,
+    RateLimited,
+    Unauthenticated,
+)
+from schema.picture import PictureModelingJob, picture_modeling_job_by_id
+from schema.relay import GatewayInfo, Job, decode_global_id
+from schema.training import TrainingJob, training_job_by_id
+from schema.video import VideoJob, video_job_by_id
+
+log = logging.getLogger("gateway.subscriptions")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def subscription(description: str) -> Callable[[F], F]:
+    """`strawberry.subscription` keeping the resolver's own signature for the type checker."""
+    return cast(Callable[[F], F], strawberry.subscription(description=description))
+
+
+Lookup = Callable[[GatewayInfo, str, RequestContext], Awaitable[Job | None]]
+
+
+class _Kind:
+    """How to follow one kind of job: its name in global ids and errors, its lookup, its job type."""
+
+    def __init__(self, kind: JobKind, type_name: str, lookup: Lookup, job_type: type[Job]) -> None:
+        self.kind = kind
+        self.type_name = type_name
+        self.lookup = lookup
+        self.job_type = job_type
+
+
+KINDS: dict[str, _Kind] = {
+    "VideoJob": _Kind("video", "VideoJob", video_job_by_id, VideoJob),
+    "TrainingJob": _Kind("training", "TrainingJob", training_job_by_id, TrainingJob),
+    "PictureModelingJob": _Kind(
+        "picture", "PictureModelingJob", picture_modeling_job_by_id, PictureModelingJob
+    ),
+}
+_BY_JOB_KIND = {kind.kind: kind for kind in KINDS.values()}
+
+
+def job_is_terminal(kind: JobKind, state: str) -> bool:
+    """Whether a job of this kind moves no further from this raw upstream state (what the hub stops at)."""
+    return _BY_JOB_KIND[kind].job_type.is_terminal(state)
+
+
+def _hub(info: GatewayInfo) -> JobStateHub:
+    context = info.context
+    if context.live is None:
+        log.error("a subscription arrived but live job state is not running in this gateway")
+        raise GatewayError(INTERNAL_MESSAGE)
+    if context.upstream.missing_credentials is not None:
+        raise Unauthenticated(context.upstream.missing_credentials)
+    return context.live
+
+
+async def follow(
+    info: GatewayInfo, kind: _Kind, job_id: str, first: RequestContext | None = None
+) -> AsyncGenerator[Job, None]:
+    """The job as it is now, then the job once per state change, until a terminal state.
+
+    Every event resolves through a context of its own (fresh loaders, shared only with the other
+    subscribers with these credentials for this state), so nothing read for one event leaks into the next.
+    `first`, when given, serves the first event: streams started together share it, so their first
+    reads batch like a `nodes` query.
+    """
+    hub = _hub(info)
+    credentials = info.context.credentials
+    ref = JobRef(kind.kind, job_id)
+    try:
+        watch = hub.watch(ref, credentials)
+    except TooManySubscriptions:
+        raise RateLimited(
+            f"the gateway follows as many jobs as it can (at most {info.context.settings.max_subscriptions} "
+            "subscriptions); try again later"
+        ) from None
+    async with watch:
+        try:
+            state: str | None = None
+            while True:
+                context = first if state is None and first is not None else None
+                job = await kind.lookup(info, job_id, context or hub.event_context(ref, credentials, state))
+                if job is None:
+                    raise NotFound(kind.type_name, job_id)
+                # What this event shows, which may already be past the state the hub saw (a read with other
+                # credentials than the poller's): the hub then skips what the subscriber has already seen.
+                shown = str((await job.summary(info)).get("state") or "")
+                watch.seen(shown)
+                yield job
+                if kind.job_type.is_terminal(shown):
+                    return
+                state = await anext(watch, None)
+                if state is None:
+                    return
+        except JobGone:
+            raise NotFound(kind.type_name, job_id) from None
+        except HubStopped as exc:
+            raise GatewayError(str(exc)) from None
+        except (GraphQLError, UpstreamError, CallBudgetExceeded, MissingCredentials):
+            raise
+        except Exception:
+            # Raised from the source stream, this would reach the client with no field path; mask it here.
+            log.exception("following %s %s failed", kind.type_name, job_id)
+            raise GatewayError(INTERNAL_MESSAGE) from None
+
+
+def _decoded(ids: Sequence[str], limit: int) -> list[tuple[_Kind, str]]:
+    if not ids:
+        raise BadUserInput("ids: give at least one job id")
+    jobs: dict[tuple[str, str], tuple[_Kind, str]] = {}
+    for global_id in ids:
+        type_name, job_id = decode_global_id(global_id)
+        kind = KINDS.get(type_name)
+        if kind is None:
+            raise BadUserInput(f"{global_id!r} is not the id of a job")
+        # The same job twice would deliver each of its events twice.
+        jobs.setdefault((type_name, job_id), (kind, job_id))
+    if len(jobs) > limit:
+        raise BadUserInput(f"ids: at most {limit} jobs per subscription, got {len(jobs)}")
+    return list(jobs.values())
+
+
+async def merged(streams: Sequence[AsyncGenerator[Job, None]]) -> AsyncGenerator[Job, None]:
+    """Events of every stream in the order they arrive; ends when all have ended or with the first error."""
+    # One slot: a stream whose event waits here waits in its own watch, which coalesces a backlog there.
+    arrivals: asyncio.Queue[Job | BaseException | None] = asyncio.Queue(maxsize=1)
+
+    async def pump(stream: AsyncGenerator[Job, None]) -> None:
+        try:
+            async with contextlib.aclosing(stream):
+                async for job in stream:
+                    await arrivals.put(job)
+        except Exception as exc:  # handed to the consumer, which raises it
+            await arrivals.put(exc)
+            return
+        await arrivals.put(None)
+
+    tasks = [asyncio.create_task(pump(stream)) for stream in streams]
+    try:
+        running = len(tasks)
+        while running:
+            item = await arrivals.get()
+            if item is None:
+                running -= 1
+            elif isinstance(item, BaseException):
+                raise item
+            else:
+                yield item
+    finally:
+        for task in tasks:
+            task.cancel()
+        # Each stream leaves its watch (unregistering it) before the subscription counts as over.
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+@strawberry.type(
+    description="Follow jobs through their states: each stream sends the job as it is now, then the job "
+    "again after every state change, and completes after a terminal state. A job that is unknown, or that "
+    "your credentials cannot read, ends the stream with a NOT_FOUND error."
+)
+class Subscription:
+    @subscription(description="A video job (2D or photo), as it is now and after each change.")
+    async def video_job_state_changed(self, info: GatewayInfo, job_id: str) -> AsyncGenerator[VideoJob, None]:
+        async for job in follow(info, KINDS["VideoJob"], job_id):
+            assert isinstance(job, VideoJob)
+            yield job
+
+    @subscription(description="A training job, as it is now and after each change.")
+    async def training_job_state_changed(
+        self, info: GatewayInfo, job_id: str
+    ) -> AsyncGenerator[TrainingJob, None]:
+        async for job in follow(info, KINDS["TrainingJob"], job_id):
+            assert isinstance(job, TrainingJob)
+            yield job
+
+    @subscription(description="A picture modeling job, as it is now and after each change.")
+    async def picture_modeling_job_state_changed(
+        self, info: GatewayInfo, job_id: str
+    ) -> AsyncGenerator[PictureModelingJob, None]:
+        async for job in follow(info, KINDS["PictureModelingJob"], job_id):
+            assert isinstance(job, PictureModelingJob)
+            yield job
+
+    @subscription(
+        "Jobs of any kinds by global id, in one stream: each job's events in the order they "
+        "happen, completing once every job has reached a terminal state. A bad id is BAD_USER_INPUT; "
+        "a job that cannot be read ends the whole stream with NOT_FOUND."
+    )
+    async def job_state_changed(
+        self, info: GatewayInfo, ids: list[strawberry.ID]
+    ) -> AsyncGenerator[Job, None]:
+        jobs = _decoded(ids, info.context.settings.max_subscriptions_per_connection)
+        kind, job_id = jobs[0]
+        first = _hub(info).event_context(JobRef(kind.kind, job_id), info.context.credentials, None)
+        streams = [follow(info, kind, job_id, first) for kind, job_id in jobs]
+        async with contextlib.aclosing(merged(streams)) as events:
+            async for job in events:
+                yield job
+
+
+class StreamedOperations(SchemaExtension):
+    """A WebSocket carries many operations under one context: each gets a context of its own (fresh
+    loaders, its own call budget, the credentials of the connection's `connection_init` payload)."""
+
+    def on_operation(self) -> Iterator[None]:
+        context = self.execution_context.context
+        if isinstance(context, RequestContext) and context.per_operation is not None:
+            self.execution_context.context = context.per_operation(context)
+        yield
+

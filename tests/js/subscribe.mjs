@@ -1,0 +1,72 @@
+// Runs one GraphQL subscription with a real client library and prints what it receives, one JSON
+// object a line: {"next": <execution result>} for each event, then {"complete": true} or {"error": ...}.
+//
+//   node subscribe.mjs '{"transport": "graphql-ws" | "graphql-sse", "url": "...", "query": "...",
+//                        "variables": {...}, "connectionParams": {...}, "headers": {...}}'
+//
+// graphql-ws speaks graphql-transport-ws over a WebSocket (ws as the socket in Node); graphql-sse uses
+// its distinct connections mode (one streamed POST per operation).
+import { createClient as createWsClient } from "graphql-ws";
+import { createClient as createSseClient } from "graphql-sse";
+import WebSocket from "ws";
+
+const options = JSON.parse(process.argv[2]);
+
+function print(message) {
+  process.stdout.write(JSON.stringify(message) + "\n");
+}
+
+function described(error) {
+  if (Array.isArray(error)) {
+    return { graphqlErrors: error };
+  }
+  if (error && typeof error === "object" && "code" in error && "reason" in error) {
+    return { closeCode: error.code, closeReason: error.reason };
+  }
+  if (error && typeof error === "object" && "response" in error && error.response) {
+    return { status: error.response.status, message: String(error.message) };
+  }
+  return { message: String(error && error.message ? error.message : error) };
+}
+
+function client() {
+  if (options.transport === "graphql-ws") {
+    return createWsClient({
+      url: options.url,
+      webSocketImpl: WebSocket,
+      connectionParams: options.connectionParams ?? {},
+      retryAttempts: 0,
+      lazy: true,
+    });
+  }
+  if (options.transport === "graphql-sse") {
+    return createSseClient({
+      url: options.url,
+      headers: options.headers ?? {},
+      retryAttempts: 0,
+    });
+  }
+  throw new Error(`unknown transport ${options.transport}`);
+}
+
+const subscriptions = client();
+const ended = new Promise((resolve) => {
+  subscriptions.subscribe(
+    { query: options.query, variables: options.variables ?? {} },
+    {
+      next: (result) => print({ next: result }),
+      error: (error) => {
+        print({ error: described(error) });
+        resolve();
+      },
+      complete: () => {
+        print({ complete: true });
+        resolve();
+      },
+    },
+  );
+});
+
+await ended;
+await subscriptions.dispose();
+process.exit(0);

@@ -1,0 +1,215 @@
+"""What watching costs upstream: one poller per job, video jobs a hundred to a list call, own credentials."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from urllib.parse import parse_qs
+
+from gateway.live.events import JobRef
+from gateway.live.watch import Watch
+from tests.live import (
+    ALICE,
+    BOB,
+    INTERVAL,
+    PRINCIPALS,
+    Emulator,
+    Subscriber,
+    emulator_admin,
+    hub_settings,
+    load,
+    running_hub,
+    until,
+)
+from tests.support.servers import ThreadedServer
+
+LIST = "ListDigitalHumanVideo"
+
+
+def _ids(call: dict[str, object]) -> list[str]:
+    return parse_qs(str(call["query"])).get("job_ids", [])
+
+
+async def _calls_over(upstream: Emulator, intervals: int, operation: str | None = None) -> tuple[int, float]:
+    """Upstream calls made during `intervals` poll intervals, and how many intervals that really was."""
+    await upstream.reset_calls()
+    started = time.monotonic()
+    await asyncio.sleep(intervals * INTERVAL)
+    calls = await upstream.calls(operation)
+    return len(calls), (time.monotonic() - started) / INTERVAL
+
+
+async def test_two_hundred_watchers_of_a_job_cost_what_one_does(emulator: ThreadedServer) -> None:
+    async with emulator_admin(emulator.url) as upstream, running_hub(hub_settings(emulator.url)) as hub:
+        ref = await upstream.create("video")
+        first = Subscriber(hub, ref)
+        await until(lambda: first.states == ["WAITING"], what="first load")
+        await asyncio.sleep(2 * INTERVAL)
+        alone, _ = await _calls_over(upstream, 10)
+
+        await upstream.reset_calls()
+        others = [Subscriber(hub, ref) for _ in range(199)]
+        await until(lambda: all(s.states == ["WAITING"] for s in others), what="199 first loads")
+        # Their first loads share one context, so one upstream read between them.
+        assert len(await upstream.calls(LIST)) <= 2
+        await asyncio.sleep(2 * INTERVAL)
+        together, _ = await _calls_over(upstream, 10)
+
+        print(f"1 watcher: {alone} calls in 10 intervals; 200 watchers: {together}")
+        assert 8 <= alone <= 12
+        assert abs(together - alone) <= 1, (alone, together)
+        await upstream.set_state(ref, "SUCCEED")
+        for subscriber in [first, *others]:
+            assert await subscriber.finished() == ["WAITING", "SUCCEED"]
+
+
+async def test_three_hundred_video_jobs_cost_at_most_three_list_calls_an_interval(
+    emulator: ThreadedServer,
+) -> None:
+    async with emulator_admin(emulator.url) as upstream, running_hub(hub_settings(emulator.url)) as hub:
+        refs = await upstream.create_many("video", 300)
+        watches: list[Watch] = []
+        # Watches start at scattered times; polls still fall into step.
+        for group in range(6):
+            for ref in refs[group * 50 : (group + 1) * 50]:
+                watch = hub.watch(ref, ALICE)
+                watch.seen("WAITING")
+                watches.append(watch)
+            await asyncio.sleep(INTERVAL / 5)
+        await asyncio.sleep(3 * INTERVAL)
+
+        await upstream.reset_calls()
+        started = time.monotonic()
+        await asyncio.sleep(10 * INTERVAL)
+        calls = await upstream.calls(LIST)
+        intervals = (time.monotonic() - started) / INTERVAL
+
+        assert len(calls) <= 3 * (intervals + 1), (len(calls), intervals)
+        assert all(len(_ids(call)) <= 100 for call in calls)
+        polled = [job_id for call in calls for job_id in _ids(call)]
+        assert {ref.job_id for ref in refs} <= set(polled)
+        print(f"300 video jobs: {len(calls)} list calls in {intervals:.1f} intervals")
+
+        moved = refs[::60]
+        for ref in moved:
+            await upstream.set_state(ref, "PROCESSING")
+        for watch in watches:
+            if watch.ref in moved:
+                assert await asyncio.wait_for(anext(watch), 2) == "PROCESSING"
+        assert hub.counts()["queued"] == 0
+        for watch in watches:
+            watch.close()
+        assert hub.counts()["jobs"] == 0
+
+
+async def test_training_and_picture_jobs_are_shown_one_call_each_an_interval(
+    emulator: ThreadedServer,
+) -> None:
+    async with emulator_admin(emulator.url) as upstream, running_hub(hub_settings(emulator.url)) as hub:
+        refs = await upstream.create_many("training", 5) + await upstream.create_many("picture", 5)
+        watches = [hub.watch(ref, ALICE) for ref in refs]
+        await asyncio.sleep(2 * INTERVAL)
+
+        await upstream.reset_calls()
+        started = time.monotonic()
+        await asyncio.sleep(10 * INTERVAL)
+        calls = await upstream.calls()
+        intervals = (time.monotonic() - started) / INTERVAL
+
+        for ref in refs:
+            shown = [call for call in calls if call["path"].endswith("/" + ref.job_id)]
+            assert intervals - 2 <= len(shown) <= intervals + 1, (ref, len(shown), intervals)
+        assert {call["operation"] for call in calls} == {"Show2dModelTrainingJob", "ShowPictureModelingJob"}
+        for watch in watches:
+            watch.close()
+
+
+async def test_each_callers_jobs_are_polled_with_that_callers_own_credentials(
+    emulator: ThreadedServer,
+) -> None:
+    async with emulator_admin(emulator.url) as upstream, running_hub(hub_settings(emulator.url)) as hub:
+        jobs: dict[JobRef, str] = {}
+        for token in ("alice-token", "bob-token"):
+            for kind in ("video", "video", "training", "picture"):
+                jobs[await upstream.create(kind, token)] = token
+        watches = [hub.watch(ref, ALICE if token == "alice-token" else BOB) for ref, token in jobs.items()]
+        for watch in watches:
+            watch.seen("WAITING" if watch.ref.kind != "training" else "WAIT_FILE_UPLOAD")
+        await asyncio.sleep(3 * INTERVAL)
+        for ref in jobs:
+            await upstream.set_state(ref, "PROCESSING" if ref.kind != "training" else "AUTO_VERIFYING")
+        for watch in watches:
+            assert await asyncio.wait_for(anext(watch), 2) in ("PROCESSING", "AUTO_VERIFYING")
+
+        calls = await upstream.calls()
+        for ref, token in jobs.items():
+            polls = [c for c in calls if ref.job_id in _ids(c) or c["path"].endswith("/" + ref.job_id)]
+            assert polls, ref
+            assert {call["principal"] for call in polls} == {PRINCIPALS[token]}
+            assert all(call["status"] == 200 for call in polls)
+        # Both callers' two video jobs share a list call each time, never one call for both callers.
+        assert all(len({jobs[JobRef("video", i)] for i in _ids(c)}) == 1 for c in calls if _ids(c))
+        for watch in watches:
+            watch.close()
+
+
+async def test_subscribers_with_the_same_credentials_share_one_context_per_event(
+    emulator: ThreadedServer,
+) -> None:
+    async with emulator_admin(emulator.url) as upstream, running_hub(hub_settings(emulator.url)) as hub:
+        ref = await upstream.create("video")
+        one, two = Subscriber(hub, ref), Subscriber(hub, ref)
+        await until(lambda: one.states == two.states == ["WAITING"], what="first loads")
+        await upstream.set_state(ref, "PROCESSING")
+        await until(lambda: one.states == two.states == ["WAITING", "PROCESSING"], what="event")
+        await upstream.reset_calls()
+
+        first = hub.event_context(ref, ALICE, "PROCESSING")
+        assert hub.event_context(ref, ALICE, "PROCESSING") is first
+        assert hub.event_context(ref, BOB, "PROCESSING") is not first
+        assert hub.event_context(ref, ALICE, "SUCCEED") is not first
+        # The poll that saw PROCESSING primed the context: summary fields cost no call at all.
+        second = hub.event_context(ref, ALICE, "PROCESSING")
+        summaries = await asyncio.gather(load(first, ref), load(second, ref))
+        assert [s["state"] for s in summaries] == ["PROCESSING", "PROCESSING"]
+        assert await upstream.calls() == []
+        # Details need the show call: one for both subscribers.
+        shown = await asyncio.gather(
+            first.loaders.video.detail(ref.job_id),
+            hub.event_context(ref, ALICE, "PROCESSING").loaders.video.detail(ref.job_id),
+        )
+        assert all(answer is not None for answer in shown)
+        assert [call["operation"] for call in await upstream.calls()] == ["Show2DDigitalHumanVideo"]
+        await one.cancel()
+        await two.cancel()
+
+
+async def test_a_created_job_is_polled_fast_for_a_while(emulator: ThreadedServer) -> None:
+    settings = hub_settings(emulator.url, poll_interval=2.0, fast_poll_interval=0.05, fast_poll_seconds=5)
+    async with emulator_admin(emulator.url) as upstream, running_hub(settings) as hub:
+        ref = await upstream.create("picture")
+        hub.created(ref)
+        subscriber = Subscriber(hub, ref)
+        await until(lambda: subscriber.states == ["WAITING"], what="first load")
+        await asyncio.sleep(0.1)
+        await upstream.set_state(ref, "PROCESSING")
+
+        took = await until(lambda: len(subscriber.states) == 2, within=1.0, what="event")
+        assert took < 0.5
+        await subscriber.cancel()
+
+
+async def test_a_nudge_polls_the_job_at_once(emulator: ThreadedServer) -> None:
+    settings = hub_settings(emulator.url, poll_interval=5.0)
+    async with emulator_admin(emulator.url) as upstream, running_hub(settings) as hub:
+        ref = await upstream.create("training")
+        subscriber = Subscriber(hub, ref)
+        await until(lambda: subscriber.states == ["WAIT_FILE_UPLOAD"], what="first load")
+        await until(lambda: hub.counts()["tasks"] == 0, what="first poll")
+        await upstream.set_state(ref, "AUTO_VERIFYING")
+        await hub.nudge(ref)
+
+        took = await until(lambda: len(subscriber.states) == 2, within=1.0, what="event")
+        assert took < 0.5
+        assert subscriber.states == ["WAIT_FILE_UPLOAD", "AUTO_VERIFYING"]
+        await subscriber.cancel()

@@ -1,0 +1,146 @@
+"""A watch gets every state change of its job once, in order, and ends after a terminal state."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from gateway.live.events import JobRef
+from gateway.live.watch import JobGone, TooManySubscriptions, Watch
+from tests.live import (
+    ALICE,
+    BOB,
+    INTERVAL,
+    Subscriber,
+    emulator_admin,
+    hub_settings,
+    is_terminal,
+    running_hub,
+    until,
+)
+from tests.support.servers import ThreadedServer
+
+LIFECYCLES = {
+    "video": ["WAITING", "PROCESSING", "SUCCEED"],
+    "picture": ["WAITING", "PROCESSING", "SUCCEED"],
+    "training": ["WAIT_FILE_UPLOAD", "AUTO_VERIFYING", "TRAINING", "JOB_SUCCESS"],
+}
+
+
+@pytest.mark.parametrize("kind", ["video", "training", "picture"])
+async def test_watch_sees_each_state_once_in_order_then_ends(emulator: ThreadedServer, kind: str) -> None:
+    async with emulator_admin(emulator.url) as upstream, running_hub(hub_settings(emulator.url)) as hub:
+        lifecycle = LIFECYCLES[kind]
+        ref = await upstream.create(kind)  # type: ignore[arg-type]
+        subscriber = Subscriber(hub, ref)
+        await until(lambda: subscriber.states == lifecycle[:1], what="first load")
+        for reached, state in enumerate(lifecycle[1:], start=2):
+            await upstream.set_state(ref, state)
+            await until(lambda n=reached: len(subscriber.states) >= n, what=state)  # type: ignore[misc]
+            # A few more polls see the same state: nothing more is delivered.
+            await asyncio.sleep(3 * INTERVAL)
+
+        assert await subscriber.finished() == lifecycle
+        assert subscriber.error is None
+        await until(lambda: hub.counts()["jobs"] == 0, what="job forgotten")
+
+
+async def test_a_terminal_job_is_polled_no_more(emulator: ThreadedServer) -> None:
+    async with emulator_admin(emulator.url) as upstream, running_hub(hub_settings(emulator.url)) as hub:
+        ref = await upstream.create("video")
+        watch = hub.watch(ref, ALICE)
+        watch.seen("WAITING")
+        await upstream.set_state(ref, "FAILED")
+        assert [state async for state in watch] == ["FAILED"]
+        await upstream.reset_calls()
+        await asyncio.sleep(5 * INTERVAL)
+
+        assert await upstream.calls() == []
+        assert hub.counts()["watchers"] == 1  # still subscribed: only its own exit unregisters it
+        watch.close()
+        assert hub.counts() == {"jobs": 0, "watchers": 0, "queued": 0, "tasks": 0, "leases": 0}
+
+
+async def test_watcher_who_cannot_read_the_job_gets_job_gone_while_the_owner_keeps_watching(
+    emulator: ThreadedServer,
+) -> None:
+    async with emulator_admin(emulator.url) as upstream, running_hub(hub_settings(emulator.url)) as hub:
+        ref = await upstream.create("training", "bob-token")
+        owner = hub.watch(ref, BOB)
+        intruder = hub.watch(ref, ALICE)
+        owner.seen("WAIT_FILE_UPLOAD")
+        intruder.seen("WAIT_FILE_UPLOAD")
+
+        with pytest.raises(JobGone):
+            await asyncio.wait_for(anext(intruder), 2)
+        intruder.close()
+        await upstream.set_state(ref, "AUTO_VERIFYING")
+        assert await asyncio.wait_for(anext(owner), 2) == "AUTO_VERIFYING"
+        owner.close()
+
+
+async def test_a_deleted_job_ends_its_watches_with_job_gone(emulator: ThreadedServer) -> None:
+    async with emulator_admin(emulator.url) as upstream, running_hub(hub_settings(emulator.url)) as hub:
+        ref = await upstream.create("training")
+        subscriber = Subscriber(hub, ref)
+        await until(lambda: subscriber.states == ["WAIT_FILE_UPLOAD"], what="first load")
+        response = await upstream.http.delete(
+            f"/v1/demo-project/digital-human-training-manage/user/jobs/{ref.job_id}",
+            headers={"X-Auth-Token": "alice-token"},
+        )
+        assert response.status_code in (200, 204), response.text
+
+        await subscriber.finished()
+        assert isinstance(subscriber.error, JobGone)
+        assert hub.counts()["jobs"] == 0
+
+
+async def test_past_the_subscription_cap_a_watch_is_refused(emulator: ThreadedServer) -> None:
+    settings = hub_settings(emulator.url, max_subscriptions=3)
+    async with running_hub(settings) as hub:
+        ref = JobRef("video", "some-job")
+        watches = [hub.watch(ref, ALICE) for _ in range(3)]
+        with pytest.raises(TooManySubscriptions, match="at most 3"):
+            hub.watch(ref, ALICE)
+        watches.pop().close()
+        hub.watch(ref, BOB).close()
+        for watch in watches:
+            watch.close()
+
+
+def _watch(capacity: int) -> Watch:
+    return Watch(
+        JobRef("training", "t-1"),
+        ALICE,
+        "alice",
+        capacity=capacity,
+        is_terminal=is_terminal,
+        on_close=lambda watch: None,
+    )
+
+
+async def test_a_full_queue_coalesces_intermediate_states_but_keeps_the_terminal_one() -> None:
+    watch = _watch(capacity=3)
+    watch.seen("WAIT_FILE_UPLOAD")
+    for state in ["AUTO_VERIFYING", "MANUAL_VERIFYING", "TRAINING", "WAIT_USER_CONFIRM", "JOB_SUCCESS"]:
+        watch.offer(state)
+    watch.offer("JOB_SUCCESS")
+    watch.offer("TRAINING")  # nothing comes after the end
+
+    assert [state async for state in watch] == ["AUTO_VERIFYING", "MANUAL_VERIFYING", "JOB_SUCCESS"]
+
+
+async def test_a_watch_drops_states_its_first_load_already_showed() -> None:
+    video = Watch(
+        JobRef("video", "v-1"), ALICE, "alice", capacity=8, is_terminal=is_terminal, on_close=lambda w: None
+    )
+    # Polls that raced the subscriber's own load: WAITING is older than what it loaded.
+    video.offer("WAITING")
+    video.offer("PROCESSING")
+    video.seen("PROCESSING")
+    video.offer("WAITING")
+    video.offer("PROCESSING")
+    video.offer("SUCCEED")
+
+    assert [state async for state in video] == ["SUCCEED"]
