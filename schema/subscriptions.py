@@ -78,15 +78,13 @@ def _hub(info: GatewayInfo) -> JobStateHub:
     return context.live
 
 
-async def follow(
-    info: GatewayInfo, kind: _Kind, job_id: str, first: RequestContext | None = None
-) -> AsyncGenerator[Job, None]:
+async def follow(info: GatewayInfo, kind: _Kind, job_id: str) -> AsyncGenerator[Job, None]:
     """The job as it is now, then the job once per state change, until a terminal state.
 
     Every event resolves through a context of its own (fresh loaders, shared only with the other
     subscribers with these credentials for this state), so nothing read for one event leaks into the next.
-    `first`, when given, serves the first event: streams started together share it, so their first
-    reads batch like a `nodes` query.
+    First reads share one context per caller until the next change, so streams started together batch
+    their first reads like a `nodes` query.
     """
     hub = _hub(info)
     credentials = info.context.credentials
@@ -102,8 +100,7 @@ async def follow(
         try:
             state: str | None = None
             while True:
-                context = first if state is None and first is not None else None
-                job = await kind.lookup(info, job_id, context or hub.event_context(ref, credentials, state))
+                job = await kind.lookup(info, job_id, hub.event_context(ref, credentials, state))
                 if job is None:
                     raise NotFound(kind.type_name, job_id)
                 # What this event shows, which may already be past the state the hub saw (a read with other
@@ -214,9 +211,7 @@ class Subscription:
         self, info: GatewayInfo, ids: list[strawberry.ID]
     ) -> AsyncGenerator[Job, None]:
         jobs = _decoded(ids, info.context.settings.max_subscriptions_per_connection)
-        kind, job_id = jobs[0]
-        first = _hub(info).event_context(JobRef(kind.kind, job_id), info.context.credentials, None)
-        streams = [follow(info, kind, job_id, first) for kind, job_id in jobs]
+        streams = [follow(info, kind, job_id) for kind, job_id in jobs]
         async with contextlib.aclosing(merged(streams)) as events:
             async for job in events:
                 yield job

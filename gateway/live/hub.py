@@ -32,7 +32,7 @@ RENEWALS_PER_INTERVAL = 4
 # ask within moments; a few intervals later they are stale.
 CONTEXT_INTERVALS = 3
 
-ContextKey = tuple[JobRef, str, str | None, str | None]
+ContextKey = tuple[JobRef, str, str]
 
 
 class JobStateHub:
@@ -62,6 +62,7 @@ class JobStateHub:
         self._releases: set[JobRef] = set()  # leases to give up (last watcher gone, or terminal)
         self._fast_until: dict[JobRef, float] = {}
         self._contexts: dict[ContextKey, tuple[float, RequestContext]] = {}
+        self._first_loads: dict[str, tuple[float, RequestContext]] = {}
         self._primes: dict[tuple[JobRef, str, str], tuple[float, Mapping[str, Any]]] = {}
         self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()  # poll rounds in flight
@@ -153,20 +154,30 @@ class JobStateHub:
         per event and caller, so N such subscribers cost one upstream read (none when this replica's
         poll read the state with the same credentials). `state=None` is a subscriber's first load."""
         key = credentials_key(credentials)
-        job = self._jobs.get(ref)
-        # A first load shares a context only with first loads that came after the same last change.
-        marker = (job.delivered if job is not None else None) if state is None else state
-        entry: ContextKey = (ref, key, state, marker)
         now = self.now()
+        if state is None:
+            return self._first_load_context(key, credentials, now)
+        entry: ContextKey = (ref, key, state)
         cached = self._contexts.get(entry)
         if cached is not None and cached[0] > now:
             return cached[1]
         context = self.context_for(credentials)
-        if state is not None:
-            primed = self._primes.get((ref, key, state))
-            if primed is not None and primed[0] > now:
-                _prime(context, ref, primed[1])
+        primed = self._primes.get((ref, key, state))
+        if primed is not None and primed[0] > now:
+            _prime(context, ref, primed[1])
         self._contexts[entry] = (now + CONTEXT_INTERVALS * self.interval, context)
+        return context
+
+    def _first_load_context(self, key: str, credentials: Credentials, now: float) -> RequestContext:
+        """One context for every first load by this caller until the next delivered change: subscribers
+        arriving together batch their first reads (100 videos per list call) however many jobs they
+        follow. Any delivered change starts a new one, so a first load never shows a state older than
+        what this replica has already delivered."""
+        cached = self._first_loads.get(key)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        context = self.context_for(credentials)
+        self._first_loads[key] = (now + self.interval, context)
         return context
 
     async def nudge(self, ref: JobRef) -> None:
@@ -250,6 +261,7 @@ class JobStateHub:
             return
         job.delivered = state
         job.generation += 1
+        self._first_loads.clear()
         for watch in list(job.watchers):
             watch.offer(state)
         if self.is_terminal(job.ref.kind, state):
@@ -358,6 +370,8 @@ class JobStateHub:
         self._next_sweep = now + self.interval
         for entry in [e for e, (expires, _) in self._contexts.items() if expires <= now]:
             del self._contexts[entry]
+        for caller in [k for k, (expires, _) in self._first_loads.items() if expires <= now]:
+            del self._first_loads[caller]
         for prime in [p for p, (expires, _) in self._primes.items() if expires <= now]:
             del self._primes[prime]
         for ref in [r for r, until in self._fast_until.items() if until <= now]:
