@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 JS := tests/js
 JS_STAMP := $(JS)/node_modules/.installed
 
-.PHONY: serve test lint typecheck pytest emulator schema clean
+.PHONY: serve test lint typecheck pytest emulator schema clean bench
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,7 +28,7 @@ emulator: $(STAMP)
 test: lint typecheck pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check gateway schema tests
+	$(BIN)/ruff check gateway schema tests bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -38,6 +38,10 @@ pytest: $(STAMP) $(JS_STAMP)
 
 schema: $(STAMP)
 	$(BIN)/python -m schema
+
+# On demand, never part of `make test`: loopback only, about 5 minutes (`python -m bench --quick`: about 2).
+bench: $(STAMP)
+	$(BIN)/python -m bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(JS)/node_modules

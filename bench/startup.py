@@ -1,0 +1,137 @@
+"""Processes under measurement: the emulator, the gateway and the floor, each in its own process, and
+the gateway's start-up time to ready and idle resident memory."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+import httpx
+
+PROJECT = "demo-project"
+TOKEN = "bench-token"
+HOST = "127.0.0.1"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class Process:
+    """One server process on the loopback interface."""
+
+    name: str
+    popen: subprocess.Popen[bytes]
+    port: int
+    started: float
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def rss_mb(self) -> float:
+        with open(f"/proc/{self.pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+        raise RuntimeError(f"{self.name} has no VmRSS")
+
+    def wait_ready(self, path: str, timeout: float = 30.0) -> float:
+        """Seconds from spawn until `path` answers 200."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.popen.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.popen.returncode}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(self.url + path, timeout=1.0).status_code == 200:
+                    return time.monotonic() - self.started
+            time.sleep(0.005)
+        raise RuntimeError(f"{self.name} was not ready within {timeout} s")
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.terminate()
+            try:
+                self.popen.wait(10)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait()
+
+
+def spawn(name: str, args: list[str], env: Mapping[str, str] | None = None) -> Process:
+    port = free_port()
+    full_env = {**os.environ, "GATEWAY_LOG_LEVEL": "warning", **(env or {})}
+    started = time.monotonic()
+    popen = subprocess.Popen(
+        [sys.executable, *[a.replace("{port}", str(port)) for a in args]],
+        env=full_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    return Process(name, popen, port, started)
+
+
+@contextlib.contextmanager
+def running(process: Process, ready_path: str) -> Iterator[Process]:
+    try:
+        process.wait_ready(ready_path)
+        yield process
+    finally:
+        process.stop()
+
+
+def emulator() -> Process:
+    # Job life cycles a billion times slower: every job keeps the state it was seeded with.
+    return spawn(
+        "emulator",
+        ["-m", "gateway", "emulator", "--port", "{port}", "--admin", "--no-seed",
+         "--token", TOKEN, "--speed", "1e-9"],
+        {"METASTUDIO_PROJECT_ID": PROJECT},
+    )
+
+
+def gateway(emulator_url: str) -> Process:
+    return spawn(
+        "gateway",
+        ["-m", "gateway", "serve", "--port", "{port}"],
+        {
+            "METASTUDIO_ENDPOINT": emulator_url,
+            "METASTUDIO_PROJECT_ID": PROJECT,
+            "METASTUDIO_AUTH_MODE": "token",
+            "METASTUDIO_MAX_RETRIES": "0",
+        },
+    )
+
+
+def floor(emulator_url: str) -> Process:
+    return spawn("floor", ["-m", "bench.floor", "--port", "{port}", "--upstream", emulator_url])
+
+
+def measure(emulator_url: str, runs: int) -> dict[str, float]:
+    """Start-up to ready (median of `runs` cold starts) and resident memory once idle."""
+    times: list[float] = []
+    rss = 0.0
+    for _ in range(runs):
+        process = gateway(emulator_url)
+        try:
+            times.append(process.wait_ready("/readyz"))
+            time.sleep(1.0)
+            rss = max(rss, process.rss_mb())
+        finally:
+            process.stop()
+    times.sort()
+    return {"startup_s": times[len(times) // 2], "startup_max_s": times[-1], "idle_rss_mb": rss}
