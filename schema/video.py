@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeAlias, TypeVar, cast
 
 import strawberry
 from strawberry.types.nodes import Selection
@@ -18,6 +18,7 @@ from schema.reading import Data, real, record, records, text
 from schema.relay import (
     GatewayInfo,
     Job,
+    JobError,
     PageInfo,
     described,
     encode_cursor,
@@ -94,6 +95,22 @@ DETAIL_FIELDS = frozenset(
 SCRIPT_FIELDS = frozenset({"shootScripts"})
 _JOB_TYPE_NAMES = frozenset({"VideoJob", "Job", "Node"})
 
+T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
+# What a summary field's resolver returns: the value itself when the job's summary is already at hand,
+# else an awaitable of it (graphql-core awaits whatever awaitable a plain resolver returns).
+MaybeAwaitable: TypeAlias = T | Awaitable[T]
+
+
+def summary_field(description: str, graphql_type: object) -> Callable[[F], F]:
+    """`described` for a plain resolver that may return an awaitable: the GraphQL type is given here,
+    as the resolver's own annotation also admits the awaitable."""
+    return cast(Callable[[F], F], strawberry.field(description=description, graphql_type=graphql_type))
+
+
+def _job_type_of(summary: Mapping[str, Any]) -> str:
+    return str(summary.get("job_type") or "")
+
 
 @strawberry.type(
     description="A digital-human video job: a 2D video from a model asset, or a video from a photo."
@@ -106,57 +123,95 @@ class VideoJob(Job):
     # Set when the query selects the scripts, so every detail field of this job asks the show endpoint
     # the same question and the job costs one show call.
     scripts_selected: strawberry.Private[bool] = False
+    # The job's summary when it was already at hand where the job was made (a list item, or the answer
+    # that showed the job exists): the summary fields then resolve without awaiting anything.
+    known_summary: strawberry.Private[Mapping[str, Any] | None] = None
 
     async def summary(self, info: GatewayInfo) -> Mapping[str, Any]:
+        if self.known_summary is not None:
+            return self.known_summary
         data = await self.context(info).loaders.video.summary(self.job_id)
         if data is None:
             raise NotFound("VideoJob", self.job_id)
         return data
+
+    def _summarized(self, info: GatewayInfo, read: Callable[[Mapping[str, Any]], T]) -> MaybeAwaitable[T]:
+        """`read` of the job's summary: at once when it is known, else once the loader answers."""
+        if self.known_summary is not None:
+            return read(self.known_summary)
+        return self._read_summary(info, read)
+
+    async def _read_summary(self, info: GatewayInfo, read: Callable[[Mapping[str, Any]], T]) -> T:
+        return read(await self.summary(info))
+
+    @summary_field("The state string exactly as the upstream sent it.", str)
+    def raw_state(self, info: GatewayInfo) -> MaybeAwaitable[str]:  # type: ignore[override]
+        return self._summarized(info, lambda summary: str(summary.get("state") or ""))
+
+    @summary_field("True once the job has reached a state it will not leave by itself.", bool)
+    def terminal(self, info: GatewayInfo) -> MaybeAwaitable[bool]:  # type: ignore[override]
+        return self._summarized(info, lambda summary: self.is_terminal(str(summary.get("state") or "")))
+
+    @summary_field("Why the job failed, when it did.", JobError | None)
+    def error(self, info: GatewayInfo) -> MaybeAwaitable[JobError | None]:  # type: ignore[override]
+        return self._summarized(info, lambda summary: JobError.from_upstream(summary.get("error_info")))
 
     async def _detail(self, info: GatewayInfo, scripts: bool = False) -> Data:
         data = await self.context(info).loaders.video.detail(self.job_id, scripts or self.scripts_selected)
         # None: the job vanished since it was found, or is of a kind that has no show endpoint here.
         return {} if data is None else data
 
-    async def _job_type(self, info: GatewayInfo) -> str:
+    def _job_type(self, info: GatewayInfo) -> MaybeAwaitable[str]:
         known = self.context(info).loaders.video.kind(self.job_id)
-        return known if known is not None else str((await self.summary(info)).get("job_type") or "")
+        return known if known is not None else self._summarized(info, _job_type_of)
 
-    @described("DIGITAL_HUMAN_2D or PHOTO_DIGITAL_HUMAN; UNKNOWN for a kind this API does not know yet.")
-    async def kind(self, info: GatewayInfo) -> VideoJobKind:
-        return enum_value(VideoJobKind, await self._job_type(info), _KIND_ALIASES)
+    @summary_field(
+        "DIGITAL_HUMAN_2D or PHOTO_DIGITAL_HUMAN; UNKNOWN for a kind this API does not know yet.",
+        VideoJobKind,
+    )
+    def kind(self, info: GatewayInfo) -> MaybeAwaitable[VideoJobKind]:
+        known = self.context(info).loaders.video.kind(self.job_id)
+        if known is not None:
+            return enum_value(VideoJobKind, known, _KIND_ALIASES)
+        return self._summarized(
+            info, lambda summary: enum_value(VideoJobKind, _job_type_of(summary), _KIND_ALIASES)
+        )
 
-    @described("The job type exactly as the upstream sent it, e.g. 2D_DIGITAL_HUMAN_VIDEO.")
-    async def job_type(self, info: GatewayInfo) -> str:
-        return await self._job_type(info)
+    @summary_field("The job type exactly as the upstream sent it, e.g. 2D_DIGITAL_HUMAN_VIDEO.", str)
+    def job_type(self, info: GatewayInfo) -> MaybeAwaitable[str]:
+        return self._job_type(info)
 
-    @described("The job's state; rawState has the upstream's own string.")
-    async def state(self, info: GatewayInfo) -> VideoJobState:
-        return enum_value(VideoJobState, (await self.summary(info)).get("state"), _STATE_ALIASES)
+    @summary_field("The job's state; rawState has the upstream's own string.", VideoJobState)
+    def state(self, info: GatewayInfo) -> MaybeAwaitable[VideoJobState]:
+        return self._summarized(
+            info, lambda summary: enum_value(VideoJobState, summary.get("state"), _STATE_ALIASES)
+        )
 
-    @described("When the upstream started making the video.")
-    async def start_time(self, info: GatewayInfo) -> datetime | None:
-        return parse_time((await self.summary(info)).get("start_time"))
+    @summary_field("When the upstream started making the video.", datetime | None)
+    def start_time(self, info: GatewayInfo) -> MaybeAwaitable[datetime | None]:
+        return self._summarized(info, lambda summary: parse_time(summary.get("start_time")))
 
-    @described("When the upstream finished making the video.")
-    async def end_time(self, info: GatewayInfo) -> datetime | None:
-        return parse_time((await self.summary(info)).get("end_time"))
+    @summary_field("When the upstream finished making the video.", datetime | None)
+    def end_time(self, info: GatewayInfo) -> MaybeAwaitable[datetime | None]:
+        return self._summarized(info, lambda summary: parse_time(summary.get("end_time")))
 
-    @described("Length of the video in seconds, once it is made.")
-    async def duration(self, info: GatewayInfo) -> float | None:
-        return real(await self.summary(info), "duration")
+    @summary_field("Length of the video in seconds, once it is made.", float | None)
+    def duration(self, info: GatewayInfo) -> MaybeAwaitable[float | None]:
+        return self._summarized(info, lambda summary: real(summary, "duration"))
 
-    @described("The video asset the job produces.")
-    async def output_asset(self, info: GatewayInfo) -> OutputAsset | None:
-        return OutputAsset.read(record(await self.summary(info), "output_asset_config"))
+    @summary_field("The video asset the job produces.", OutputAsset | None)
+    def output_asset(self, info: GatewayInfo) -> MaybeAwaitable[OutputAsset | None]:
+        return self._summarized(
+            info, lambda summary: OutputAsset.read(record(summary, "output_asset_config"))
+        )
 
-    @described("When the job was created.")
-    async def create_time(self, info: GatewayInfo) -> datetime | None:
-        return parse_time((await self.summary(info)).get("create_time"))
+    @summary_field("When the job was created.", datetime | None)
+    def create_time(self, info: GatewayInfo) -> MaybeAwaitable[datetime | None]:
+        return self._summarized(info, lambda summary: parse_time(summary.get("create_time")))
 
-    @described("When the job last changed.")
-    async def last_update_time(self, info: GatewayInfo) -> datetime | None:
-        return parse_time((await self.summary(info)).get("lastupdate_time"))
+    @summary_field("When the job last changed.", datetime | None)
+    def last_update_time(self, info: GatewayInfo) -> MaybeAwaitable[datetime | None]:
+        return self._summarized(info, lambda summary: parse_time(summary.get("lastupdate_time")))
 
     @described("Id of the script the video was made from.")
     async def script_id(self, info: GatewayInfo) -> str | None:
@@ -297,7 +352,10 @@ async def video_job_by_id(
     loaders = (context or info.context).loaders
     if not await loaders.video.exists(job_id, details=details, scripts=scripts):
         return None
-    return VideoJob(job_id=job_id, scripts_selected=scripts, bound_context=context)
+    # Answered already by whichever call `exists` made (the list's, or the show's when details are
+    # wanted and the kind is known: the show answer carries every summary field), so no further call.
+    summary = await loaders.video.summary(job_id)
+    return VideoJob(job_id=job_id, scripts_selected=scripts, bound_context=context, known_summary=summary)
 
 
 @strawberry.type
@@ -322,11 +380,15 @@ class VideoQueries:
         if query.get("job_ids") == []:
             return VideoJobConnection(edges=[], page_info=page_info(offset, 0, 0, CURSOR_KIND), total_count=0)
         _, scripts = needs_show(_node_selections(info))
-        page = await info.context.loaders.video.page(offset=offset, limit=limit, **query)
+        loaders = info.context.loaders.video
+        page = await loaders.page(offset=offset, limit=limit, **query)
+        # The page primed each job's summary with its list item: awaiting it makes no call.
         edges = [
             VideoJobEdge(
                 cursor=encode_cursor(CURSOR_KIND, offset + index),
-                node=VideoJob(job_id=job_id, scripts_selected=scripts),
+                node=VideoJob(
+                    job_id=job_id, scripts_selected=scripts, known_summary=await loaders.summary(job_id)
+                ),
             )
             for index, job_id in enumerate(page.job_ids)
         ]
