@@ -7,7 +7,7 @@ from __future__ import annotations
 from gateway.emulator import create_app as create_emulator
 from tests.support.gateway import emulator_config, gateway_client
 from tests.support.servers import serve
-from tests.test_queries import OPERATIONS, QUERIES, send_with_picture, stream_to_the_end
+from tests.test_queries import OPERATIONS, run_operation
 
 
 async def run() -> list[dict[str, object]]:
@@ -15,15 +15,7 @@ async def run() -> list[dict[str, object]]:
     with serve(create_emulator(emulator_config())) as emulator:
         for name, operation in sorted(OPERATIONS.items()):
             async with gateway_client(emulator.url) as gateway:
-                variables = await operation.variables(gateway)
-                await gateway.reset_calls()
-                document = (QUERIES / name).read_text(encoding="utf-8")
-                if operation.uploads_a_picture:
-                    body = await send_with_picture(gateway, document, variables)
-                elif operation.streams:
-                    body = await stream_to_the_end(gateway, document, variables)
-                else:
-                    body = await gateway.query(document, variables)
+                body = await run_operation(gateway, name)
                 calls = len(await gateway.calls())
             rows.append(
                 {

@@ -14,7 +14,7 @@ from gateway.loaders.base import CallBudgetExceeded, MissingCredentials
 from gateway.upstream import JSONObject, UpstreamError, UpstreamHTTPError
 from schema.errors import GatewayError
 from schema.relay import GatewayInfo
-from schema.user_errors import UserError, UserErrorCode
+from schema.user_errors import UserError, UserErrorCode, is_user_error, user_errors_from_upstream
 
 # CJK ideographs (with extensions A-G and compatibility forms) and CJK punctuation: MetaStudio
 # refuses them in X-App-UserId.
@@ -109,6 +109,33 @@ async def create_once(
         raise
     await store.settle(key, Claim(mine, "done", dict(result)), REMEMBER_SECONDS)
     return result
+
+
+async def create_or_refusal(
+    info: GatewayInfo,
+    *,
+    operation: str,
+    idempotency_key: str | None,
+    fingerprint: object,
+    create: Callable[[], Awaitable[JSONObject]],
+    field: list[str] | None = None,
+) -> tuple[JSONObject | None, list[UserError]]:
+    """`create_once`, with the refusals a payload reports as userErrors: (answer, []) or (None, errors).
+
+    A reused key and an upstream 4xx are refusals (`field` names the input an upstream refusal is
+    about); failures of the upstream itself still raise, to become GraphQL errors.
+    """
+    try:
+        answer = await create_once(
+            info, operation=operation, idempotency_key=idempotency_key, fingerprint=fingerprint, create=create
+        )
+    except IdempotencyKeyReused:
+        return None, [reused_key_error()]
+    except UpstreamHTTPError as exc:
+        if not is_user_error(exc):
+            raise
+        return None, user_errors_from_upstream(exc, field)
+    return answer, []
 
 
 def reused_key_error() -> UserError:

@@ -16,8 +16,8 @@ from gateway.pictures import (
     sniff_upload,
     within_limits,
 )
-from gateway.upstream import JSONObject, UpstreamHTTPError
-from schema.mutations import IdempotencyKeyReused, caller_problems, create_once, reused_key_error
+from gateway.upstream import JSONObject
+from schema.mutations import caller_problems, create_or_refusal
 from schema.picture import PictureModelingJob, picture_modeling_job_by_id
 from schema.reading import text
 from schema.relay import GatewayInfo, described
@@ -25,8 +25,6 @@ from schema.user_errors import (
     Problems,
     UserError,
     UserErrorCode,
-    is_user_error,
-    user_errors_from_upstream,
 )
 
 # CreatePictureModelingJob: the styles the upload accepts, and the largest picture (either way round).
@@ -196,20 +194,16 @@ class PictureModelingMutations:
             await job_created(info.context, "picture", answer, nonce)
             return answer
 
-        try:
-            answer = await create_once(
-                info,
-                operation="createPictureModelingJob",
-                idempotency_key=input.idempotency_key,
-                fingerprint=fingerprint,
-                create=create,
-            )
-        except IdempotencyKeyReused:
-            return _refused([reused_key_error()])
-        except UpstreamHTTPError as exc:
-            if not is_user_error(exc):
-                raise
-            return _refused(user_errors_from_upstream(exc, ["input"]))
+        answer, refusals = await create_or_refusal(
+            info,
+            operation="createPictureModelingJob",
+            idempotency_key=input.idempotency_key,
+            fingerprint=fingerprint,
+            create=create,
+            field=["input"],
+        )
+        if answer is None:
+            return _refused(refusals)
         return await _created(info, answer)
 
     @described(
@@ -234,18 +228,14 @@ class PictureModelingMutations:
             await job_created(info.context, "picture", answer, nonce)
             return answer
 
-        try:
-            answer = await create_once(
-                info,
-                operation="createPictureModelingJobFromUrl",
-                idempotency_key=input.idempotency_key,
-                fingerprint=body,
-                create=create,
-            )
-        except IdempotencyKeyReused:
-            return _refused([reused_key_error()])
-        except UpstreamHTTPError as exc:
-            if not is_user_error(exc):
-                raise
-            return _refused(user_errors_from_upstream(exc, ["input"]))
+        answer, refusals = await create_or_refusal(
+            info,
+            operation="createPictureModelingJobFromUrl",
+            idempotency_key=input.idempotency_key,
+            fingerprint=body,
+            create=create,
+            field=["input"],
+        )
+        if answer is None:
+            return _refused(refusals)
         return await _created(info, answer)

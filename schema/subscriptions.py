@@ -226,4 +226,3 @@ class StreamedOperations(SchemaExtension):
         if isinstance(context, RequestContext) and context.per_operation is not None:
             self.execution_context.context = context.per_operation(context)
         yield
-

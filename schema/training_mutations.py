@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Mapping
 from typing import Any
 
 import strawberry
 
 from gateway.live.callbacks import job_created
 from gateway.upstream import JSONObject, UpstreamHTTPError
-from schema.mutations import IdempotencyKeyReused, caller_problems, create_once, reused_key_error
+from schema.mutations import caller_problems, create_or_refusal
 from schema.reading import Data, text, texts
 from schema.relay import GatewayInfo, described, encode_global_id
 from schema.training import TrainingJob, training_job_by_id
@@ -287,21 +286,16 @@ class TrainingMutations:
             await job_created(info.context, "training", answer, None)
             return answer
 
-        try:
-            answer: Mapping[str, Any] = await create_once(
-                info,
-                operation="createTrainingJob",
-                idempotency_key=input.idempotency_key,
-                fingerprint=body,
-                create=create,
-            )
-        except IdempotencyKeyReused:
-            return CreateTrainingJobPayload(job=None, upload_urls=None, user_errors=[reused_key_error()])
-        except UpstreamHTTPError as exc:
-            if not is_user_error(exc):
-                raise
-            errors = user_errors_from_upstream(exc, ["input"])
-            return CreateTrainingJobPayload(job=None, upload_urls=None, user_errors=errors)
+        answer, refusals = await create_or_refusal(
+            info,
+            operation="createTrainingJob",
+            idempotency_key=input.idempotency_key,
+            fingerprint=body,
+            create=create,
+            field=["input"],
+        )
+        if answer is None:
+            return CreateTrainingJobPayload(job=None, upload_urls=None, user_errors=refusals)
         job_id = text(answer, "job_id")
         job = None if job_id is None else await current_job(info, job_id)
         return CreateTrainingJobPayload(

@@ -10,7 +10,7 @@ import strawberry
 from gateway.live.callbacks import gateway_callback, job_created
 from gateway.loaders.video import VIDEO_2D, VIDEO_PHOTO
 from gateway.upstream import Credentials, JSONObject, UpstreamHTTPError, UpstreamInvalidResponse
-from schema.mutations import IdempotencyKeyReused, caller_problems, create_once, reused_key_error
+from schema.mutations import caller_problems, create_or_refusal
 from schema.relay import GatewayInfo, selected_fields
 from schema.user_errors import (
     Problems,
@@ -100,21 +100,12 @@ async def _create(
         await job_created(info.context, "video", answer, nonce)
         return answer
 
-    try:
-        # The client's own input is what identifies a retry; the callback differs on every attempt.
-        answer = await create_once(
-            info,
-            operation=operation,
-            idempotency_key=job.idempotency_key,
-            fingerprint=body,
-            create=create,
-        )
-    except IdempotencyKeyReused:
-        return CreateVideoJobPayload(job=None, user_errors=[reused_key_error()])
-    except UpstreamHTTPError as exc:
-        if not is_user_error(exc):
-            raise
-        return CreateVideoJobPayload(job=None, user_errors=user_errors_from_upstream(exc))
+    # The client's own input is what identifies a retry; the callback differs on every attempt.
+    answer, refusals = await create_or_refusal(
+        info, operation=operation, idempotency_key=job.idempotency_key, fingerprint=body, create=create
+    )
+    if answer is None:
+        return CreateVideoJobPayload(job=None, user_errors=refusals)
     job_id = answer.get("job_id")
     if not isinstance(job_id, str) or not job_id:
         raise UpstreamInvalidResponse("the create answer carries no job_id", operation=operation)

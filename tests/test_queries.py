@@ -168,15 +168,7 @@ async def test_operation_runs_against_the_emulator_with_the_minimum_upstream_cal
     gateway: GatewayClient, name: str
 ) -> None:
     operation = OPERATIONS[name]
-    variables = await operation.variables(gateway)
-    await gateway.reset_calls()
-    document = (QUERIES / name).read_text(encoding="utf-8")
-    if operation.uploads_a_picture:
-        body = await send_with_picture(gateway, document, variables)
-    elif operation.streams:
-        body = await stream_to_the_end(gateway, document, variables)
-    else:
-        body = await gateway.query(document, variables)
+    body = await run_operation(gateway, name)
     assert "errors" not in body, body["errors"]
     assert all(value is not None for value in body["data"].values())
     for value in body["data"].values():
@@ -184,6 +176,20 @@ async def test_operation_runs_against_the_emulator_with_the_minimum_upstream_cal
             assert value.get("userErrors", []) == [], value["userErrors"]
     calls = await gateway.calls()
     assert len(calls) == operation.upstream_calls, [(c["method"], c["path"], c["query"]) for c in calls]
+
+
+async def run_operation(gateway: GatewayClient, name: str) -> dict[str, Any]:
+    """One operation file run as a client would send it, its variables made first and the emulator's
+    call log cleared just before, so the log then holds exactly the operation's upstream calls."""
+    operation = OPERATIONS[name]
+    variables = await operation.variables(gateway)
+    await gateway.reset_calls()
+    document = (QUERIES / name).read_text(encoding="utf-8")
+    if operation.uploads_a_picture:
+        return await send_with_picture(gateway, document, variables)
+    if operation.streams:
+        return await stream_to_the_end(gateway, document, variables)
+    return await gateway.query(document, variables)
 
 
 async def send_with_picture(
