@@ -8,6 +8,7 @@ import socket
 import uuid
 from collections.abc import AsyncIterator
 
+import httpx
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -82,13 +83,18 @@ async def readyz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "unavailable", "reason": "the upstream does not answer"}, status_code=503)
 
 
-def create_app(settings: Settings) -> Starlette:
-    """Build the gateway for settings whose endpoint is known (real cloud or a running emulator)."""
+def create_app(
+    settings: Settings, *, upstream_transport: httpx.AsyncBaseTransport | None = None
+) -> Starlette:
+    """Build the gateway for settings whose endpoint is known (real cloud or a running emulator).
+
+    `upstream_transport` replaces the network under the upstream client (bench/cpu.py replays recorded
+    answers through it to time the gateway's own work)."""
     config = upstream_config(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with UpstreamClient(config) as upstream:
+        async with UpstreamClient(config, transport=upstream_transport) as upstream:
             app.state.upstream = upstream
             app.state.idempotency = idempotency_store(settings.redis_url)
             app.state.callback_bindings = callback_bindings(settings.redis_url)

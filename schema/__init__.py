@@ -7,6 +7,7 @@ from functools import partial
 import strawberry
 from strawberry.extensions import ParserCache, ValidationCache
 
+from schema import direct
 from schema.errors import ErrorMapping
 from schema.nodes import NodeQueries
 from schema.picture import PictureModelingJob, PictureModelingQueries
@@ -28,8 +29,10 @@ class Mutation(VideoMutations, TrainingMutations, PictureModelingMutations):
     pass
 
 
-def build_schema() -> strawberry.Schema:
-    return strawberry.Schema(
+def build_schema(*, direct_fields: bool = True) -> strawberry.Schema:
+    """The schema; with `direct_fields=False` the same schema resolved wholly through Strawberry's
+    per-field wrapper and graphql-core's own executor (the tests compare the two)."""
+    built = strawberry.Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -40,7 +43,11 @@ def build_schema() -> strawberry.Schema:
             ErrorMapping,
             StreamedOperations,
         ],
+        execution_context_class=direct.DirectExecutor if direct_fields else None,
     )
+    if direct_fields:
+        direct.install(built)
+    return built
 
 
 schema = build_schema()

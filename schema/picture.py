@@ -11,6 +11,7 @@ import strawberry
 
 from gateway.context import RequestContext
 from gateway.upstream import QueryValue
+from schema.direct import MaybeAwaitable, direct_field
 from schema.errors import BadUserInput, NotFound
 from schema.reading import Data, integer, link, records, text
 from schema.relay import (
@@ -68,33 +69,35 @@ class PictureModelingJob(Job):
             raise NotFound("PictureModelingJob", self.job_id)
         return data
 
-    @described("The state; UNKNOWN for one this gateway does not know (see rawState).")
-    async def state(self, info: GatewayInfo) -> PictureModelingJobState:
-        return picture_state((await self._data(info)).get("state"))
+    @direct_field(
+        "The state; UNKNOWN for one this gateway does not know (see rawState).", PictureModelingJobState
+    )
+    def state(self, info: GatewayInfo) -> MaybeAwaitable[PictureModelingJobState]:
+        return self.summarized(info, lambda data: picture_state(data.get("state")))
 
-    @described("When processing started.")
-    async def start_time(self, info: GatewayInfo) -> datetime | None:
-        return parse_time((await self._data(info)).get("start_time"))
+    @direct_field("When processing started.", datetime | None)
+    def start_time(self, info: GatewayInfo) -> MaybeAwaitable[datetime | None]:
+        return self.summarized(info, lambda data: parse_time(data.get("start_time")))
 
-    @described("When processing ended.")
-    async def end_time(self, info: GatewayInfo) -> datetime | None:
-        return parse_time((await self._data(info)).get("end_time"))
+    @direct_field("When processing ended.", datetime | None)
+    def end_time(self, info: GatewayInfo) -> MaybeAwaitable[datetime | None]:
+        return self.summarized(info, lambda data: parse_time(data.get("end_time")))
 
-    @described("Id of the model asset the job builds.")
-    async def model_asset_id(self, info: GatewayInfo) -> str | None:
-        return text(await self._data(info), "model_asset_id")
+    @direct_field("Id of the model asset the job builds.", str | None)
+    def model_asset_id(self, info: GatewayInfo) -> MaybeAwaitable[str | None]:
+        return self.summarized(info, lambda data: text(data, "model_asset_id"))
 
-    @described("Name of the model.")
-    async def name(self, info: GatewayInfo) -> str | None:
-        return text(await self._data(info), "name")
+    @direct_field("Name of the model.", str | None)
+    def name(self, info: GatewayInfo) -> MaybeAwaitable[str | None]:
+        return self.summarized(info, lambda data: text(data, "name"))
 
-    @described("The style the model is built in, e.g. system_male_001.")
-    async def style_id(self, info: GatewayInfo) -> str | None:
-        return text(await self._data(info), "style_id")
+    @direct_field("The style the model is built in, e.g. system_male_001.", str | None)
+    def style_id(self, info: GatewayInfo) -> MaybeAwaitable[str | None]:
+        return self.summarized(info, lambda data: text(data, "style_id"))
 
-    @described("The model's cover image URL, once the job has succeeded.")
-    async def model_cover_url(self, info: GatewayInfo) -> str | None:
-        return link(await self._data(info), "model_cover_url")
+    @direct_field("The model's cover image URL, once the job has succeeded.", str | None)
+    def model_cover_url(self, info: GatewayInfo) -> MaybeAwaitable[str | None]:
+        return self.summarized(info, lambda data: link(data, "model_cover_url"))
 
 
 @strawberry.enum(description="What a picture modeling job list is ordered by.")
@@ -146,7 +149,9 @@ async def picture_modeling_job_by_id(
 ) -> PictureModelingJob | None:
     """The job, or None when the caller has no picture modeling job with that id (`context` as for videos)."""
     found = await (context or info.context).loaders.picture.job.load(job_id)
-    return None if found is None else PictureModelingJob(job_id=job_id, bound_context=context)
+    if found is None:
+        return None
+    return PictureModelingJob(job_id=job_id, bound_context=context, known_summary=found)
 
 
 @strawberry.type
@@ -180,7 +185,7 @@ class PictureModelingQueries:
         edges = [
             PictureModelingJobEdge(
                 cursor=encode_cursor(CURSOR_KIND, offset + i),
-                node=PictureModelingJob(job_id=str(job["job_id"])),
+                node=PictureModelingJob(job_id=str(job["job_id"]), known_summary=job),
             )
             for i, job in enumerate(jobs)
         ]

@@ -13,12 +13,14 @@ import strawberry
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
 
 from gateway.context import RequestContext
+from schema.direct import MaybeAwaitable, direct, direct_field
 from schema.errors import BadUserInput
 
 GatewayInfo: TypeAlias = strawberry.Info[RequestContext, None]
 
 E = TypeVar("E", bound=enum.Enum)
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 
 def described(description: str) -> Callable[[F], F]:
@@ -145,6 +147,10 @@ def enum_value(enum_cls: type[E], raw: object, aliases: Mapping[str, str] | None
     return unknown if member is None else member
 
 
+def raw_state_of(summary: Mapping[str, Any]) -> str:
+    return str(summary.get("state") or "")
+
+
 @strawberry.type(description="Why a job failed, as the upstream reported it.")
 class JobError:
     code: str = strawberry.field(description="The upstream error code, e.g. MSS.00000004.")
@@ -163,6 +169,7 @@ class JobError:
 @strawberry.interface(description="An object with a global id, fetchable with `node(id:)`.")
 class Node:
     @described("Global, opaque id of this object.")
+    @direct
     def id(self) -> strawberry.ID:
         return strawberry.ID(encode_global_id(type(self).__name__, getattr(self, "job_id", "")))
 
@@ -173,6 +180,9 @@ class Job(Node):
     # Set for subscription events, which each resolve through a context of their own so no loader
     # or cache outlives the event; queries and mutations use the request's context.
     bound_context: strawberry.Private[RequestContext | None] = None
+    # The job's summary when it was at hand where the job was made (a list item, or the answer that
+    # showed the job exists): its summary fields then answer at once, without awaiting a loader.
+    known_summary: strawberry.Private[Mapping[str, Any] | None] = None
 
     # Each job type lists the states after which the upstream moves the job no further.
     TERMINAL_STATES: ClassVar[frozenset[str]] = frozenset()
@@ -185,17 +195,27 @@ class Job(Node):
         """The job's summary data as the upstream sent it (with `state` and `error_info`)."""
         raise TypeError(f"{type(self).__name__} does not say how to load its summary")
 
-    @described("The state string exactly as the upstream sent it.")
-    async def raw_state(self, info: GatewayInfo) -> str:
-        return str((await self.summary(info)).get("state") or "")
+    def summarized(self, info: GatewayInfo, read: Callable[[Mapping[str, Any]], T]) -> MaybeAwaitable[T]:
+        """`read` of the job's summary: at once when it is known, else once the loader answers."""
+        if self.known_summary is not None:
+            return read(self.known_summary)
+        return self._read_summary(info, read)
 
-    @described("True once the job has reached a state it will not leave by itself.")
-    async def terminal(self, info: GatewayInfo) -> bool:
-        return self.is_terminal(str((await self.summary(info)).get("state") or ""))
+    async def _read_summary(self, info: GatewayInfo, read: Callable[[Mapping[str, Any]], T]) -> T:
+        summary = await self.summary(info)
+        return read(summary)
 
-    @described("Why the job failed, when it did.")
-    async def error(self, info: GatewayInfo) -> JobError | None:
-        return JobError.from_upstream((await self.summary(info)).get("error_info"))
+    @direct_field("The state string exactly as the upstream sent it.", str)
+    def raw_state(self, info: GatewayInfo) -> MaybeAwaitable[str]:
+        return self.summarized(info, raw_state_of)
+
+    @direct_field("True once the job has reached a state it will not leave by itself.", bool)
+    def terminal(self, info: GatewayInfo) -> MaybeAwaitable[bool]:
+        return self.summarized(info, lambda summary: self.is_terminal(raw_state_of(summary)))
+
+    @direct_field("Why the job failed, when it did.", JobError | None)
+    def error(self, info: GatewayInfo) -> MaybeAwaitable[JobError | None]:
+        return self.summarized(info, lambda summary: JobError.from_upstream(summary.get("error_info")))
 
     @classmethod
     def is_terminal(cls, raw_state: str) -> bool:

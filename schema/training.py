@@ -11,6 +11,7 @@ import strawberry
 
 from gateway.context import RequestContext
 from gateway.upstream import QueryValue
+from schema.direct import MaybeAwaitable, direct_field
 from schema.errors import BadUserInput, NotFound
 from schema.reading import Data, flag, integer, link, nested, records, text, texts
 from schema.relay import (
@@ -75,93 +76,93 @@ class TrainingJob(Job):
 
     # Basic fields (TrainingJobBasicInfo): a list page carries them.
 
-    @described("The state; UNKNOWN for one this gateway does not know (see rawState).")
-    async def state(self, info: GatewayInfo) -> TrainingJobState:
-        return training_state((await self._basic(info)).get("state"))
+    @direct_field("The state; UNKNOWN for one this gateway does not know (see rawState).", TrainingJobState)
+    def state(self, info: GatewayInfo) -> MaybeAwaitable[TrainingJobState]:
+        return self.summarized(info, lambda basic: training_state(basic.get("state")))
 
-    @described("The coarse group the MetaStudio console shows for the state.")
-    async def phase(self, info: GatewayInfo) -> TrainingJobPhase:
-        return training_phase(training_state((await self._basic(info)).get("state")))
+    @direct_field("The coarse group the MetaStudio console shows for the state.", TrainingJobPhase)
+    def phase(self, info: GatewayInfo) -> MaybeAwaitable[TrainingJobPhase]:
+        return self.summarized(info, lambda basic: training_phase(training_state(basic.get("state"))))
 
-    @described("Model name; also the name of the model asset.")
-    async def name(self, info: GatewayInfo) -> str | None:
-        return text(await self._basic(info), "name")
+    @direct_field("Model name; also the name of the model asset.", str | None)
+    def name(self, info: GatewayInfo) -> MaybeAwaitable[str | None]:
+        return self.summarized(info, lambda basic: text(basic, "name"))
 
-    @described("Id of the model asset.")
-    async def asset_id(self, info: GatewayInfo) -> str | None:
-        return text(await self._basic(info), "asset_id")
+    @direct_field("Id of the model asset.", str | None)
+    def asset_id(self, info: GatewayInfo) -> MaybeAwaitable[str | None]:
+        return self.summarized(info, lambda basic: text(basic, "asset_id"))
 
-    @described("Project the model asset belongs to.")
-    async def project_id(self, info: GatewayInfo) -> str | None:
-        return text(await self._basic(info), "project_id")
+    @direct_field("Project the model asset belongs to.", str | None)
+    def project_id(self, info: GatewayInfo) -> MaybeAwaitable[str | None]:
+        return self.summarized(info, lambda basic: text(basic, "project_id"))
 
-    @described("Model cover download URL, valid for 24 hours.")
-    async def cover_download_url(self, info: GatewayInfo) -> str | None:
-        return link(await self._basic(info), "cover_download_url")
+    @direct_field("Model cover download URL, valid for 24 hours.", str | None)
+    def cover_download_url(self, info: GatewayInfo) -> MaybeAwaitable[str | None]:
+        return self.summarized(info, lambda basic: link(basic, "cover_download_url"))
 
-    @described("When the user last updated the job (creation or resubmission).")
-    async def last_update_time(self, info: GatewayInfo) -> datetime | None:
-        return parse_time((await self._basic(info)).get("last_update_time"))
+    @direct_field("When the user last updated the job (creation or resubmission).", datetime | None)
+    def last_update_time(self, info: GatewayInfo) -> MaybeAwaitable[datetime | None]:
+        return self.summarized(info, lambda basic: parse_time(basic.get("last_update_time")))
 
-    @described("When the job was created.")
-    async def create_time(self, info: GatewayInfo) -> datetime | None:
-        return parse_time((await self._basic(info)).get("create_time"))
+    @direct_field("When the job was created.", datetime | None)
+    def create_time(self, info: GatewayInfo) -> MaybeAwaitable[datetime | None]:
+        return self.summarized(info, lambda basic: parse_time(basic.get("create_time")))
 
-    @described("Phone number of the job's creator.")
-    async def contact(self, info: GatewayInfo) -> str | None:
-        return text(await self._basic(info), "contact")
+    @direct_field("Phone number of the job's creator.", str | None)
+    def contact(self, info: GatewayInfo) -> MaybeAwaitable[str | None]:
+        return self.summarized(info, lambda basic: text(basic, "contact"))
 
-    @described("The batch the job belongs to.")
-    async def batch_name(self, info: GatewayInfo) -> str | None:
-        return text(await self._basic(info), "batch_name")
+    @direct_field("The batch the job belongs to.", str | None)
+    def batch_name(self, info: GatewayInfo) -> MaybeAwaitable[str | None]:
+        return self.summarized(info, lambda basic: text(basic, "batch_name"))
 
-    @described("The job's tags.")
-    async def tags(self, info: GatewayInfo) -> list[str]:
-        return texts(await self._basic(info), "tags")
+    @direct_field("The job's tags.", list[str])
+    def tags(self, info: GatewayInfo) -> MaybeAwaitable[list[str]]:
+        return self.summarized(info, lambda basic: texts(basic, "tags"))
 
-    @described("Model version, e.g. V3.2 (the default).")
-    async def model_version(self, info: GatewayInfo) -> str | None:
-        return text(await self._basic(info), "model_version")
+    @direct_field("Model version, e.g. V3.2 (the default).", str | None)
+    def model_version(self, info: GatewayInfo) -> MaybeAwaitable[str | None]:
+        return self.summarized(info, lambda basic: text(basic, "model_version"))
 
-    @described("Matting type: AI (default) or MANUAL.")
-    async def matting_type(self, info: GatewayInfo) -> str | None:
-        return text(await self._basic(info), "matting_type")
+    @direct_field("Matting type: AI (default) or MANUAL.", str | None)
+    def matting_type(self, info: GatewayInfo) -> MaybeAwaitable[str | None]:
+        return self.summarized(info, lambda basic: text(basic, "matting_type"))
 
-    @described("Model resolution: 1080P (default) or 4K.")
-    async def model_resolution(self, info: GatewayInfo) -> str | None:
-        return text(await self._basic(info), "model_resolution")
+    @direct_field("Model resolution: 1080P (default) or 4K.", str | None)
+    def model_resolution(self, info: GatewayInfo) -> MaybeAwaitable[str | None]:
+        return self.summarized(info, lambda basic: text(basic, "model_resolution"))
 
-    @described("The X-App-UserId the job was created with, if any.")
-    async def app_user_id(self, info: GatewayInfo) -> str | None:
-        return text(await self._basic(info), "app_user_id")
+    @direct_field("The X-App-UserId the job was created with, if any.", str | None)
+    def app_user_id(self, info: GatewayInfo) -> MaybeAwaitable[str | None]:
+        return self.summarized(info, lambda basic: text(basic, "app_user_id"))
 
-    @described("Whether this is a Flexus (basic edition) training.")
-    async def is_flexus(self, info: GatewayInfo) -> bool | None:
-        return flag(await self._basic(info), "is_flexus")
+    @direct_field("Whether this is a Flexus (basic edition) training.", bool | None)
+    def is_flexus(self, info: GatewayInfo) -> MaybeAwaitable[bool | None]:
+        return self.summarized(info, lambda basic: flag(basic, "is_flexus"))
 
-    @described("Whether this is a live-room copy training.")
-    async def is_live_copy(self, info: GatewayInfo) -> bool | None:
-        return flag(await self._basic(info), "is_live_copy")
+    @direct_field("Whether this is a live-room copy training.", bool | None)
+    def is_live_copy(self, info: GatewayInfo) -> MaybeAwaitable[bool | None]:
+        return self.summarized(info, lambda basic: flag(basic, "is_live_copy"))
 
-    @described("Whether this is a fast Flexus training.")
-    async def is_fast_flexus(self, info: GatewayInfo) -> bool | None:
-        return flag(await self._basic(info), "is_fast_flexus")
+    @direct_field("Whether this is a fast Flexus training.", bool | None)
+    def is_fast_flexus(self, info: GatewayInfo) -> MaybeAwaitable[bool | None]:
+        return self.summarized(info, lambda basic: flag(basic, "is_fast_flexus"))
 
-    @described("Whether only the image model is trained, without a voice (Flexus only).")
-    async def is_only_human_model(self, info: GatewayInfo) -> bool | None:
-        return flag(await self._basic(info), "is_only_human_model")
+    @direct_field("Whether only the image model is trained, without a voice (Flexus only).", bool | None)
+    def is_only_human_model(self, info: GatewayInfo) -> MaybeAwaitable[bool | None]:
+        return self.summarized(info, lambda basic: flag(basic, "is_only_human_model"))
 
-    @described("Regions the job may be trained in.")
-    async def optional_training_location(self, info: GatewayInfo) -> list[str]:
-        return texts(await self._basic(info), "optional_training_location")
+    @direct_field("Regions the job may be trained in.", list[str])
+    def optional_training_location(self, info: GatewayInfo) -> MaybeAwaitable[list[str]]:
+        return self.summarized(info, lambda basic: texts(basic, "optional_training_location"))
 
-    @described("Whether the background is replaced (the video was shot on a green screen).")
-    async def is_background_replacement(self, info: GatewayInfo) -> bool | None:
-        return flag(await self._basic(info), "is_background_replacement")
+    @direct_field("Whether the background is replaced (the video was shot on a green screen).", bool | None)
+    def is_background_replacement(self, info: GatewayInfo) -> MaybeAwaitable[bool | None]:
+        return self.summarized(info, lambda basic: flag(basic, "is_background_replacement"))
 
-    @described("Whether the job runs on on-demand (trial) resources.")
-    async def is_ondemand_resource(self, info: GatewayInfo) -> bool | None:
-        return flag(await self._basic(info), "is_ondemand_resource")
+    @direct_field("Whether the job runs on on-demand (trial) resources.", bool | None)
+    def is_ondemand_resource(self, info: GatewayInfo) -> MaybeAwaitable[bool | None]:
+        return self.summarized(info, lambda basic: flag(basic, "is_ondemand_resource"))
 
     # Detail fields: only the show call has them. Download URLs are valid for 24 hours.
 
@@ -413,7 +414,7 @@ async def training_job_by_id(
 ) -> TrainingJob | None:
     """The job, or None when the caller has no training job with that id (`context` as for videos)."""
     found = await (context or info.context).loaders.training.basic.load(job_id)
-    return None if found is None else TrainingJob(job_id=job_id, bound_context=context)
+    return None if found is None else TrainingJob(job_id=job_id, bound_context=context, known_summary=found)
 
 
 @strawberry.type
@@ -453,7 +454,8 @@ class TrainingQueries:
         total = integer(answer, "count") or 0
         edges = [
             TrainingJobEdge(
-                cursor=encode_cursor(CURSOR_KIND, offset + i), node=TrainingJob(job_id=str(job["job_id"]))
+                cursor=encode_cursor(CURSOR_KIND, offset + i),
+                node=TrainingJob(job_id=str(job["job_id"]), known_summary=job),
             )
             for i, job in enumerate(jobs)
         ]

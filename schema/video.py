@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any, ClassVar, TypeAlias, TypeVar, cast
+from typing import Any, ClassVar
 
 import strawberry
 from strawberry.types.nodes import Selection
@@ -13,12 +13,12 @@ from strawberry.types.nodes import Selection
 from gateway.context import RequestContext
 from gateway.loaders.base import OLDEST_CREATE_SINCE
 from gateway.loaders.video import IDS_PER_LIST_CALL, VIDEO_2D, VIDEO_PHOTO
+from schema.direct import MaybeAwaitable, direct_field
 from schema.errors import BadUserInput, NotFound
 from schema.reading import Data, real, record, records, text
 from schema.relay import (
     GatewayInfo,
     Job,
-    JobError,
     PageInfo,
     described,
     encode_cursor,
@@ -95,18 +95,6 @@ DETAIL_FIELDS = frozenset(
 SCRIPT_FIELDS = frozenset({"shootScripts"})
 _JOB_TYPE_NAMES = frozenset({"VideoJob", "Job", "Node"})
 
-T = TypeVar("T")
-F = TypeVar("F", bound=Callable[..., Any])
-# What a summary field's resolver returns: the value itself when the job's summary is already at hand,
-# else an awaitable of it (graphql-core awaits whatever awaitable a plain resolver returns).
-MaybeAwaitable: TypeAlias = T | Awaitable[T]
-
-
-def summary_field(description: str, graphql_type: object) -> Callable[[F], F]:
-    """`described` for a plain resolver that may return an awaitable: the GraphQL type is given here,
-    as the resolver's own annotation also admits the awaitable."""
-    return cast(Callable[[F], F], strawberry.field(description=description, graphql_type=graphql_type))
-
 
 def _job_type_of(summary: Mapping[str, Any]) -> str:
     return str(summary.get("job_type") or "")
@@ -123,9 +111,6 @@ class VideoJob(Job):
     # Set when the query selects the scripts, so every detail field of this job asks the show endpoint
     # the same question and the job costs one show call.
     scripts_selected: strawberry.Private[bool] = False
-    # The job's summary when it was already at hand where the job was made (a list item, or the answer
-    # that showed the job exists): the summary fields then resolve without awaiting anything.
-    known_summary: strawberry.Private[Mapping[str, Any] | None] = None
 
     async def summary(self, info: GatewayInfo) -> Mapping[str, Any]:
         if self.known_summary is not None:
@@ -135,27 +120,6 @@ class VideoJob(Job):
             raise NotFound("VideoJob", self.job_id)
         return data
 
-    def _summarized(self, info: GatewayInfo, read: Callable[[Mapping[str, Any]], T]) -> MaybeAwaitable[T]:
-        """`read` of the job's summary: at once when it is known, else once the loader answers."""
-        if self.known_summary is not None:
-            return read(self.known_summary)
-        return self._read_summary(info, read)
-
-    async def _read_summary(self, info: GatewayInfo, read: Callable[[Mapping[str, Any]], T]) -> T:
-        return read(await self.summary(info))
-
-    @summary_field("The state string exactly as the upstream sent it.", str)
-    def raw_state(self, info: GatewayInfo) -> MaybeAwaitable[str]:  # type: ignore[override]
-        return self._summarized(info, lambda summary: str(summary.get("state") or ""))
-
-    @summary_field("True once the job has reached a state it will not leave by itself.", bool)
-    def terminal(self, info: GatewayInfo) -> MaybeAwaitable[bool]:  # type: ignore[override]
-        return self._summarized(info, lambda summary: self.is_terminal(str(summary.get("state") or "")))
-
-    @summary_field("Why the job failed, when it did.", JobError | None)
-    def error(self, info: GatewayInfo) -> MaybeAwaitable[JobError | None]:  # type: ignore[override]
-        return self._summarized(info, lambda summary: JobError.from_upstream(summary.get("error_info")))
-
     async def _detail(self, info: GatewayInfo, scripts: bool = False) -> Data:
         data = await self.context(info).loaders.video.detail(self.job_id, scripts or self.scripts_selected)
         # None: the job vanished since it was found, or is of a kind that has no show endpoint here.
@@ -163,9 +127,9 @@ class VideoJob(Job):
 
     def _job_type(self, info: GatewayInfo) -> MaybeAwaitable[str]:
         known = self.context(info).loaders.video.kind(self.job_id)
-        return known if known is not None else self._summarized(info, _job_type_of)
+        return known if known is not None else self.summarized(info, _job_type_of)
 
-    @summary_field(
+    @direct_field(
         "DIGITAL_HUMAN_2D or PHOTO_DIGITAL_HUMAN; UNKNOWN for a kind this API does not know yet.",
         VideoJobKind,
     )
@@ -173,45 +137,45 @@ class VideoJob(Job):
         known = self.context(info).loaders.video.kind(self.job_id)
         if known is not None:
             return enum_value(VideoJobKind, known, _KIND_ALIASES)
-        return self._summarized(
+        return self.summarized(
             info, lambda summary: enum_value(VideoJobKind, _job_type_of(summary), _KIND_ALIASES)
         )
 
-    @summary_field("The job type exactly as the upstream sent it, e.g. 2D_DIGITAL_HUMAN_VIDEO.", str)
+    @direct_field("The job type exactly as the upstream sent it, e.g. 2D_DIGITAL_HUMAN_VIDEO.", str)
     def job_type(self, info: GatewayInfo) -> MaybeAwaitable[str]:
         return self._job_type(info)
 
-    @summary_field("The job's state; rawState has the upstream's own string.", VideoJobState)
+    @direct_field("The job's state; rawState has the upstream's own string.", VideoJobState)
     def state(self, info: GatewayInfo) -> MaybeAwaitable[VideoJobState]:
-        return self._summarized(
+        return self.summarized(
             info, lambda summary: enum_value(VideoJobState, summary.get("state"), _STATE_ALIASES)
         )
 
-    @summary_field("When the upstream started making the video.", datetime | None)
+    @direct_field("When the upstream started making the video.", datetime | None)
     def start_time(self, info: GatewayInfo) -> MaybeAwaitable[datetime | None]:
-        return self._summarized(info, lambda summary: parse_time(summary.get("start_time")))
+        return self.summarized(info, lambda summary: parse_time(summary.get("start_time")))
 
-    @summary_field("When the upstream finished making the video.", datetime | None)
+    @direct_field("When the upstream finished making the video.", datetime | None)
     def end_time(self, info: GatewayInfo) -> MaybeAwaitable[datetime | None]:
-        return self._summarized(info, lambda summary: parse_time(summary.get("end_time")))
+        return self.summarized(info, lambda summary: parse_time(summary.get("end_time")))
 
-    @summary_field("Length of the video in seconds, once it is made.", float | None)
+    @direct_field("Length of the video in seconds, once it is made.", float | None)
     def duration(self, info: GatewayInfo) -> MaybeAwaitable[float | None]:
-        return self._summarized(info, lambda summary: real(summary, "duration"))
+        return self.summarized(info, lambda summary: real(summary, "duration"))
 
-    @summary_field("The video asset the job produces.", OutputAsset | None)
+    @direct_field("The video asset the job produces.", OutputAsset | None)
     def output_asset(self, info: GatewayInfo) -> MaybeAwaitable[OutputAsset | None]:
-        return self._summarized(
+        return self.summarized(
             info, lambda summary: OutputAsset.read(record(summary, "output_asset_config"))
         )
 
-    @summary_field("When the job was created.", datetime | None)
+    @direct_field("When the job was created.", datetime | None)
     def create_time(self, info: GatewayInfo) -> MaybeAwaitable[datetime | None]:
-        return self._summarized(info, lambda summary: parse_time(summary.get("create_time")))
+        return self.summarized(info, lambda summary: parse_time(summary.get("create_time")))
 
-    @summary_field("When the job last changed.", datetime | None)
+    @direct_field("When the job last changed.", datetime | None)
     def last_update_time(self, info: GatewayInfo) -> MaybeAwaitable[datetime | None]:
-        return self._summarized(info, lambda summary: parse_time(summary.get("lastupdate_time")))
+        return self.summarized(info, lambda summary: parse_time(summary.get("lastupdate_time")))
 
     @described("Id of the script the video was made from.")
     async def script_id(self, info: GatewayInfo) -> str | None:

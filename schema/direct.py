@@ -1,0 +1,287 @@
+"""Fields graphql-core resolves by calling their resolver itself, without Strawberry's per-field wrapper.
+
+A list page resolves the same dozen fields on every row: 50 rows make 600 resolver calls, and
+Strawberry wraps each one (an Info object, argument conversion, the field-extension chain) at several
+times the cost of the resolver. A field marked here keeps its Strawberry declaration (its type, its
+description, its place in the SDL) while `install` hands its resolver to graphql-core as the field's
+resolve function, so a row's fields cost what their own code costs.
+
+A direct resolver takes `self` and optionally `info`, and reads nothing of `info` but `.context`:
+what arrives is graphql-core's `GraphQLResolveInfo`, or on DirectExecutor's short path for leaves an
+object with the context alone. It may return its value or an awaitable of it (graphql-core awaits it),
+which is how a field answers at once from data at hand and awaits a loader otherwise. It only reads,
+so calling it twice is harmless: the short path hands a field it cannot finish back to graphql-core,
+which calls the resolver again.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import Any, NamedTuple, TypeAlias, TypeVar, cast
+
+import strawberry
+from graphql import (
+    GraphQLBoolean,
+    GraphQLID,
+    GraphQLLeafType,
+    GraphQLNamedType,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLResolveInfo,
+    GraphQLString,
+    Undefined,
+    is_leaf_type,
+)
+from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
+from graphql.pyutils import Path
+from graphql.pyutils.gather_with_cancel import gather_with_cancel
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types.field import StrawberryField
+
+T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
+# What a direct resolver may return: the value itself when the data is at hand, else an awaitable of it.
+MaybeAwaitable: TypeAlias = T | Awaitable[T]
+
+_MARK = "__resolves_directly__"
+
+
+def direct_field(description: str, graphql_type: object) -> Callable[[F], F]:
+    """`strawberry.field` for a resolver graphql-core calls directly. The GraphQL type is given here, as
+    the resolver's own annotation also admits the awaitable."""
+
+    def mark(resolver: F) -> F:
+        setattr(resolver, _MARK, True)
+        return cast(F, strawberry.field(description=description, graphql_type=graphql_type)(resolver))
+
+    return mark
+
+
+def direct(resolver: F) -> F:
+    """Marks a resolver already declared with `strawberry.field` (or `described`) as direct; put it
+    under that decorator."""
+    setattr(resolver, _MARK, True)
+    return resolver
+
+
+class DirectField(NamedTuple):
+    """A field whose resolver needs no Info and whose value DirectExecutor completes itself: a leaf
+    (scalar or enum) or an object of one concrete type. Its resolver is a direct one, or Strawberry's
+    attribute read for a field without a resolver."""
+
+    resolve: Callable[[Any, Any], Any]
+    field_type: GraphQLOutputType
+    named_type: GraphQLLeafType | GraphQLObjectType
+    non_null: bool
+    # Value types the leaf type gives back unchanged (str for String and ID, bool for Boolean).
+    unchanged: tuple[type, ...]
+
+
+# Where `install` leaves the schema's direct fields, by (type name, field name), for DirectExecutor.
+FIELDS = "metastudio-gateway/direct-fields"
+_UNCHANGED: dict[GraphQLNamedType, tuple[type, ...]] = {
+    GraphQLString: (str,),
+    GraphQLID: (str,),
+    GraphQLBoolean: (bool,),
+}
+
+
+def install(schema: strawberry.Schema) -> int:
+    """Give every marked field of the schema's object types its resolver as graphql-core's resolve
+    function, and list the fields DirectExecutor completes itself; returns how many fields were
+    marked. A marked resolver that takes arguments is refused, as is one on a field with extensions or
+    permissions: those need Strawberry's wrapper."""
+    marked = 0
+    fields: dict[tuple[str, str], DirectField] = {}
+    # Strawberry keeps the graphql-core schema it executes on this attribute; it has no public accessor.
+    graphql_schema = schema._schema
+    for graphql_type in graphql_schema.type_map.values():
+        if not isinstance(graphql_type, GraphQLObjectType):
+            continue
+        for name, field in graphql_type.fields.items():
+            definition = field.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
+            if not isinstance(definition, StrawberryField):
+                continue
+            resolver = definition.base_resolver.wrapped_func if definition.base_resolver else None
+            if callable(resolver) and getattr(resolver, _MARK, False):
+                where = f"{graphql_type.name}.{name}"
+                if field.args or definition.extensions or definition.permission_classes:
+                    raise TypeError(f"{where} has arguments, extensions or permissions: it needs Strawberry")
+                field.resolve = _resolve_function(resolver, where)
+                marked += 1
+            elif not getattr(field.resolve, "_is_default", False):
+                continue
+            non_null = isinstance(field.type, GraphQLNonNull)
+            named = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
+            if field.resolve is None or field.args:
+                continue
+            if is_leaf_type(named) or isinstance(named, GraphQLObjectType):
+                fields[graphql_type.name, name] = DirectField(
+                    field.resolve, field.type, named, non_null, _UNCHANGED.get(named, ())
+                )
+    graphql_schema.extensions[FIELDS] = fields
+    return marked
+
+
+class ContextOnly(NamedTuple):
+    """The `info` DirectExecutor gives a direct field: the operation's context and nothing else."""
+
+    context: Any
+
+
+# Returned for a field graphql-core must resolve itself after all.
+_ELSEWHERE: Any = object()
+
+
+class DirectExecutor(StrawberryGraphQLCoreExecutionContext):
+    """graphql-core's executor with a short path for direct fields.
+
+    For every field graphql-core makes a GraphQLResolveInfo and runs a round of type dispatch to
+    complete the value, several times what a field of a list row costs itself. A direct field is
+    resolved here and completed in place: a leaf's value coerced, an object's fields executed.
+    Whatever does not fit that path (an awaitable, an error raised by the resolver, a null for a
+    non-null field, a value the type refuses) goes back to graphql-core's own handling, which calls the
+    resolver again, so answers and errors are the same either way.
+    """
+
+    def execute_fields(
+        self,
+        parent_type: GraphQLObjectType,
+        source_value: Any,
+        path: Path | None,
+        grouped_field_set: GroupedFieldSet,
+        position_context: Any,
+    ) -> Any:
+        direct_fields: dict[tuple[str, str], DirectField] = self.schema.extensions.get(FIELDS) or {}
+        if not direct_fields or (self.middleware_manager is not None and self.middleware_manager.middlewares):
+            return super().execute_fields(
+                parent_type, source_value, path, grouped_field_set, position_context
+            )
+        info = ContextOnly(self.context_value)
+        type_name = parent_type.name
+        is_awaitable = self.is_awaitable
+        results: dict[str, Any] = {}
+        awaitable_fields: list[str] = []
+        try:
+            for response_name, field_details_list in grouped_field_set.items():
+                direct = direct_fields.get((type_name, field_details_list[0].node.name.value))
+                result: Any = _ELSEWHERE
+                if direct is not None:
+                    value = _resolved(direct, source_value, info, is_awaitable)
+                    if value is None or value is _ELSEWHERE:
+                        result = value
+                    elif isinstance(direct.named_type, GraphQLObjectType):
+                        result = self._complete_object(
+                            direct, field_details_list, Path(path, response_name, type_name), value, info,
+                            position_context,
+                        )
+                    else:
+                        result = _coerced(direct, value)
+                if result is _ELSEWHERE:
+                    result = self.execute_field(
+                        parent_type, source_value, field_details_list, Path(path, response_name, type_name),
+                        position_context,
+                    )
+                    if result is Undefined:
+                        continue
+                results[response_name] = result
+                if is_awaitable(result):
+                    awaitable_fields.append(response_name)
+        except Exception:
+            if awaitable_fields:
+                self.settle_in_background([results[name] for name in awaitable_fields])
+            raise
+        if not awaitable_fields:
+            return results
+
+        async def get_results() -> dict[str, Any]:
+            values = await gather_with_cancel(*(results[name] for name in awaitable_fields))
+            results.update(zip(awaitable_fields, values, strict=True))
+            return results
+
+        return get_results()
+
+    def _complete_object(
+        self,
+        direct: DirectField,
+        field_details_list: FieldDetailsList,
+        path: Path,
+        value: Any,
+        info: ContextOnly,
+        position_context: Any,
+    ) -> Any:
+        """An object value's fields, with errors handled as graphql-core's execute_field does."""
+        object_type = cast(GraphQLObjectType, direct.named_type)
+        # Strawberry's is_type_of (the one for types with interfaces) reads the value alone.
+        if object_type.is_type_of is not None and object_type.is_type_of(value, cast(Any, info)) is not True:
+            return _ELSEWHERE
+        try:
+            completed = self.collect_and_execute_subfields(
+                object_type, field_details_list, path, value, position_context
+            )
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, direct.field_type, field_details_list, path)
+            return None
+        if self.is_awaitable(completed):
+            return self._completed_later(completed, direct.field_type, field_details_list, path)
+        return completed
+
+    async def _completed_later(
+        self,
+        completed: Awaitable[Any],
+        field_type: GraphQLOutputType,
+        field_details_list: FieldDetailsList,
+        path: Path,
+    ) -> Any:
+        try:
+            return await completed
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, field_type, field_details_list, path)
+            return None
+
+
+def _resolved(
+    direct: DirectField, source: Any, info: ContextOnly, is_awaitable: Callable[[Any], bool]
+) -> Any:
+    """The resolver's value when it is at hand, None when it is a null the field allows, else
+    _ELSEWHERE."""
+    try:
+        value = direct.resolve(source, info)
+    except Exception:
+        return _ELSEWHERE
+    if value is None:
+        return _ELSEWHERE if direct.non_null else None
+    if is_awaitable(value):
+        if inspect.iscoroutine(value):
+            value.close()
+        return _ELSEWHERE
+    return _ELSEWHERE if isinstance(value, Exception) else value
+
+
+def _coerced(direct: DirectField, value: Any) -> Any:
+    if type(value) in direct.unchanged:
+        return value
+    try:
+        coerced = cast(GraphQLLeafType, direct.named_type).coerce_output_value(value)
+    except Exception:
+        return _ELSEWHERE
+    return _ELSEWHERE if coerced is None or coerced is Undefined else coerced
+
+
+def _resolve_function(resolver: Callable[..., Any], where: str) -> Callable[..., Any]:
+    parameters = list(inspect.signature(resolver).parameters)
+    if parameters == ["self", "info"]:
+        return resolver
+    if parameters == ["self"]:
+
+        def without_info(source: Any, info: GraphQLResolveInfo[Any]) -> Any:
+            return resolver(source)
+
+        return without_info
+    raise TypeError(f"{where}: a direct resolver takes (self) or (self, info), not {parameters}")
+
+
+__all__ = ["DirectExecutor", "MaybeAwaitable", "direct", "direct_field", "install"]
