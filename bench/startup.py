@@ -62,6 +62,12 @@ class Process:
             time.sleep(0.005)
         raise RuntimeError(f"{self.name} was not ready within {timeout} s")
 
+    def cpu_seconds(self) -> float:
+        """User plus system CPU time the process has used so far."""
+        with open(f"/proc/{self.pid}/stat", encoding="ascii") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         if self.popen.poll() is None:
             self.popen.terminate()

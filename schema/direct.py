@@ -4,11 +4,13 @@ A list page resolves the same dozen fields on every row: 50 rows make 600 resolv
 Strawberry wraps each one (an Info object, argument conversion, the field-extension chain) at several
 times the cost of the resolver. A field marked here keeps its Strawberry declaration (its type, its
 description, its place in the SDL) while `install` hands its resolver to graphql-core as the field's
-resolve function, so a row's fields cost what their own code costs.
+resolve function, so a row's fields cost what their own code costs. DirectExecutor goes one step
+further for them: it resolves and completes them in place, without graphql-core's per-field
+ResolveInfo and type dispatch.
 
 A direct resolver takes `self` and optionally `info`, and reads nothing of `info` but `.context`:
-what arrives is graphql-core's `GraphQLResolveInfo`, or on DirectExecutor's short path for leaves an
-object with the context alone. It may return its value or an awaitable of it (graphql-core awaits it),
+what arrives is graphql-core's `GraphQLResolveInfo`, or on DirectExecutor's short path an object
+with the context alone. It may return its value or an awaitable of it (graphql-core awaits it),
 which is how a field answers at once from data at hand and awaits a loader otherwise. It only reads,
 so calling it twice is harmless: the short path hands a field it cannot finish back to graphql-core,
 which calls the resolver again.
