@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import strawberry
 
@@ -60,10 +59,7 @@ def picture_state(raw: object) -> PictureModelingJobState:
 class PictureModelingJob(Job):
     TERMINAL_STATES: ClassVar[frozenset[str]] = TERMINAL_PICTURE_STATES
 
-    async def summary(self, info: GatewayInfo) -> Mapping[str, Any]:
-        return await self._data(info)
-
-    async def _data(self, info: GatewayInfo) -> Data:
+    async def load_summary(self, info: GatewayInfo) -> Data:
         data = await self.context(info).loaders.picture.job.load(self.job_id)
         if data is None:
             raise NotFound("PictureModelingJob", self.job_id)

@@ -192,7 +192,14 @@ class Job(Node):
         return self.bound_context or info.context
 
     async def summary(self, info: GatewayInfo) -> Mapping[str, Any]:
-        """The job's summary data as the upstream sent it (with `state` and `error_info`)."""
+        """The job's summary data as the upstream sent it (with `state` and `error_info`): the known
+        one, else its loader's answer."""
+        if self.known_summary is not None:
+            return self.known_summary
+        return await self.load_summary(info)
+
+    async def load_summary(self, info: GatewayInfo) -> Mapping[str, Any]:
+        """The job's summary from its loader; NOT_FOUND when the caller has no such job."""
         raise TypeError(f"{type(self).__name__} does not say how to load its summary")
 
     def summarized(self, info: GatewayInfo, read: Callable[[Mapping[str, Any]], T]) -> MaybeAwaitable[T]:
@@ -202,8 +209,7 @@ class Job(Node):
         return self._read_summary(info, read)
 
     async def _read_summary(self, info: GatewayInfo, read: Callable[[Mapping[str, Any]], T]) -> T:
-        summary = await self.summary(info)
-        return read(summary)
+        return read(await self.load_summary(info))
 
     @direct_field("The state string exactly as the upstream sent it.", str)
     def raw_state(self, info: GatewayInfo) -> MaybeAwaitable[str]:

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import strawberry
 
@@ -59,10 +58,7 @@ CURSOR_KIND = "TrainingJob"
 class TrainingJob(Job):
     TERMINAL_STATES: ClassVar[frozenset[str]] = TERMINAL_TRAINING_STATES
 
-    async def summary(self, info: GatewayInfo) -> Mapping[str, Any]:
-        return await self._basic(info)
-
-    async def _basic(self, info: GatewayInfo) -> Data:
+    async def load_summary(self, info: GatewayInfo) -> Data:
         data = await self.context(info).loaders.training.basic.load(self.job_id)
         if data is None:
             raise NotFound("TrainingJob", self.job_id)

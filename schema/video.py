@@ -112,9 +112,7 @@ class VideoJob(Job):
     # the same question and the job costs one show call.
     scripts_selected: strawberry.Private[bool] = False
 
-    async def summary(self, info: GatewayInfo) -> Mapping[str, Any]:
-        if self.known_summary is not None:
-            return self.known_summary
+    async def load_summary(self, info: GatewayInfo) -> Mapping[str, Any]:
         data = await self.context(info).loaders.video.summary(self.job_id)
         if data is None:
             raise NotFound("VideoJob", self.job_id)
