@@ -96,14 +96,7 @@ async def measure(profile: str | None, only: str | None = None, rounds: int = RO
     emulator.wait_ready("/_emulator/calls")
     try:
         ids = await run.seed(emulator.url)
-        settings = Settings.from_env(
-            {
-                "METASTUDIO_ENDPOINT": emulator.url,
-                "METASTUDIO_PROJECT_ID": startup.PROJECT,
-                "METASTUDIO_AUTH_MODE": "token",
-                "METASTUDIO_MAX_RETRIES": "0",
-            }
-        )
+        settings = Settings.from_env(startup.gateway_env(emulator.url))
         upstream = RecordedUpstream(httpx.AsyncHTTPTransport())
         app = create_app(settings, upstream_transport=upstream)
         async with app.router.lifespan_context(app):

@@ -110,17 +110,18 @@ def emulator() -> Process:
     )
 
 
+def gateway_env(emulator_url: str) -> dict[str, str]:
+    """The gateway's settings under measurement: the emulator in token mode, no retries."""
+    return {
+        "METASTUDIO_ENDPOINT": emulator_url,
+        "METASTUDIO_PROJECT_ID": PROJECT,
+        "METASTUDIO_AUTH_MODE": "token",
+        "METASTUDIO_MAX_RETRIES": "0",
+    }
+
+
 def gateway(emulator_url: str) -> Process:
-    return spawn(
-        "gateway",
-        ["-m", "gateway", "serve", "--port", "{port}"],
-        {
-            "METASTUDIO_ENDPOINT": emulator_url,
-            "METASTUDIO_PROJECT_ID": PROJECT,
-            "METASTUDIO_AUTH_MODE": "token",
-            "METASTUDIO_MAX_RETRIES": "0",
-        },
-    )
+    return spawn("gateway", ["-m", "gateway", "serve", "--port", "{port}"], gateway_env(emulator_url))
 
 
 def floor(emulator_url: str) -> Process:
