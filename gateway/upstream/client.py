@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any
@@ -28,11 +30,14 @@ class UpstreamClient:
     def __init__(self, config: UpstreamConfig, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.config = config
         self._session = UpstreamSession(config, transport)
+        self._reprobe: asyncio.Future[int | None] | None = None
 
     def __repr__(self) -> str:
         return f"UpstreamClient(endpoint={self.config.endpoint!r}, auth_mode={self.config.auth_mode!r})"
 
     async def aclose(self) -> None:
+        if self._reprobe is not None:
+            self._reprobe.cancel()
         await self._session.aclose()
 
     async def __aenter__(self) -> UpstreamClient:
@@ -43,10 +48,34 @@ class UpstreamClient:
     ) -> None:
         await self.aclose()
 
+    _PROBE = Call("ListDigitalHumanVideo", "GET", _VIDEOS, [("limit", "1")])
+
     async def ping(self) -> bool:
         """True when the upstream answers at all below 500 (a 401 still proves it is up)."""
-        status = await self._session.probe(Call("ListDigitalHumanVideo", "GET", _VIDEOS, [("limit", "1")]))
-        return status is not None and status < 500
+        return await self.unready_reason() is None
+
+    async def unready_reason(self) -> str | None:
+        """Why upstream calls cannot succeed now, or None when the upstream answers below 500."""
+        health = self._session.pool_health
+        if starved := self.pool_starved_for():
+            # Answer at once (a probe would wait for a connection like every other call), and look
+            # again in the background, so that a pool that healed with no traffic is seen to have.
+            if self._reprobe is None or self._reprobe.done():
+                self._reprobe = asyncio.ensure_future(self._session.probe(self._PROBE))
+            return (
+                f"no upstream call has got a connection for {starved:.1f} s: all "
+                f"{health.max_connections} connections to MetaStudio are taken"
+            )
+        status = await self._session.probe(self._PROBE)
+        if status is None:
+            return "the upstream does not answer"
+        if status >= 500:
+            return f"the upstream answers HTTP {status}"
+        return None
+
+    def pool_starved_for(self) -> float:
+        """Seconds during which calls waited in vain for an upstream connection and none got one."""
+        return self._session.pool_health.starved_for(time.monotonic())
 
     # Videos (2D and photo share the list)
 

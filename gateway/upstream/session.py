@@ -23,6 +23,7 @@ from gateway.upstream.errors import (
     UpstreamUnavailable,
 )
 from gateway.upstream.multipart import MultipartBody
+from gateway.upstream.pool import PoolHealth, upstream_transport
 from gateway.upstream.retry import RetryPolicy
 from gateway.upstream.signer import canonical_query_string, sign_request
 
@@ -58,17 +59,19 @@ class UpstreamSession:
         self._origin = f"{endpoint.scheme}://{self._host}"
         self._base_path = endpoint.raw_path.decode("ascii").partition("?")[0].rstrip("/")
         self._base_path += f"/v1/{quote(config.project_id, safe='')}"
+        limits = httpx.Limits(
+            max_connections=config.max_connections, max_keepalive_connections=config.max_keepalive
+        )
+        self.pool_health = PoolHealth(config.max_connections)
         self._http = httpx.AsyncClient(
-            transport=transport,
+            transport=transport or upstream_transport(limits),
             timeout=httpx.Timeout(
                 connect=config.connect_timeout,
                 read=config.read_timeout,
                 write=config.read_timeout,
                 pool=config.connect_timeout,
             ),
-            limits=httpx.Limits(
-                max_connections=config.max_connections, max_keepalive_connections=config.max_keepalive
-            ),
+            limits=limits,
             follow_redirects=False,
         )
 
@@ -127,13 +130,19 @@ class UpstreamSession:
         started = time.perf_counter()
         try:
             response = await self._http.send(request)
+        except httpx.PoolTimeout:
+            self.pool_health.waited_in_vain(time.monotonic())
+            self._log(call, request, attempt, "PoolTimeout", started, None)
+            raise
         except httpx.TransportError as exc:
+            self.pool_health.got_connection()
             self._log(call, request, attempt, type(exc).__name__, started, None)
             raise
         except asyncio.CancelledError:
             # Also how the total timeout ends an attempt in flight.
             self._log(call, request, attempt, "cancelled", started, None)
             raise
+        self.pool_health.got_connection()
         self._log(
             call, request, attempt, str(response.status_code), started, response.headers.get("X-Request-Id")
         )

@@ -1,0 +1,124 @@
+"""Cancelled calls never take upstream connections with them: the pool stays whole."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpcore
+import httpx
+import pytest
+
+from gateway.upstream import Credentials, UpstreamTimeout
+from gateway.upstream.pool import ReclaimingConnectionPool, reclaiming_supported, upstream_transport
+from tests.support.servers import ThreadedServer
+from tests.upstream.conftest import TOKEN, ClientFactory
+
+CALLER = Credentials(token=TOKEN, app_user_id="pool")
+POOL_SIZE = 5
+
+
+async def cancel_queued_calls(send: object, count: int, loop_turns: int) -> None:
+    """Start `count` calls on a pool of POOL_SIZE, let the loop turn `loop_turns` times, cancel them all."""
+    assert callable(send)
+    tasks = [asyncio.ensure_future(send()) for _ in range(count)]
+    for _ in range(loop_turns):
+        await asyncio.sleep(0)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+@pytest.mark.parametrize("loop_turns", [1, 2, 5])
+async def test_cancelling_hundreds_of_queued_calls_leaves_every_connection_usable(
+    make_client: ClientFactory, loop_turns: int
+) -> None:
+    # A pool timeout of one second: a stranded pool fails the calls below instead of hanging them.
+    client = make_client(max_connections=POOL_SIZE, connect_timeout=1.0)
+
+    for _ in range(3):
+        await cancel_queued_calls(lambda: client.list_digital_human_videos(CALLER, limit=1), 300, loop_turns)
+
+    # As many calls at once as the pool has connections: each needs a connection of its own.
+    answers = await asyncio.gather(
+        *(client.list_digital_human_videos(CALLER, limit=1) for _ in range(POOL_SIZE))
+    )
+    assert all("count" in answer for answer in answers)
+    assert client.pool_starved_for() == 0.0
+
+
+async def test_a_cancelled_request_during_slow_answers_does_not_strand_connections(
+    make_client: ClientFactory, emulator_server: ThreadedServer
+) -> None:
+    client = make_client(max_connections=POOL_SIZE, connect_timeout=1.0)
+    async with httpx.AsyncClient(base_url=emulator_server.url) as admin:
+        await admin.put("/_emulator/latency", json={"seconds": 0.3})
+        try:
+            for delay in (0.0, 0.05, 0.1, 0.31, 0.35):
+                tasks = [
+                    asyncio.ensure_future(client.list_digital_human_videos(CALLER, limit=1))
+                    for _ in range(50)
+                ]
+                await asyncio.sleep(delay)
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+        finally:
+            await admin.delete("/_emulator/latency")
+
+    answers = await asyncio.gather(
+        *(client.list_digital_human_videos(CALLER, limit=1) for _ in range(POOL_SIZE))
+    )
+    assert len(answers) == POOL_SIZE
+
+
+async def test_the_stock_httpcore_pool_still_strands_connections(emulator_server: ThreadedServer) -> None:
+    """Why the repair exists: with httpcore's own pool the same cancellations leave its only
+    connection stranded and every later call times out waiting. When a release of httpcore fixes
+    this, this test fails and the repair in gateway/upstream/pool.py can go."""
+    url = f"{emulator_server.url}/v1/demo-project/digital-human-videos?limit=1"
+    headers = {"X-Auth-Token": TOKEN}
+    timeouts = {"pool": 0.5, "connect": 1.0, "read": 1.0, "write": 1.0}
+    async with httpcore.AsyncConnectionPool(max_connections=1) as stock:
+        await cancel_queued_calls(
+            lambda: stock.request("GET", url, headers=headers, extensions={"timeout": timeouts}), 2, 1
+        )
+        with pytest.raises(httpcore.PoolTimeout):
+            await stock.request("GET", url, headers=headers, extensions={"timeout": timeouts})
+
+    async with ReclaimingConnectionPool(max_connections=1) as repaired:
+        await cancel_queued_calls(
+            lambda: repaired.request("GET", url, headers=headers, extensions={"timeout": timeouts}), 2, 1
+        )
+        response = await repaired.request("GET", url, headers=headers, extensions={"timeout": timeouts})
+        assert response.status == 200
+
+
+def test_the_repair_is_used_only_with_the_httpcore_it_was_checked_with() -> None:
+    assert reclaiming_supported("1.0.9")
+    assert not reclaiming_supported("1.1.0")
+    assert not reclaiming_supported("2.0.0")
+    transport = upstream_transport(httpx.Limits(max_connections=3))
+    # The installed httpcore is a checked one, so the gateway runs on the repaired pool.
+    assert isinstance(transport._pool, ReclaimingConnectionPool) == reclaiming_supported()
+    assert reclaiming_supported()
+
+
+async def test_a_pool_whose_connections_are_all_taken_is_reported_at_once(
+    make_client: ClientFactory, emulator_server: ThreadedServer
+) -> None:
+    client = make_client(max_connections=1, connect_timeout=0.2, read_timeout=5.0, total_timeout=5.0)
+    async with httpx.AsyncClient(base_url=emulator_server.url) as admin:
+        await admin.put("/_emulator/latency", json={"seconds": 1.0})
+        try:
+            holder = asyncio.ensure_future(client.list_digital_human_videos(CALLER, limit=1))
+            await asyncio.sleep(0.1)
+            with pytest.raises(UpstreamTimeout, match="no free connection"):
+                await client.list_digital_human_videos(CALLER, limit=1)
+            reason = await client.unready_reason()
+            assert reason is not None and "all 1 connections to MetaStudio are taken" in reason
+            await holder
+        finally:
+            await admin.delete("/_emulator/latency")
+    # The next call that gets a connection ends the starvation, whatever it answers.
+    await client.list_digital_human_videos(CALLER, limit=1)
+    assert await client.unready_reason() is None
