@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -46,6 +48,8 @@ class RequestContext:
     # A long-lived connection (a WebSocket) runs many operations; each gets a context of its own from this,
     # with fresh loaders, its own call budget and the credentials of the connection params.
     per_operation: Callable[[RequestContext], RequestContext] | None = field(default=None, repr=False)
+    # Names this request in the gateway's logs: the client's own X-Request-Id when well-formed.
+    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 
 def credentials_from(connection: HTTPConnection | None, settings: Settings) -> Credentials:
@@ -101,6 +105,15 @@ def _utf8_header(value: str) -> str:
         return value
 
 
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+def request_id_of(connection: HTTPConnection | None) -> str:
+    """The client's X-Request-Id when it is a short plain token, else a new one."""
+    sent = connection.headers.get("x-request-id") if connection is not None else None
+    return sent if sent is not None and _REQUEST_ID.fullmatch(sent) else uuid.uuid4().hex
+
+
 def build_context(
     connection: HTTPConnection | None,
     credentials: Credentials,
@@ -114,6 +127,7 @@ def build_context(
     missing = MISSING_TOKEN if settings.auth_mode == "token" and not credentials.token else None
     upstream = RequestUpstream(client, credentials, settings.call_budget, missing_credentials=missing)
     return RequestContext(
+        request_id=request_id_of(connection),
         request=connection,
         credentials=credentials,
         upstream=upstream,

@@ -10,10 +10,11 @@ from collections.abc import Mapping
 from typing import Any
 
 import orjson
-from cross_web import AsyncHTTPRequestAdapter
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import GraphQLError, GraphQLSyntaxError, OperationType, get_operation_ast, parse
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
@@ -192,3 +193,39 @@ class GatewayGraphQL(GraphQL[RequestContext, None]):
 
     def decode_json(self, data: str | bytes) -> object:
         return orjson.loads(data)
+
+    def parse_json(self, data: str | bytes) -> Any:
+        decoded = super().parse_json(data)
+        if isinstance(decoded, dict):
+            return decoded
+        if isinstance(decoded, list) and decoded and all(isinstance(item, dict) for item in decoded):
+            return decoded
+        raise HTTPException(
+            400, f"the request body must be a JSON object with a `query`, not {_json_kind(decoded)}"
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope=scope, receive=receive)
+        try:
+            response = await self.run(request)
+        except HTTPException as exc:
+            # A request the GraphQL layer could not even read still gets a GraphQL-shaped answer.
+            response = request_error(exc.reason, exc.status_code)
+        await response(scope, receive, send)
+
+
+def request_error(message: str, status: int) -> Response:
+    body = {"errors": [{"message": message, "extensions": {"code": "BAD_USER_INPUT"}}]}
+    headers = {"Allow": "GET, POST"} if status == 405 else None
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=headers)
+
+
+def _json_kind(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, list):
+        return "an empty array" if not value else "an array of non-objects"
+    return {str: "a string", bool: "a boolean", int: "a number", float: "a number"}.get(type(value), "that")

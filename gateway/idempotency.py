@@ -72,6 +72,14 @@ class MemoryIdempotencyStore:
             del self._claims[next(iter(self._claims))]
 
 
+class StoreUnavailable(Exception):
+    """The shared store cannot be reached: a claim cannot be made, so no create may run."""
+
+
+# Seconds to wait for Redis before a claim counts as impossible; a create then fails fast and cleanly.
+REDIS_TIMEOUT = 2.0
+
+
 class RedisIdempotencyStore:
     """Keys shared by every replica through one Redis; SET NX makes the claim atomic across them."""
 
@@ -80,9 +88,19 @@ class RedisIdempotencyStore:
     def __init__(self, url: str) -> None:
         from redis.asyncio import Redis
 
-        self._redis: Redis = Redis.from_url(url)
+        self._redis: Redis = Redis.from_url(
+            url, socket_connect_timeout=REDIS_TIMEOUT, socket_timeout=REDIS_TIMEOUT
+        )
 
     async def claim(self, key: str, fingerprint: str, ttl: float) -> Claim | None:
+        from redis.exceptions import RedisError
+
+        try:
+            return await self._claim(key, fingerprint, ttl)
+        except (RedisError, OSError) as exc:
+            raise StoreUnavailable(f"Redis cannot be reached ({type(exc).__name__})") from exc
+
+    async def _claim(self, key: str, fingerprint: str, ttl: float) -> Claim | None:
         name = self.PREFIX + key
         pending = orjson.dumps(asdict(Claim(fingerprint, "pending")))
         if await self._redis.set(name, pending, nx=True, px=int(ttl * 1000)):
@@ -90,7 +108,7 @@ class RedisIdempotencyStore:
         held = await self._redis.get(name)
         if held is None:
             # It expired between the two commands: take it now.
-            return await self.claim(key, fingerprint, ttl)
+            return await self._claim(key, fingerprint, ttl)
         return Claim(**orjson.loads(held))
 
     async def settle(self, key: str, claim: Claim, ttl: float) -> None:

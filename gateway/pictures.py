@@ -85,6 +85,54 @@ async def sniff_upload(upload: UploadFile) -> PictureFormat | None:
     return sniff_picture(head)
 
 
+# A JPEG's end-of-image marker may be followed by padding or by data some cameras append; it must lie
+# within this many bytes of the end.
+JPEG_TAIL_BYTES = 64 * 1024
+_PNG_IEND = b"IEND"
+# The smallest JPEG that holds a picture (markers, one quantisation and Huffman table, a scan) is over
+# a hundred bytes; shorter files that end in FF D9 are no picture.
+JPEG_MIN_BYTES = 107
+
+
+async def truncation_of_upload(upload: UploadFile, fmt: PictureFormat) -> str | None:
+    """Why the picture's bytes stop before the picture does, or None when it is whole: a PNG's chunks
+    must run, length by length, to its IEND chunk with image data before it; a JPEG must end with its
+    end-of-image marker. Leaves the upload rewound."""
+    try:
+        if fmt.kind == "png":
+            return await _png_truncation(upload)
+        return await _jpeg_truncation(upload)
+    finally:
+        await upload.seek(0)
+
+
+async def _png_truncation(upload: UploadFile) -> str | None:
+    offset = len(_PNG_SIGNATURE)
+    seen_data = False
+    while True:
+        await upload.seek(offset)
+        header = await upload.read(8)
+        if len(header) < 8:
+            return "its PNG chunks end before the IEND chunk"
+        length, kind = int.from_bytes(header[:4], "big"), header[4:]
+        seen_data = seen_data or kind == b"IDAT"
+        offset += 8 + length + 4  # header, data, CRC
+        await upload.seek(offset - 1)
+        if len(await upload.read(1)) < 1:
+            return f"its {kind.decode('latin-1')} chunk is cut short"
+        if kind == _PNG_IEND:
+            return None if seen_data else "it has no image data (IDAT) before its IEND chunk"
+
+
+async def _jpeg_truncation(upload: UploadFile) -> str | None:
+    size = _file_size(upload)
+    await upload.seek(max(0, size - JPEG_TAIL_BYTES))
+    tail = await upload.read(JPEG_TAIL_BYTES)
+    if size < JPEG_MIN_BYTES or b"\xff\xd9" not in tail:
+        return "its JPEG data ends before the end-of-image marker"
+    return None
+
+
 async def sha256_of_upload(upload: UploadFile, *, chunk_size: int = 64 * 1024) -> str:
     """The hex SHA-256 of the whole upload, read in chunks, leaving it rewound."""
     digest = hashlib.sha256()

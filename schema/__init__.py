@@ -5,10 +5,12 @@ from __future__ import annotations
 from functools import partial
 
 import strawberry
-from strawberry.extensions import ParserCache, ValidationCache
+from graphql import GraphQLError
+from strawberry.types import ExecutionContext
 
 from schema import direct
-from schema.errors import ErrorMapping
+from schema.errors import ErrorMapping, log_errors
+from schema.limits import CheckedValidationCache, OperationLimits
 from schema.nodes import NodeQueries
 from schema.picture import PictureModelingJob, PictureModelingQueries
 from schema.picture_mutations import PictureModelingMutations
@@ -29,17 +31,32 @@ class Mutation(VideoMutations, TrainingMutations, PictureModelingMutations):
     pass
 
 
+class GatewaySchema(strawberry.Schema):
+    """Strawberry's schema, logging a request's errors in bounded lines instead of one traceback and
+    the whole document per error."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        operation = request_id = None
+        if execution_context is not None:
+            operation = execution_context.operation_name
+            request_id = getattr(execution_context.context, "request_id", None)
+        log_errors(errors, operation, request_id)
+
+
 def build_schema(*, direct_fields: bool = True) -> strawberry.Schema:
     """The schema; with `direct_fields=False` the same schema resolved wholly through Strawberry's
     per-field wrapper and graphql-core's own executor (the tests compare the two)."""
-    built = strawberry.Schema(
+    built = GatewaySchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         types=[*VIDEO_TYPES, TrainingJob, PictureModelingJob],
         extensions=[
-            partial(ParserCache, maxsize=512),
-            partial(ValidationCache, maxsize=512),
+            # Parses (with a cache of its own) within the limits, and checks them before validation.
+            OperationLimits,
+            partial(CheckedValidationCache, maxsize=512),
             ErrorMapping,
             StreamedOperations,
         ],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
@@ -22,6 +23,10 @@ from gateway.upstream import (
 log = logging.getLogger("gateway.graphql")
 
 INTERNAL_MESSAGE = "Internal error; the gateway logged the details"
+# What one request may put in a log line of the client's own text: its first error message and its
+# operation name, each cut to this many characters.
+LOGGED_MESSAGE_CHARS = 200
+LOGGED_NAME_CHARS = 100
 
 
 class GatewayError(GraphQLError):
@@ -117,8 +122,65 @@ def client_error(error: GraphQLError) -> GraphQLError:
         return _replace(error, _upstream_message(original), upstream_extensions(original))
     if isinstance(original, CallBudgetExceeded):
         return _replace(error, str(original), {"code": "RATE_LIMITED", "budget": original.budget})
-    log.error("unexpected error at %s", ".".join(map(str, error.path or [])), exc_info=original)
+    # Logged with its traceback by `log_errors`, before this mapping runs.
     return _replace(error, INTERNAL_MESSAGE, {"code": "INTERNAL"})
+
+
+def is_expected(error: GraphQLError) -> bool:
+    """An error of the client's document, input or rights, or of the upstream: no bug of the gateway's."""
+    original = error.original_error
+    if original is None or error.path is None:
+        return True
+    return isinstance(original, GatewayError | UpstreamError | CallBudgetExceeded | MissingCredentials)
+
+
+def _code(error: GraphQLError) -> str:
+    original = error.original_error
+    if isinstance(original, UpstreamError):
+        return _upstream_code(original)
+    code = (error.extensions or {}).get("code")
+    if isinstance(code, str):
+        return code
+    if isinstance(original, MissingCredentials | CredentialsError):
+        return "UNAUTHENTICATED"
+    if isinstance(original, CallBudgetExceeded):
+        return "RATE_LIMITED"
+    return "BAD_USER_INPUT" if is_expected(error) else "INTERNAL"
+
+
+def log_errors(errors: list[GraphQLError], operation: str | None, request_id: str | None) -> None:
+    """At most two lines for one request's errors, whatever their number: one line naming the operation,
+    the request id, the count per code and the first message (bounded), at INFO for the client's own
+    errors and WARNING when the upstream failed; and one traceback, for the first unexpected error."""
+    if not errors:
+        return
+    codes = Counter(_code(error) for error in errors)
+    first = " ".join(errors[0].message.split())
+    if len(first) > LOGGED_MESSAGE_CHARS:
+        first = first[:LOGGED_MESSAGE_CHARS] + "..."
+    upstream_failed = any(code.startswith("UPSTREAM_") for code in codes)
+    log.log(
+        logging.WARNING if upstream_failed else logging.INFO,
+        "operation %s request %s: %d error(s) %s; first: %s",
+        _bounded(operation or "-"),
+        request_id or "-",
+        len(errors),
+        ", ".join(f"{code} x{count}" for code, count in sorted(codes.items())),
+        first,
+    )
+    unexpected = next((error for error in errors if not is_expected(error)), None)
+    if unexpected is not None:
+        log.error(
+            "operation %s request %s: unexpected error at %s",
+            _bounded(operation or "-"),
+            request_id or "-",
+            ".".join(map(str, unexpected.path or [])),
+            exc_info=unexpected.original_error,
+        )
+
+
+def _bounded(text: str) -> str:
+    return text if len(text) <= LOGGED_NAME_CHARS else text[:LOGGED_NAME_CHARS] + "..."
 
 
 def label_document_errors(errors: list[GraphQLError]) -> None:

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import re
 from collections.abc import Awaitable, Callable
 
 import orjson
 
-from gateway.idempotency import REMEMBER_SECONDS, Claim
+from gateway.idempotency import REMEMBER_SECONDS, Claim, IdempotencyStore, StoreUnavailable
 from gateway.loaders.base import CallBudgetExceeded, MissingCredentials
 from gateway.upstream import JSONObject, UpstreamError, UpstreamHTTPError
 from schema.errors import GatewayError
 from schema.relay import GatewayInfo
 from schema.user_errors import UserError, UserErrorCode, is_user_error, user_errors_from_upstream
+
+log = logging.getLogger("gateway.graphql")
 
 # CJK ideographs (with extensions A-G and compatibility forms) and CJK punctuation: MetaStudio
 # refuses them in X-App-UserId.
@@ -36,6 +39,18 @@ class OutcomeUnknown(GatewayError):
         super().__init__(
             "an earlier create with this idempotency key got no answer from MetaStudio, so whether it "
             "created a job is unknown; check the job list before trying again with a new key"
+        )
+
+
+class IdempotencyStoreUnavailable(GatewayError):
+    # The client's retry logic already treats this code as "try again later".
+    code = "UPSTREAM_UNAVAILABLE"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            f"the idempotency store cannot be reached ({reason}), so no job was created; "
+            "retry later with the same idempotencyKey",
+            extensions={"retryable": True, "dependency": "idempotency-store"},
         )
 
 
@@ -91,7 +106,7 @@ async def create_once(
     pending_ttl = context.settings.total_timeout + 60
     loop = asyncio.get_running_loop()
     deadline = loop.time() + context.settings.total_timeout + 5
-    while (held := await store.claim(key, mine, pending_ttl)) is not None:
+    while (held := await _claim(store, key, mine, pending_ttl)) is not None:
         if held.fingerprint != mine:
             raise IdempotencyKeyReused
         if held.status == "done" and held.result is not None:
@@ -103,12 +118,28 @@ async def create_once(
         result = await create()
     except BaseException as exc:
         if _certainly_created_nothing(exc):
-            await store.release(key)
+            await _remember(store.release(key), operation)
         else:
-            await store.settle(key, Claim(mine, "unknown"), REMEMBER_SECONDS)
+            await _remember(store.settle(key, Claim(mine, "unknown"), REMEMBER_SECONDS), operation)
         raise
-    await store.settle(key, Claim(mine, "done", dict(result)), REMEMBER_SECONDS)
+    await _remember(store.settle(key, Claim(mine, "done", dict(result)), REMEMBER_SECONDS), operation)
     return result
+
+
+async def _remember(write: Awaitable[None], operation: str) -> None:
+    """Record what became of a claim; the create itself already happened (or certainly did not), so a
+    store that fails now must not turn its answer into an error. The pending claim lapses by itself."""
+    try:
+        await write
+    except Exception:
+        log.warning("%s: the idempotency store could not record the outcome", operation, exc_info=True)
+
+
+async def _claim(store: IdempotencyStore, key: str, fingerprint: str, ttl: float) -> Claim | None:
+    try:
+        return await store.claim(key, fingerprint, ttl)
+    except StoreUnavailable as exc:
+        raise IdempotencyStoreUnavailable(str(exc)) from exc
 
 
 async def create_or_refusal(

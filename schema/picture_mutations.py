@@ -14,6 +14,7 @@ from gateway.pictures import (
     picture_file_from_upload,
     sha256_of_upload,
     sniff_upload,
+    truncation_of_upload,
     within_limits,
 )
 from gateway.upstream import JSONObject
@@ -134,6 +135,12 @@ async def check_picture(upload: object, found: Problems) -> None:
         found.add(
             FILE_FIELD,
             "file must be a jpg, jpeg or png picture (recognised by its content, not its name)",
+            UserErrorCode.UNSUPPORTED_FILE,
+        )
+    elif (truncated := await truncation_of_upload(upload, picture)) is not None:
+        found.add(
+            FILE_FIELD,
+            f"file is not a whole {picture.kind.upper()} picture: {truncated}",
             UserErrorCode.UNSUPPORTED_FILE,
         )
     elif not within_limits(picture, MAX_LONG_SIDE, MAX_SHORT_SIDE):

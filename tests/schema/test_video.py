@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qs
 
-from tests.support.gateway import GatewayClient
+import pytest
+
+from tests.support.gateway import GatewayClient, gateway_client
+from tests.support.servers import ThreadedServer
 
 LIST = "ListDigitalHumanVideo"
 SHOW_2D = "Show2DDigitalHumanVideo"
@@ -37,7 +41,16 @@ def codes(body: dict[str, Any]) -> list[str]:
     return [error["extensions"]["code"] for error in body.get("errors", [])]
 
 
-async def test_fifty_jobs_by_id_cost_one_upstream_call(gateway: GatewayClient) -> None:
+@pytest.fixture
+async def aliasing_gateway(emulator: ThreadedServer) -> AsyncIterator[GatewayClient]:
+    """A gateway allowing 250 aliases and the tokens they take (GATEWAY_MAX_ALIASES, GATEWAY_MAX_TOKENS),
+    for lookups of many jobs in one document."""
+    async with gateway_client(emulator.url, max_aliases=250, max_tokens=5000) as client:
+        yield client
+
+
+async def test_fifty_jobs_by_id_cost_one_upstream_call(aliasing_gateway: GatewayClient) -> None:
+    gateway = aliasing_gateway
     job_ids = await gateway.create_videos(50)
     await gateway.reset_calls()
 
@@ -73,8 +86,9 @@ async def test_a_connection_filtered_by_fifty_ids_costs_one_call(gateway: Gatewa
 
 
 async def test_two_hundred_fifty_jobs_by_id_cost_three_calls_of_at_most_a_hundred(
-    gateway: GatewayClient,
+    aliasing_gateway: GatewayClient,
 ) -> None:
+    gateway = aliasing_gateway
     job_ids = await gateway.create_videos(250)
     await gateway.reset_calls()
 

@@ -1,0 +1,152 @@
+"""Hostile and unlucky traffic against `serve` on loopback: pool recovery, /healthz under the worst
+allowed request, and log bytes per bad request. `python -m bench.reliability`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from bench import startup
+
+COUNTS = (Path(__file__).resolve().parents[1] / "queries" / "video_job_counts.graphql").read_text()
+HEADERS = {"X-Auth-Token": startup.TOKEN}
+VIDEO = {
+    "model_asset_id": "cda7e9a469ee9cf3ffc1ad62794a12ff",
+    "voice_config": {"voice_asset_id": "f5e6a13eab4443fa85421191ad061780"},
+    "video_config": {"codec": "H264", "bitrate": 5000, "width": 1080, "height": 1920, "frame_rate": "25"},
+    "shoot_scripts": [
+        {"sequence_no": 0, "shoot_script": {"script_type": "TEXT", "text_config": {"text": "Hello."}}}
+    ],
+    "output_asset_config": {"asset_name": "Bench"},
+}
+
+
+def gateway(emulator_url: str, log: Path) -> startup.Process:
+    port = startup.free_port()
+    env = {**os.environ, **startup.gateway_env(emulator_url), "GATEWAY_LOG_LEVEL": "info"}
+    with log.open("wb") as sink:
+        popen = subprocess.Popen(
+            [sys.executable, "-m", "gateway", "serve", "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=sink,
+        )
+    return startup.Process("gateway", popen, port, time.monotonic())
+
+
+async def pool_recovery(http: httpx.AsyncClient, admin: httpx.AsyncClient) -> tuple[str, float, int]:
+    """The issue's reproduction: upstream at 3.5 s, 100 dashboards at once; then fast again."""
+    await admin.put("/_emulator/latency", json={"seconds": 3.5})
+    burst = await asyncio.gather(
+        *(http.post("/graphql", json={"query": COUNTS}, headers=HEADERS) for _ in range(100))
+    )
+    failed = sum(1 for r in burst if r.json().get("errors"))
+    await admin.delete("/_emulator/latency")
+    started = time.perf_counter()
+    while time.perf_counter() - started < 120:
+        answer = await http.post("/graphql", json={"query": COUNTS}, headers=HEADERS)
+        if not answer.json().get("errors"):
+            ready = (await http.get("/readyz")).status_code
+            return f"{failed}/100 failed in the burst", time.perf_counter() - started, ready
+        await asyncio.sleep(0.05)
+    return f"{failed}/100 failed in the burst", float("inf"), (await http.get("/readyz")).status_code
+
+
+async def healthz_under_worst_request(http: httpx.AsyncClient) -> tuple[float, float, float]:
+    """Worst /healthz latency while 4 clients each send 30 aliases of a 100-row page (30 upstream calls
+    and 3,000 rows each: within every default limit), compared with /healthz when idle."""
+    fields = "jobId state kind createTime lastUpdateTime duration outputAsset { assetName coverUrl }"
+    page = " ".join(f"p{i}: videoJobs(first: 100) {{ edges {{ node {{ {fields} }} }} }}" for i in range(30))
+    document = "{ " + page + " }"
+
+    async def probe(until: asyncio.Event) -> float:
+        worst = 0.0
+        while not until.is_set():
+            started = time.perf_counter()
+            await http.get("/healthz")
+            worst = max(worst, time.perf_counter() - started)
+            await asyncio.sleep(0.005)
+        return worst
+
+    idle_stop = asyncio.Event()
+    idle = asyncio.ensure_future(probe(idle_stop))
+    await asyncio.sleep(1.0)
+    idle_stop.set()
+    stop = asyncio.Event()
+    prober = asyncio.ensure_future(probe(stop))
+    started = time.perf_counter()
+    for _ in range(3):
+        answers = await asyncio.gather(
+            *(http.post("/graphql", json={"query": document}, headers=HEADERS) for _ in range(4))
+        )
+        assert all("errors" not in a.json() for a in answers), answers[0].text[:300]
+    elapsed = time.perf_counter() - started
+    stop.set()
+    return await idle, await prober, elapsed
+
+
+async def log_bytes(http: httpx.AsyncClient, log: Path) -> list[tuple[str, int, int]]:
+    """Bytes the gateway's log grew by for each bad request, with the request's own size."""
+    missing = " ".join(f'a{i}: trainingJob(jobId: "{"x" * 64}") {{ name }}' for i in range(30))
+    cases = {
+        "30 missing jobs, 5,000-character operation name": "query " + "N" * 5000 + " { " + missing + " }",
+        "10,000 aliases (refused)": "{" + " ".join(f"a{i}: __typename" for i in range(10_000)) + "}",
+        "42 KB of unknown fields": "{ " + " ".join(f"f{i}" for i in range(8_000)) + " }",
+        "100 KB jobId": '{ trainingJob(jobId: "%s") { name } }' % ("y" * 100_000),
+    }
+    sizes = []
+    for name, document in cases.items():
+        await asyncio.sleep(0.2)
+        before = _size(log)
+        await http.post("/graphql", json={"query": document}, headers=HEADERS)
+        await asyncio.sleep(0.2)
+        sizes.append((name, len(document), _size(log) - before))
+    return sizes
+
+
+def _size(path: Path) -> int:
+    return path.stat().st_size
+
+
+async def main() -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        log = Path(folder) / "gateway.log"
+        with startup.running(startup.emulator(), "/_emulator/calls") as emulator:
+            async with httpx.AsyncClient(base_url=emulator.url, timeout=30) as admin:
+                path = f"/v1/{startup.PROJECT}/2d-digital-human-videos"
+                for _ in range(100):
+                    await admin.post(path, json=VIDEO, headers=HEADERS)
+            with startup.running(gateway(emulator.url, log), "/healthz") as served:
+                async with (
+                    httpx.AsyncClient(base_url=served.url, timeout=120) as http,
+                    httpx.AsyncClient(base_url=emulator.url, timeout=30) as admin,
+                ):
+                    idle, worst, elapsed = await healthz_under_worst_request(http)
+                    print("## /healthz while the worst allowed request runs")
+                    print(
+                        f"idle worst: {idle * 1000:.1f} ms; under 4 x 30 pages of 100 rows (3 rounds, "
+                        f"{elapsed:.1f} s): worst {worst * 1000:.1f} ms"
+                    )
+                    print("\n## Log bytes per bad request (GATEWAY_LOG_LEVEL=info)")
+                    print("| request | request bytes | log bytes |\n|---|---:|---:|")
+                    for name, size, grew in await log_bytes(http, log):
+                        print(f"| {name} | {size:,} | {grew:,} |")
+                    burst, recovery, ready = await pool_recovery(http, admin)
+                    print("\n## Pool recovery (upstream at 3.5 s, 100 x video_job_counts, then fast)")
+                    print(
+                        f"{burst}; next successful query {recovery * 1000:.0f} ms after the upstream "
+                        f"was fast again; /readyz then {ready}"
+                    )
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main())
