@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 
 import uvicorn
+from uvicorn.config import STARTUP_FAILURE
 
 from gateway import __version__
 from gateway.settings import EMULATOR_PROJECT_ID, Settings, SettingsError
@@ -89,6 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run_gateway(settings: Settings) -> int:
     from gateway.app import create_app
+    from gateway.server import UnsupportedServer, build_server
 
     emulator = None
     if settings.uses_emulator:
@@ -97,6 +99,11 @@ def run_gateway(settings: Settings) -> int:
         emulator, settings = start_for(settings)
     try:
         app = create_app(settings)
+        try:
+            server = build_server(app, settings, app.state.drain)
+        except UnsupportedServer as exc:
+            print(f"metastudio-gateway: {exc}", file=sys.stderr)
+            return 2
         print(f"metastudio-gateway {__version__}", flush=True)
         print(f"  GraphiQL:   http://{settings.host}:{settings.port}/graphql", flush=True)
         print(f"  Health:     http://{settings.host}:{settings.port}/healthz", flush=True)
@@ -107,19 +114,9 @@ def run_gateway(settings: Settings) -> int:
         else:
             print(f"  Upstream:   {settings.endpoint} (project {settings.project_id})", flush=True)
         tune_collector()
-        # uvloop and httptools by name, so a missing one fails the start instead of silently falling back
-        # to the slower asyncio loop and h11 parser; no per-message deflate: compressing every small
-        # subscription event costs CPU and a zlib context (tens of KB) per WebSocket.
-        uvicorn.run(
-            app,
-            host=settings.host,
-            port=settings.port,
-            log_level=settings.log_level,
-            lifespan="on",
-            loop="uvloop",
-            http="httptools",
-            ws_per_message_deflate=False,
-        )
+        server.run()
+        if not server.started:
+            return STARTUP_FAILURE
     finally:
         if emulator is not None:
             emulator.stop()
