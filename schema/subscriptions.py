@@ -14,7 +14,7 @@ from strawberry.extensions import SchemaExtension
 
 from gateway.context import RequestContext
 from gateway.live.events import JobKind, JobRef
-from gateway.live.hub import HubStopped, JobGone, JobStateHub, TooManySubscriptions
+from gateway.live.hub import CallerLimitReached, HubStopped, JobGone, JobStateHub, TooManySubscriptions
 from gateway.loaders.base import CallBudgetExceeded, MissingCredentials
 from gateway.upstream import UpstreamError
 from schema.errors import (
@@ -96,6 +96,8 @@ async def follow(info: GatewayInfo, kind: _Kind, job_id: str) -> AsyncGenerator[
             f"the gateway follows as many jobs as it can (at most {info.context.settings.max_subscriptions} "
             "subscriptions); try again later"
         ) from None
+    except CallerLimitReached as exc:
+        raise _caller_limited(exc) from None
     async with watch:
         try:
             state: str | None = None
@@ -123,6 +125,10 @@ async def follow(info: GatewayInfo, kind: _Kind, job_id: str) -> AsyncGenerator[
             # Raised from the source stream, this would reach the client with no field path; mask it here.
             log.exception("following %s %s failed", kind.type_name, job_id)
             raise GatewayError(INTERNAL_MESSAGE) from None
+
+
+def _caller_limited(exc: CallerLimitReached) -> RateLimited:
+    return RateLimited(str(exc), extensions={"limit": exc.limit, "scope": "caller"})
 
 
 def _decoded(ids: Sequence[str], limit: int) -> list[tuple[_Kind, str]]:
@@ -211,6 +217,11 @@ class Subscription:
         self, info: GatewayInfo, ids: list[strawberry.ID]
     ) -> AsyncGenerator[Job, None]:
         jobs = _decoded(ids, info.context.settings.max_subscriptions_per_connection)
+        try:
+            # All or none: refused halfway, the stream would have started first loads for nothing.
+            _hub(info).check_room(info.context.credentials, len(jobs))
+        except CallerLimitReached as exc:
+            raise _caller_limited(exc) from None
         streams = [follow(info, kind, job_id) for kind, job_id in jobs]
         async with contextlib.aclosing(merged(streams)) as events:
             async for job in events:

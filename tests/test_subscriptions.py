@@ -473,6 +473,79 @@ async def test_subscriptions_past_the_gateways_cap_are_rate_limited(emulator: Th
     assert "at most 1 subscriptions" in error["message"]
 
 
+async def first_event(stream: AsyncIterator[dict[str, Any]]) -> str:
+    async with asyncio.timeout(TIMEOUT):
+        event = await anext(stream)
+    [job] = event.values()
+    state: str = job["state"]
+    return state
+
+
+@pytest.mark.parametrize("protocol", WS_PROTOCOLS)
+async def test_one_caller_cannot_take_more_than_its_share_over_many_connections(
+    emulator: ThreadedServer, protocol: str
+) -> None:
+    async with live_gateway(emulator.url, max_subscriptions_per_caller=2) as live:
+        mine = await live.client.create_videos(3)
+        [theirs] = await live.client.create_videos(1, "bob-token")
+        async with (
+            live.session(protocol) as one,
+            live.session(protocol) as two,
+            live.session(protocol, payload={**ALICE, "X-App-UserId": "another"}) as three,
+            live.session(protocol, payload={"X-Auth-Token": "bob-token"}) as bob,
+        ):
+            running = [subscribe(one, VIDEO, jobId=mine[0]), subscribe(two, VIDEO, jobId=mine[1])]
+            assert [await first_event(stream) for stream in running] == ["WAITING", "WAITING"]
+
+            # A third connection with the same token (whatever app user it names) gets no third slot.
+            error = await error_of(three, VIDEO, jobId=mine[2])
+            assert error["extensions"] == {"code": "RATE_LIMITED", "limit": 2, "scope": "caller"}
+            assert "2 job subscriptions" in error["message"]
+            assert "alice-token" not in str(error)
+            # Another caller keeps subscribing, and the first caller's streams keep running.
+            bobs = subscribe(bob, VIDEO, jobId=theirs)
+            assert await first_event(bobs) == "WAITING"
+            await live.client.set_state(mine[0], "SUCCEED")
+            assert [e["videoJobStateChanged"]["state"] for e in await follow(running[0])] == ["SUCCEED"]
+
+            # The finished subscription gave its slot back.
+            await live.client.set_state(mine[2], "SUCCEED")
+            async with asyncio.timeout(TIMEOUT):
+                while True:
+                    try:
+                        events = await follow(subscribe(one, VIDEO, jobId=mine[2]))
+                        break
+                    except TransportQueryError as refused:
+                        # The finished stream's unsubscribe may still be under way.
+                        assert refused.errors and refused.errors[0]["extensions"]["code"] == "RATE_LIMITED"
+                        await asyncio.sleep(0.05)
+            assert [e["videoJobStateChanged"]["state"] for e in events] == ["SUCCEED"]
+            await running[1].aclose()  # type: ignore[attr-defined]
+            await bobs.aclose()  # type: ignore[attr-defined]
+        assert await wait_for_idle(live) == {"jobs": 0, "watchers": 0, "queued": 0, "tasks": 0, "leases": 0}
+
+
+async def test_each_job_of_job_state_changed_counts_towards_the_callers_limit(
+    emulator: ThreadedServer,
+) -> None:
+    async with live_gateway(emulator.url, max_subscriptions_per_caller=3) as live:
+        jobs = await live.client.create_videos(4)
+        ids = [encode_global_id("VideoJob", job_id) for job_id in jobs]
+        async with live.session() as session:
+            await live.client.reset_calls()
+            error = await error_of(session, JOBS, ids=ids)
+            assert error["extensions"] == {"code": "RATE_LIMITED", "limit": 3, "scope": "caller"}
+            assert "these 4 jobs" in error["message"]
+            # Refused as a whole, before any job was read or watched.
+            assert await live.client.calls() == []
+            assert live.counts()["watchers"] == 0
+            stream = subscribe(session, JOBS, ids=ids[:3])
+            async with asyncio.timeout(TIMEOUT):
+                firsts = [await anext(stream) for _ in range(3)]
+            assert sorted(f["jobStateChanged"]["jobId"] for f in firsts) == sorted(jobs[:3])
+            await stream.aclose()  # type: ignore[attr-defined]
+
+
 # Upstream traffic
 
 

@@ -8,10 +8,10 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from gateway.live.bus import BusFeed, EventBus
-from gateway.live.events import JobKind, JobRef, Message, RefreshHint
+from gateway.live.events import JobChange, JobKind, JobRef, Message, RefreshHint
 from gateway.live.leases import Leases
 from gateway.live.pollers import Caller, JobStatePoller, PollRound, RoundReport, TrackedJob, plan_round
-from gateway.live.watch import HubStopped, JobGone, TooManySubscriptions, Watch
+from gateway.live.watch import CallerLimitReached, HubStopped, JobGone, TooManySubscriptions, Watch
 from gateway.loaders.base import credentials_key
 from gateway.settings import Settings
 from gateway.upstream import Credentials, UpstreamClient
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     # gateway.context refers to the hub in turn; at run time the hub only passes contexts along.
     from gateway.context import RequestContext
 
-__all__ = ["HubStopped", "JobGone", "JobStateHub", "TooManySubscriptions", "Watch"]
+__all__ = ["CallerLimitReached", "HubStopped", "JobGone", "JobStateHub", "TooManySubscriptions", "Watch"]
 
 logger = logging.getLogger("gateway.live")
 
@@ -31,6 +31,15 @@ RENEWALS_PER_INTERVAL = 4
 # Event contexts (and the poll answers priming them) serve the subscribers of one event, who all
 # ask within moments; a few intervals later they are stale.
 CONTEXT_INTERVALS = 3
+# Callbacks can be replayed by anyone holding the URL: a job is looked at for them at most once per
+# window. One arriving while a look is out, or within the window after it started, may have been missed
+# by that look, so it earns one more look at the window's end, which serves every later one too.
+CALLBACK_WINDOW = 1.0
+# Jobs whose terminal state was published are remembered for a while, so their callbacks, however
+# often replayed, reach neither the bus nor the upstream. Bounded: a forgotten job is rarely watched
+# still, and an unwatched job costs a callback nothing anyway.
+FINISHED_SECONDS = 3600.0
+FINISHED_CAPACITY = 20_000
 
 ContextKey = tuple[JobRef, str, str]
 
@@ -58,12 +67,15 @@ class JobStateHub:
         self.poller = JobStatePoller(client)
         self._jobs: dict[JobRef, TrackedJob] = {}
         self._watchers = 0
+        self._held_by: dict[str, int] = {}  # by caller_of, a hash: no token is kept for the limit
+        self._holder: dict[Watch, str] = {}
         self._unleased: set[JobRef] = set()  # new jobs whose lease nobody asked for yet
         self._releases: set[JobRef] = set()  # leases to give up (last watcher gone, or terminal)
         self._fast_until: dict[JobRef, float] = {}
         self._contexts: dict[ContextKey, tuple[float, RequestContext]] = {}
         self._first_loads: dict[str, tuple[float, RequestContext]] = {}
         self._primes: dict[tuple[JobRef, str, str], tuple[float, Mapping[str, Any]]] = {}
+        self._finished: dict[JobRef, float] = {}  # in the order they finished, so oldest first
         self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()  # poll rounds in flight
         self._background: list[asyncio.Task[None]] = []  # scheduler and bus listener
@@ -126,6 +138,10 @@ class JobStateHub:
     def watch(self, ref: JobRef, credentials: Credentials) -> Watch:
         if self._watchers >= self.settings.max_subscriptions:
             raise TooManySubscriptions(self.settings.max_subscriptions)
+        holder = self.caller_of(credentials)
+        held = self._held_by.get(holder, 0)
+        if held >= self.settings.max_subscriptions_per_caller:
+            raise CallerLimitReached(self.settings.max_subscriptions_per_caller)
         key = credentials_key(credentials)
         watch = Watch(
             ref,
@@ -147,7 +163,23 @@ class JobStateHub:
         # A newcomer gets its own chance to read the job, whatever the upstream said to others before.
         job.unreadable.discard(key)
         self._watchers += 1
+        self._held_by[holder] = held + 1
+        self._holder[watch] = holder
         return watch
+
+    def check_room(self, credentials: Credentials, jobs: int) -> None:
+        """Refuse at once, before any of them is watched, jobs that would take the caller past its limit."""
+        limit = self.settings.max_subscriptions_per_caller
+        if self._held_by.get(self.caller_of(credentials), 0) + jobs > limit:
+            raise CallerLimitReached(limit, jobs)
+
+    def caller_of(self, credentials: Credentials) -> str:
+        """Who holds a subscription, for the per-caller limit, hashed like every cache key: the token in
+        token mode (whatever X-App-UserId comes with it, which the caller picks freely), the app user in
+        aksk mode, where callers sending none are all the service itself."""
+        if self.settings.auth_mode == "token":
+            return credentials_key(Credentials(token=credentials.token))
+        return credentials_key(Credentials(app_user_id=credentials.app_user_id))
 
     def event_context(self, ref: JobRef, credentials: Credentials, state: str | None) -> RequestContext:
         """The context in which subscribers with these credentials resolve this job in this state: one
@@ -181,7 +213,15 @@ class JobStateHub:
         return context
 
     async def nudge(self, ref: JobRef) -> None:
+        """A callback says the job moved: whichever replica polls it looks soon (see CALLBACK_WINDOW)."""
+        if self.finished(ref):
+            return
         await self.bus.publish(RefreshHint(ref))
+
+    def finished(self, ref: JobRef) -> bool:
+        """Whether the job's terminal state was published lately, by this replica or another."""
+        until = self._finished.get(ref)
+        return until is not None and until > self.now()
 
     def created(self, ref: JobRef) -> None:
         now = self.now()
@@ -204,6 +244,13 @@ class JobStateHub:
     # Watchers
 
     def _unwatch(self, watch: Watch) -> None:
+        holder = self._holder.pop(watch, None)
+        if holder is not None:
+            left = self._held_by[holder] - 1
+            if left:
+                self._held_by[holder] = left
+            else:
+                del self._held_by[holder]
         job = self._jobs.get(watch.ref)
         if job is None or watch not in job.watchers:
             return
@@ -247,13 +294,14 @@ class JobStateHub:
                 await asyncio.sleep(self.interval)
 
     def _receive(self, message: Message) -> None:
+        if isinstance(message, JobChange) and self.is_terminal(message.ref.kind, message.state):
+            self._remember_finished(message.ref)
         job = self._jobs.get(message.ref)
         if job is None:
             return
         if isinstance(message, RefreshHint):
             if job.held and not job.terminal:
-                job.next_poll_at = self.now()
-                self._wake.set()
+                self._look_again(job)
             return
         state = message.state
         job.latest = state
@@ -268,6 +316,24 @@ class JobStateHub:
             job.terminal = True
             self._releases.add(job.ref)
             self._wake.set()
+
+    def _look_again(self, job: TrackedJob) -> None:
+        job.recheck = True
+        # A look in flight schedules the owed one when it ends; a failing upstream keeps its backoff.
+        if job.in_flight or job.failures:
+            return
+        due = max(self.now(), job.looked_at + CALLBACK_WINDOW)
+        if due < job.next_poll_at:
+            job.next_poll_at = due
+            self._wake.set()
+
+    def _remember_finished(self, ref: JobRef) -> None:
+        now = self.now()
+        finished = self._finished
+        finished.pop(ref, None)
+        finished[ref] = now + FINISHED_SECONDS
+        while len(finished) > FINISHED_CAPACITY or next(iter(finished.values())) <= now:
+            del finished[next(iter(finished))]
 
     # Polling
 
@@ -314,6 +380,8 @@ class JobStateHub:
         if plan:
             for job in plan.jobs():
                 job.in_flight = True
+                job.looked_at = now
+                job.recheck = False
             task = asyncio.create_task(self._poll(plan, now), name="job-poll-round")
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -364,6 +432,8 @@ class JobStateHub:
         finally:
             for job in plan.jobs():
                 job.in_flight = False
+                if job.recheck and not job.failures:
+                    job.next_poll_at = min(job.next_poll_at, job.looked_at + CALLBACK_WINDOW)
             self._wake.set()
 
     def _sweep(self, now: float) -> None:

@@ -50,6 +50,8 @@ class TrackedJob:
     next_poll_at: float = 0.0
     failures: int = 0
     poll_key: str | None = None
+    looked_at: float = float("-inf")  # when the last poll of it started: callbacks are coalesced from there
+    recheck: bool = False  # a callback came after that poll started, so it may have read the state before
 
     def poll_credentials(self) -> tuple[str, Credentials] | None:
         """Credentials of a watcher not yet refused: each newcomer's once (so a watcher who may not read

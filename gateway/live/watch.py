@@ -35,6 +35,25 @@ class TooManySubscriptions(Exception):
         super().__init__(f"the gateway serves at most {limit} job subscriptions at once; try again later")
 
 
+class CallerLimitReached(Exception):
+    """These credentials already hold as many job subscriptions as one caller may, over all connections."""
+
+    def __init__(self, limit: int, asked: int = 1) -> None:
+        self.limit = limit
+        if asked == 1:
+            message = (
+                f"your credentials already hold {limit} job subscriptions, the most one caller may hold "
+                "at once over all its connections; complete one before starting another"
+            )
+        else:
+            message = (
+                f"following these {asked} jobs would take your credentials past {limit} job subscriptions, "
+                "the most one caller may hold at once over all its connections; follow fewer jobs or "
+                "complete other subscriptions first"
+            )
+        super().__init__(message)
+
+
 class HubStopped(Exception):
     """The gateway is shutting down: no more job events will come."""
 

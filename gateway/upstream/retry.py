@@ -9,7 +9,9 @@ from email.utils import parsedate_to_datetime
 
 import httpx
 
-RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
+# MetaStudio answers a passing fault of its own with 500 MSS.00000004 "Internal Error"; like the major
+# cloud SDKs, a read meeting one is tried again. 501 and the rest will answer the same again.
+RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 # Reading is the only thing a repeat cannot do twice: a create, cancel, update, delete or command
 # that reached the upstream before the failure would run again.
 IDEMPOTENT_METHODS = frozenset({"GET"})

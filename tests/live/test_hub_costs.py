@@ -213,3 +213,32 @@ async def test_a_nudge_polls_the_job_at_once(emulator: ThreadedServer) -> None:
         assert took < 0.5
         assert subscriber.states == ["WAIT_FILE_UPLOAD", "AUTO_VERIFYING"]
         await subscriber.cancel()
+
+
+async def test_nudges_while_a_look_is_out_cost_one_more_look_at_most(emulator: ThreadedServer) -> None:
+    settings = hub_settings(emulator.url, poll_interval=30.0, fast_poll_interval=30.0)
+    async with emulator_admin(emulator.url) as upstream, running_hub(settings) as hub:
+        ref = await upstream.create("picture")
+        subscriber = Subscriber(hub, ref)
+        await until(lambda: subscriber.states == ["WAITING"], what="first load")
+        latency = {"seconds": 0.5, "path": ref.job_id, "method": "GET"}
+        assert (await upstream.http.put("/_emulator/latency", json=latency)).status_code == 200
+        await upstream.reset_calls()
+
+        await hub.nudge(ref)
+        await until(lambda: hub.counts()["tasks"] == 1, what="a slow look")
+        for _ in range(50):
+            await hub.nudge(ref)
+        await until(lambda: hub.counts()["tasks"] == 0, what="the look's end")
+        await upstream.http.delete("/_emulator/latency")
+        # The look that was out may have read the job before what the nudges announced: one more look
+        # is owed, at the end of the window, for all fifty of them.
+        await asyncio.sleep(2.0)
+        assert len(await upstream.calls()) == 2
+
+        await upstream.set_state(ref, "PROCESSING")
+        await hub.nudge(ref)
+        await until(lambda: len(subscriber.states) == 2, within=3.0, what="event")
+        assert subscriber.states == ["WAITING", "PROCESSING"]
+        assert len(await upstream.calls()) == 3
+        await subscriber.cancel()

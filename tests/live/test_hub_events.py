@@ -7,7 +7,8 @@ import asyncio
 import pytest
 
 from gateway.live.events import JobRef
-from gateway.live.watch import JobGone, TooManySubscriptions, Watch
+from gateway.live.watch import CallerLimitReached, JobGone, TooManySubscriptions, Watch
+from gateway.upstream import Credentials
 from tests.live import (
     ALICE,
     BOB,
@@ -106,6 +107,43 @@ async def test_past_the_subscription_cap_a_watch_is_refused(emulator: ThreadedSe
         watches.pop().close()
         hub.watch(ref, BOB).close()
         for watch in watches:
+            watch.close()
+
+
+@pytest.mark.parametrize("auth_mode", ["token", "aksk"])
+async def test_each_caller_holds_at_most_its_share_of_watches(
+    emulator: ThreadedServer, auth_mode: str
+) -> None:
+    # Polls are far off: only the counting is under test.
+    settings = hub_settings(
+        emulator.url, auth_mode=auth_mode, poll_interval=60.0, max_subscriptions_per_caller=2
+    )
+    if auth_mode == "token":
+        # One token is one caller, whatever app user it names.
+        same = [Credentials(token="alice-token"), Credentials(token="alice-token", app_user_id="u2")]
+        others = [Credentials(token="bob-token")]
+    else:
+        # Each app user is a caller; callers naming none are the service itself, one caller too.
+        same = [Credentials(app_user_id="u1"), Credentials(app_user_id="u1")]
+        others = [Credentials(app_user_id="u2"), Credentials(), Credentials()]
+    async with running_hub(settings) as hub:
+        refs = [JobRef("video", f"job-{n}") for n in range(3)]
+        held = [hub.watch(refs[0], same[0]), hub.watch(refs[1], same[1])]
+        with pytest.raises(CallerLimitReached, match="already hold 2 job subscriptions"):
+            hub.watch(refs[2], same[0])
+        # Many jobs at once are refused as a whole when they do not all fit.
+        with pytest.raises(CallerLimitReached, match="these 3 jobs"):
+            hub.check_room(others[0], 3)
+        hub.check_room(others[0], 2)
+        theirs = [hub.watch(refs[2], credentials) for credentials in others]
+        held.pop().close()
+        held.append(hub.watch(refs[2], same[1]))
+        for watch in held + theirs:
+            watch.close()
+        assert hub.counts()["watchers"] == 0
+        # Every slot came back: the caller may take its whole share again.
+        again = [hub.watch(refs[0], same[0]), hub.watch(refs[1], same[0])]
+        for watch in again:
             watch.close()
 
 

@@ -66,7 +66,7 @@ async def test_an_invalid_body_names_the_field(make_client: ClientFactory) -> No
     assert "name" in caught.value.error_msg
 
 
-@pytest.mark.parametrize("status", [503, 502, 504, 429])
+@pytest.mark.parametrize("status", [503, 502, 504, 429, 500])
 async def test_a_read_is_repeated_until_it_succeeds(
     status: int, make_client: ClientFactory, admin: EmulatorAdmin
 ) -> None:
@@ -117,16 +117,17 @@ async def test_without_retry_after_the_wait_is_the_short_backoff(
     assert time.monotonic() - started < 0.25
 
 
+@pytest.mark.parametrize("status", [503, 500])
 @pytest.mark.parametrize("auth_mode", ["token", "aksk"])
-async def test_a_create_is_never_repeated_on_503(
-    auth_mode: str, make_client: ClientFactory, admin: EmulatorAdmin
+async def test_a_create_is_never_repeated_on_a_server_error(
+    auth_mode: str, status: int, make_client: ClientFactory, admin: EmulatorAdmin
 ) -> None:
-    await admin.fault(f"{TRAINING}$", 503, method="POST", times=1)
+    await admin.fault(f"{TRAINING}$", status, method="POST", times=1)
 
     with pytest.raises(UpstreamHTTPError) as caught:
         await make_client(auth_mode, max_retries=3).create_2d_model_training_job(CALLER, {"name": "once"})
 
-    assert caught.value.status == 503
+    assert caught.value.status == status
     assert [call["method"] for call in await admin.calls(TRAINING)] == ["POST"]
 
 
@@ -188,10 +189,11 @@ async def test_a_slow_answer_is_a_timeout_and_is_not_repeated(
     assert "read timeout" in str(caught.value)
 
 
+@pytest.mark.parametrize("status", [503, 500])
 async def test_the_total_timeout_bounds_a_call_with_all_its_retries(
-    make_client: ClientFactory, admin: EmulatorAdmin
+    status: int, make_client: ClientFactory, admin: EmulatorAdmin
 ) -> None:
-    await admin.fault("/digital-human-videos$", 503, method="GET", delay=0.2)
+    await admin.fault("/digital-human-videos$", status, method="GET", delay=0.2)
     client = make_client("token", read_timeout=1.0, total_timeout=0.5, max_retries=10)
 
     started = time.monotonic()

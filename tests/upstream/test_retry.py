@@ -14,13 +14,13 @@ POLICY = RetryPolicy(max_retries=2, backoff_base=0.1, backoff_max=1.0)
 NOW = datetime(2024, 3, 15, 8, 0, 0, tzinfo=UTC)
 
 
-@pytest.mark.parametrize("status", [429, 502, 503, 504])
-def test_reads_are_repeated_on_overload_and_gateway_errors(status: int) -> None:
+@pytest.mark.parametrize("status", [429, 500, 502, 503, 504])
+def test_reads_are_repeated_on_overload_internal_and_gateway_errors(status: int) -> None:
     assert POLICY.retries_status("GET", status, 0)
     assert POLICY.retries_status("get", status, 1)
 
 
-@pytest.mark.parametrize("status", [400, 401, 403, 404, 409, 500, 501])
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 409, 501])
 def test_reads_are_not_repeated_on_other_errors(status: int) -> None:
     assert not POLICY.retries_status("GET", status, 0)
 
@@ -28,6 +28,7 @@ def test_reads_are_not_repeated_on_other_errors(status: int) -> None:
 @pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH"])
 def test_writes_are_never_repeated(method: str) -> None:
     assert not POLICY.retries_status(method, 503, 0)
+    assert not POLICY.retries_status(method, 500, 0)
     assert not POLICY.retries_error(method, httpx.ConnectError("refused"), 0)
     assert not POLICY.retries_error(method, httpx.RemoteProtocolError("dropped"), 0)
 
