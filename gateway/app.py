@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route, WebSocketRoute
 
 from gateway.context import build_context
+from gateway.drain import SHUTTING_DOWN, Drain, DrainGuard
 from gateway.graphiql import STATIC_PATH, static_app
 from gateway.graphql import GatewayGraphQL
 from gateway.idempotency import IdempotencyStore, idempotency_store
@@ -42,6 +43,7 @@ def upstream_config(settings: Settings) -> UpstreamConfig:
         read_timeout=settings.read_timeout,
         total_timeout=settings.total_timeout,
         max_retries=settings.max_retries,
+        max_connections=settings.upstream_max_connections,
     )
 
 
@@ -73,14 +75,26 @@ def live_hub(
 
 
 async def healthz(request: Request) -> JSONResponse:
+    """Alive unless upstream calls have been unable to get a connection for longer than a pool under
+    load ever waits: a state a restart cures and waiting does not."""
+    upstream: UpstreamClient = request.app.state.upstream
+    limit = request.app.state.settings.pool_wedge_seconds
+    starved = upstream.pool_starved_for()
+    if starved > limit:
+        reason = f"no upstream call has got a connection for {starved:.0f} s (limit {limit:g} s)"
+        return JSONResponse({"status": "wedged", "reason": reason}, status_code=503)
     return JSONResponse({"status": "ok"})
 
 
 async def readyz(request: Request) -> JSONResponse:
+    drain: Drain = request.app.state.drain
+    if drain.draining:
+        return JSONResponse({"status": "unavailable", "reason": SHUTTING_DOWN}, status_code=503)
     upstream: UpstreamClient = request.app.state.upstream
-    if await upstream.ping():
+    reason = await upstream.unready_reason()
+    if reason is None:
         return JSONResponse({"status": "ready"})
-    return JSONResponse({"status": "unavailable", "reason": "the upstream does not answer"}, status_code=503)
+    return JSONResponse({"status": "unavailable", "reason": reason}, status_code=503)
 
 
 def create_app(
@@ -91,6 +105,7 @@ def create_app(
     `upstream_transport` replaces the network under the upstream client (bench/cpu.py replays recorded
     answers through it to time the gateway's own work)."""
     config = upstream_config(settings)
+    drain = Drain()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -100,11 +115,14 @@ def create_app(
             app.state.callback_bindings = callback_bindings(settings.redis_url)
             hub, bus, leases = live_hub(settings, upstream, app.state.kinds, app.state.idempotency)
             app.state.live = hub
+            # A drain stops the hub early: SSE and multipart streams end, and its leases go at once.
+            drain.add_stop(hub.stop)
             try:
                 await hub.start()
                 try:
                     yield
                 finally:
+                    drain.remove_stop(hub.stop)
                     await hub.stop()
                     await bus.aclose()
                     await leases.aclose()
@@ -130,9 +148,13 @@ def create_app(
             callback_route(),
             Mount(STATIC_PATH, static_app(), name="graphiql-static"),
         ],
-        middleware=[Middleware(UploadGuard, max_bytes=settings.upload_max_bytes, path="/graphql")],
+        middleware=[
+            Middleware(DrainGuard, drain=drain),
+            Middleware(UploadGuard, max_bytes=settings.upload_max_bytes, path="/graphql"),
+        ],
         lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.kinds = KindCache()
+    app.state.drain = drain
     return app

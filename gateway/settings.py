@@ -37,6 +37,11 @@ class Settings:
     redis_url: str | None = field(default=None, repr=False)
     host: str = "127.0.0.1"
     port: int = 8000
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
+    keep_alive_timeout: int = 5
+    max_connections: int = 10_000
+    drain_seconds: float = 10.0
     public_url: str | None = None
     emulator_port: int = 0
     emulator_tokens: tuple[str, ...] = field(default=(EMULATOR_TOKEN,), repr=False)
@@ -44,7 +49,13 @@ class Settings:
     read_timeout: float = 15.0
     total_timeout: float = 30.0
     max_retries: int = 2
+    upstream_max_connections: int = 100
+    pool_wedge_seconds: float = 60.0
     call_budget: int = 200
+    max_depth: int = 12
+    max_aliases: int = 30
+    max_tokens: int = 1_000
+    max_document_bytes: int = 100_000
     upload_max_bytes: int = 10 * 1024 * 1024
     allowed_origins: tuple[str, ...] = ()
     log_level: str = "info"
@@ -53,6 +64,7 @@ class Settings:
     fast_poll_seconds: float = 30.0
     max_subscriptions: int = 20_000
     max_subscriptions_per_connection: int = 100
+    max_subscriptions_per_caller: int = 500
     subscriber_queue_size: int = 16
     callback_secret: str | None = field(default=None, repr=False)
 
@@ -137,6 +149,15 @@ class _Reader:
             redis_url=redis_url,
             host=self.raw("GATEWAY_HOST") or "127.0.0.1",
             port=self.parsed("GATEWAY_PORT", 8000, _port, "a port number (0-65535)"),
+            header_timeout=self.parsed("GATEWAY_HEADER_TIMEOUT", 10.0, _positive, "a positive number"),
+            body_timeout=self.parsed("GATEWAY_BODY_TIMEOUT", 30.0, _positive, "a positive number"),
+            keep_alive_timeout=self.parsed(
+                "GATEWAY_KEEP_ALIVE_TIMEOUT", 5, _count, "a whole number of at least 1"
+            ),
+            max_connections=self.parsed(
+                "GATEWAY_MAX_CONNECTIONS", 10_000, _count, "a whole number of at least 1"
+            ),
+            drain_seconds=self.parsed("GATEWAY_DRAIN_SECONDS", 10.0, _positive, "a positive number"),
             public_url=public_url,
             emulator_port=self.parsed("METASTUDIO_EMULATOR_PORT", 0, _port, "a port number (0-65535)"),
             emulator_tokens=tokens,
@@ -144,7 +165,19 @@ class _Reader:
             read_timeout=self.parsed("METASTUDIO_READ_TIMEOUT", 15.0, _positive, "a positive number"),
             total_timeout=self.parsed("METASTUDIO_TOTAL_TIMEOUT", 30.0, _positive, "a positive number"),
             max_retries=self.parsed("METASTUDIO_MAX_RETRIES", 2, _retries, "a whole number from 0 to 10"),
+            upstream_max_connections=self.parsed(
+                "METASTUDIO_MAX_CONNECTIONS", 100, _count, "a whole number of at least 1"
+            ),
+            pool_wedge_seconds=self.parsed(
+                "METASTUDIO_POOL_WEDGE_SECONDS", 60.0, _positive, "a positive number"
+            ),
             call_budget=self.parsed("GATEWAY_CALL_BUDGET", 200, _count, "a whole number of at least 1"),
+            max_depth=self.parsed("GATEWAY_MAX_DEPTH", 12, _count, "a whole number of at least 1"),
+            max_aliases=self.parsed("GATEWAY_MAX_ALIASES", 30, _count, "a whole number of at least 1"),
+            max_tokens=self.parsed("GATEWAY_MAX_TOKENS", 1_000, _count, "a whole number of at least 1"),
+            max_document_bytes=self.parsed(
+                "GATEWAY_MAX_DOCUMENT_BYTES", 100_000, _count, "a whole number of at least 1"
+            ),
             upload_max_bytes=self.parsed(
                 "GATEWAY_UPLOAD_MAX_BYTES", 10 * 1024 * 1024, _count, "a whole number of at least 1"
             ),
@@ -161,6 +194,9 @@ class _Reader:
             max_subscriptions_per_connection=self.parsed(
                 "GATEWAY_MAX_SUBSCRIPTIONS_PER_CONNECTION", 100, _count, "a whole number of at least 1"
             ),
+            max_subscriptions_per_caller=self.parsed(
+                "GATEWAY_MAX_SUBSCRIPTIONS_PER_CALLER", 500, _count, "a whole number of at least 1"
+            ),
             subscriber_queue_size=self.parsed(
                 "GATEWAY_SUBSCRIBER_QUEUE_SIZE", 16, _count, "a whole number of at least 1"
             ),
@@ -173,6 +209,11 @@ class _Reader:
             )
         if settings.callback_secret is not None and len(settings.callback_secret) < 16:
             self.problems.append("GATEWAY_CALLBACK_SECRET: must be at least 16 characters")
+        if settings.pool_wedge_seconds <= settings.total_timeout:
+            self.problems.append(
+                "METASTUDIO_POOL_WEDGE_SECONDS: must exceed METASTUDIO_TOTAL_TIMEOUT, which every call "
+                "holding a connection ends within"
+            )
         if settings.read_timeout > settings.total_timeout:
             self.problems.append("METASTUDIO_READ_TIMEOUT: must not exceed METASTUDIO_TOTAL_TIMEOUT")
         if self.problems:

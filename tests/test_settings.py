@@ -94,15 +94,21 @@ def test_live_update_settings_are_read_and_checked() -> None:
             "GATEWAY_POLL_INTERVAL": "0.5",
             "GATEWAY_MAX_SUBSCRIPTIONS": "500",
             "GATEWAY_MAX_SUBSCRIPTIONS_PER_CONNECTION": "7",
+            "GATEWAY_MAX_SUBSCRIPTIONS_PER_CALLER": "40",
             "GATEWAY_CALLBACK_SECRET": "0123456789abcdef",
         }
     )
     assert settings.poll_interval == 0.5
     assert settings.max_subscriptions == 500
     assert settings.max_subscriptions_per_connection == 7
+    assert settings.max_subscriptions_per_caller == 40
+    assert Settings.from_env({}).max_subscriptions_per_caller == 500
     assert settings.callback_secret == "0123456789abcdef"
     assert "0123456789abcdef" not in repr(settings)
     assert problems({"GATEWAY_POLL_INTERVAL": "0"}) == ["GATEWAY_POLL_INTERVAL: '0' is not a positive number"]
+    assert problems({"GATEWAY_MAX_SUBSCRIPTIONS_PER_CALLER": "0"}) == [
+        "GATEWAY_MAX_SUBSCRIPTIONS_PER_CALLER: '0' is not a whole number of at least 1"
+    ]
 
 
 def test_replicas_with_callbacks_must_share_a_callback_secret() -> None:
