@@ -8,8 +8,13 @@ import httpcore
 import httpx
 import pytest
 
-from gateway.upstream import Credentials, UpstreamTimeout
-from gateway.upstream.pool import ReclaimingConnectionPool, reclaiming_supported, upstream_transport
+from gateway.upstream import Credentials, UpstreamClient, UpstreamConfig, UpstreamTimeout
+from gateway.upstream.pool import (
+    RECENT_SECONDS,
+    ReclaimingConnectionPool,
+    reclaiming_supported,
+    upstream_transport,
+)
 from tests.support.servers import ThreadedServer
 from tests.upstream.conftest import TOKEN, ClientFactory
 
@@ -122,3 +127,28 @@ async def test_a_pool_whose_connections_are_all_taken_is_reported_at_once(
     # The next call that gets a connection ends the starvation, whatever it answers.
     await client.list_digital_human_videos(CALLER, limit=1)
     assert await client.unready_reason() is None
+
+
+async def test_a_connection_the_server_closed_while_idle_is_not_reused() -> None:
+    """The socket poll is skipped only for a moment after an answer; an idle connection the server has
+    since closed is noticed and replaced, so even a call that may not be repeated goes through."""
+    served: list[int] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        served.append(1)
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(
+            b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{"count":0}'
+        )
+        await writer.drain()
+        await asyncio.sleep(RECENT_SECONDS + 0.1)  # an idle timeout just past the window
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    config = UpstreamConfig(f"http://127.0.0.1:{port}", "p", max_retries=0)
+    async with server, UpstreamClient(config) as client:
+        assert await client.list_digital_human_videos(CALLER, limit=1) == {"count": 0}
+        await asyncio.sleep(RECENT_SECONDS + 0.3)
+        assert await client.list_digital_human_videos(CALLER, limit=1) == {"count": 0}
+    assert len(served) == 2
