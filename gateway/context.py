@@ -16,6 +16,7 @@ from gateway.loaders.picture import PictureLoaders
 from gateway.loaders.training import TrainingLoaders
 from gateway.loaders.video import VideoLoaders
 from gateway.settings import Settings
+from gateway.turns import Turns
 from gateway.upstream import Credentials, UpstreamClient
 
 if TYPE_CHECKING:
@@ -48,6 +49,8 @@ class RequestContext:
     # A long-lived connection (a WebSocket) runs many operations; each gets a context of its own from this,
     # with fresh loaders, its own call budget and the credentials of the connection params.
     per_operation: Callable[[RequestContext], RequestContext] | None = field(default=None, repr=False)
+    # The operation's share of the event loop, taken by its list resolvers and its executor alike.
+    turns: Turns = field(default_factory=Turns, repr=False)
     # Names this request in the gateway's logs: the client's own X-Request-Id when well-formed.
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
@@ -125,8 +128,12 @@ def build_context(
     live: JobStateHub | None = None,
 ) -> RequestContext:
     missing = MISSING_TOKEN if settings.auth_mode == "token" and not credentials.token else None
-    upstream = RequestUpstream(client, credentials, settings.call_budget, missing_credentials=missing)
+    turns = Turns()
+    upstream = RequestUpstream(
+        client, credentials, settings.call_budget, missing_credentials=missing, turns=turns
+    )
     return RequestContext(
+        turns=turns,
         request_id=request_id_of(connection),
         request=connection,
         credentials=credentials,

@@ -14,6 +14,7 @@ from schema.limits import CheckedValidationCache, OperationLimits
 from schema.nodes import NodeQueries
 from schema.picture import PictureModelingJob, PictureModelingQueries
 from schema.picture_mutations import PictureModelingMutations
+from schema.slices import SlicedExecutor
 from schema.subscriptions import StreamedOperations, Subscription
 from schema.training import TrainingJob, TrainingQueries
 from schema.training_mutations import TrainingMutations
@@ -60,7 +61,7 @@ def build_schema(*, direct_fields: bool = True) -> strawberry.Schema:
             ErrorMapping,
             StreamedOperations,
         ],
-        execution_context_class=direct.DirectExecutor if direct_fields else None,
+        execution_context_class=direct.DirectExecutor if direct_fields else SlicedExecutor,
     )
     if direct_fields:
         direct.install(built)

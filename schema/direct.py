@@ -39,9 +39,10 @@ from graphql import (
 from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
 from graphql.pyutils import Path
 from graphql.pyutils.gather_with_cancel import gather_with_cancel
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
+
+from schema.slices import SlicedExecutor
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -138,7 +139,7 @@ class ContextOnly(NamedTuple):
 _ELSEWHERE: Any = object()
 
 
-class DirectExecutor(StrawberryGraphQLCoreExecutionContext):
+class DirectExecutor(SlicedExecutor):
     """graphql-core's executor with a short path for direct fields.
 
     For every field graphql-core makes a GraphQLResolveInfo and runs a round of type dispatch to

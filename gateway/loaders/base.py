@@ -10,6 +10,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from aiodataloader import DataLoader
 
+from gateway.turns import Turns
 from gateway.upstream import Credentials, UpstreamClient, UpstreamHTTPError
 
 P = ParamSpec("P")
@@ -57,8 +58,10 @@ class RequestUpstream:
         budget: int,
         *,
         missing_credentials: str | None = None,
+        turns: Turns | None = None,
     ) -> None:
         self.client = client
+        self.turns = turns or Turns()
         self.missing_credentials = missing_credentials
         self.credentials = credentials
         self.key = credentials_key(credentials)
@@ -76,7 +79,12 @@ class RequestUpstream:
         if self.calls >= self.budget:
             raise CallBudgetExceeded(self.budget)
         self.calls += 1
-        return await operation(self.credentials, *args, **kwargs)
+        # A request's calls start together and their answers arrive together: sending each, and what is
+        # made of each answer (rows, primed loaders), take the request's turns on the event loop.
+        await self.turns.wait()
+        answer = await operation(self.credentials, *args, **kwargs)
+        await self.turns.wait()
+        return answer
 
 
 class KindCache:
@@ -132,7 +140,26 @@ def settle(results: Sequence[JobData | BaseException | None]) -> list[JobData | 
     ]
 
 
-class ShowLoader(DataLoader[str, JobData | None]):
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class SharedLoader(DataLoader[K, V]):
+    """A DataLoader whose callers may be cancelled one by one.
+
+    aiodataloader hands every caller of a key the same cached future, and a task cancelled while it
+    awaits a future cancels that future: every other caller of the key then fails with CancelledError,
+    and later loads of it, served from the cache, fail too. Callers share loads across fields of one
+    request and, in the live hub, across subscribers; so each caller gets its own shield, and the load
+    itself runs on whoever else still waits for it."""
+
+    def load(self, key: K) -> asyncio.Future[V]:
+        future = super().load(key)
+        # Awaiting a settled future never suspends, so no cancellation can reach it (primed keys).
+        return future if future.done() else asyncio.shield(future)
+
+
+class ShowLoader(SharedLoader[str, JobData | None]):
     """A job's show answer by id, for upstreams with no batch filter: one call per distinct id."""
 
     def __init__(self, upstream: RequestUpstream, show: ShowOperation) -> None:

@@ -5,12 +5,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 
-from aiodataloader import DataLoader
-
-from gateway.loaders.base import JobData, RequestUpstream, ShowLoader, settle
+from gateway.loaders.base import JobData, RequestUpstream, SharedLoader, ShowLoader, settle
 
 
-class TrainingBasicLoader(DataLoader[str, JobData | None]):
+class TrainingBasicLoader(SharedLoader[str, JobData | None]):
     """A job's TrainingJobBasicInfo fields: from a list page when one had the job, else its show answer."""
 
     def __init__(self, detail: ShowLoader) -> None:

@@ -14,6 +14,7 @@ from gateway.loaders.base import (
     SHOW_CONCURRENCY,
     KindCache,
     RequestUpstream,
+    SharedLoader,
     gather_bounded,
     settled,
 )
@@ -45,7 +46,7 @@ def _loader(
 ) -> DataLoader[K, V]:
     # aiodataloader accepts Exception instances in a batch result (that key fails alone) but types the
     # result list as values only.
-    return DataLoader(cast(Any, batch), max_batch_size=max_batch_size)
+    return SharedLoader(cast(Any, batch), max_batch_size=max_batch_size)
 
 
 class VideoLoaders:

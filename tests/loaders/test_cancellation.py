@@ -1,0 +1,78 @@
+"""A caller of a shared load that is cancelled leaves the load to the others waiting for it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import httpx
+import pytest
+
+from gateway.context import RequestContext, build_context
+from gateway.idempotency import MemoryIdempotencyStore
+from gateway.loaders.base import KindCache
+from gateway.settings import Settings
+from gateway.upstream import Credentials, UpstreamClient, UpstreamConfig
+from tests.support.gateway import PROJECT, TRAINING_BODY, V1, VIDEO_BODY
+from tests.support.servers import ThreadedServer
+
+TOKEN = "alice-token"
+
+
+@pytest.fixture
+async def context(emulator: ThreadedServer) -> AsyncIterator[RequestContext]:
+    settings = Settings(endpoint=emulator.url, project_id=PROJECT, auth_mode="token", max_retries=0)
+    async with UpstreamClient(UpstreamConfig(emulator.url, PROJECT, max_retries=0)) as client:
+        yield build_context(
+            None,
+            Credentials(token=TOKEN),
+            client=client,
+            kinds=KindCache(),
+            settings=settings,
+            idempotency=MemoryIdempotencyStore(),
+        )
+
+
+async def created(emulator: ThreadedServer, path: str, body: object) -> str:
+    async with httpx.AsyncClient(base_url=emulator.url) as http:
+        response = await http.post(f"{V1}{path}", json=body, headers={"X-Auth-Token": TOKEN})
+        await http.put("/_emulator/latency", json={"seconds": 0.2})
+    job_id: str = response.json()["job_id"]
+    return job_id
+
+
+async def one_cancelled_one_served(load: Callable[[], Awaitable[object]]) -> object:
+    cancelled = asyncio.ensure_future(load())
+    served = asyncio.ensure_future(load())
+    await asyncio.sleep(0.05)  # both wait for the same upstream answer
+    cancelled.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await cancelled
+    answer = await served
+    # And the key's cached load still answers later callers.
+    assert await load() == answer
+    return answer
+
+
+async def test_a_cancelled_caller_leaves_a_video_summary_to_the_others(
+    emulator: ThreadedServer, context: RequestContext
+) -> None:
+    job_id = await created(emulator, "/2d-digital-human-videos", VIDEO_BODY)
+    answer = await one_cancelled_one_served(lambda: context.loaders.video.summary(job_id))
+    assert isinstance(answer, dict) and answer["job_id"] == job_id
+
+
+async def test_a_cancelled_caller_leaves_a_video_detail_to_the_others(
+    emulator: ThreadedServer, context: RequestContext
+) -> None:
+    job_id = await created(emulator, "/2d-digital-human-videos", VIDEO_BODY)
+    answer = await one_cancelled_one_served(lambda: context.loaders.video.detail(job_id))
+    assert isinstance(answer, dict) and answer["job_id"] == job_id
+
+
+async def test_a_cancelled_caller_leaves_a_training_job_to_the_others(
+    emulator: ThreadedServer, context: RequestContext
+) -> None:
+    job_id = await created(emulator, "/digital-human-training-manage/user/jobs", TRAINING_BODY)
+    answer = await one_cancelled_one_served(lambda: context.loaders.training.basic.load(job_id))
+    assert isinstance(answer, dict) and answer["job_id"] == job_id
