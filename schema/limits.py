@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import itertools
 import re
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -47,6 +48,8 @@ ID_LIST_ARGUMENTS = ("ids",)
 # takes ids, names and asset names of at most 64 characters; a global id is a job id with its type name
 # in base64, and a cursor an offset or a sort key with an id.
 ARGUMENT_MAX_CHARS = {"jobId": 64, "id": 128, "ids": 128, "after": 256, "before": 256, "filter": 256}
+# Costs kept per document, one per distinct set of the values they depend on.
+COSTS_PER_DOCUMENT = 64
 # Parsed documents kept, keyed by text and token limit; a bounded cache, as Strawberry's ParserCache was.
 PARSE_CACHE_SIZE = 512
 
@@ -110,6 +113,36 @@ _TOKEN = re.compile(
 )
 
 
+@dataclass
+class _Measures:
+    """What a document asks for, kept with it: aliases and depth, and the cost of its operation for the
+    values of the variables the cost depended on (sizes of lists, `first`)."""
+
+    document: DocumentNode
+    aliases: int
+    depths: dict[str | None, int]
+    costs: dict[tuple[str | None, tuple[tuple[str, object], ...]], int]
+    cost_variables: dict[str | None, frozenset[str]]
+
+
+# Measures of the documents last checked, by the identity of their (cached) parsed document.
+_MEASURES: OrderedDict[int, _Measures] = OrderedDict()
+
+
+def _measures_of(document: DocumentNode) -> _Measures:
+    found = _MEASURES.get(id(document))
+    if found is not None and found.document is document:
+        _MEASURES.move_to_end(id(document))
+        return found
+    measures = _Measures(
+        document, sum(1 for node in _fields_in(document) if node.alias is not None), {}, {}, {}
+    )
+    _MEASURES[id(document)] = measures
+    if len(_MEASURES) > PARSE_CACHE_SIZE:
+        _MEASURES.popitem(last=False)
+    return measures
+
+
 def check_document(
     schema: GraphQLSchema,
     document: DocumentNode,
@@ -119,27 +152,50 @@ def check_document(
     direct_fields: Mapping[tuple[str, str], object],
 ) -> None:
     """Refuse the operation to run when it is deeper, has more aliases or would cost more upstream calls
-    than the limits allow. Documents that name no runnable operation pass: validation says why."""
-    aliases = sum(1 for node in _fields_in(document) if node.alias is not None)
-    if aliases > limits.aliases:
-        raise OperationLimitExceeded("aliases", limits.aliases, aliases, "has too many aliases")
+    than the limits allow. Documents that name no runnable operation pass: validation says why.
+
+    What depends on the document alone is measured once per parsed document; the cost once per
+    document and values of the variables it depends on."""
+    measures = _measures_of(document)
+    if measures.aliases > limits.aliases:
+        raise OperationLimitExceeded("aliases", limits.aliases, measures.aliases, "has too many aliases")
     operation = _operation(document, operation_name)
     if operation is None:
         return
     fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-    depth = _depth(operation.selection_set, fragments, frozenset())
+    depth = measures.depths.get(operation_name)
+    if depth is None:
+        depth = measures.depths[operation_name] = _depth(operation.selection_set, fragments, frozenset())
     if depth > limits.depth:
         raise OperationLimitExceeded("depth", limits.depth, depth, "nests fields too deeply")
-    check_argument_lengths(operation, fragments, variables or {})
+    variables = variables or {}
+    check_argument_lengths(operation, fragments, variables)
     root = schema.get_root_type(operation.operation)
     if root is None:
         return
-    estimate = _CostEstimate(schema, fragments, variables or {}, direct_fields)
-    cost = estimate.root(operation.selection_set, root)
+    cost = None
+    used = measures.cost_variables.get(operation_name)
+    if used is not None:
+        key = (operation_name, tuple((name, _size(variables.get(name))) for name in sorted(used)))
+        cost = measures.costs.get(key)
+    if cost is None:
+        estimate = _CostEstimate(schema, fragments, variables, direct_fields)
+        cost = estimate.root(operation.selection_set, root)
+        used = measures.cost_variables[operation_name] = frozenset(estimate.used_variables)
+        key = (operation_name, tuple((name, _size(variables.get(name))) for name in sorted(used)))
+        if len(measures.costs) < COSTS_PER_DOCUMENT:
+            measures.costs[key] = cost
     if cost > limits.cost:
         raise OperationLimitExceeded(
             "cost", limits.cost, cost, "would need too many upstream calls; ask for fewer jobs or fields"
         )
+
+
+def _size(value: object) -> object:
+    """What of a variable's value the cost depends on: a list's length, a number itself."""
+    if isinstance(value, list):
+        return len(value)
+    return value if isinstance(value, int | None) else repr(type(value))
 
 
 def check_argument_lengths(
@@ -254,6 +310,8 @@ class _CostEstimate:
     ) -> None:
         self.schema = schema
         self.fragments = fragments
+        # Variables whose values the estimate read: the cost is kept for those values only.
+        self.used_variables: set[str] = set()
         self.variables = variables
         self.direct_fields = direct_fields
 
@@ -353,6 +411,7 @@ class _CostEstimate:
                 continue
             value = argument.value
             if isinstance(value, VariableNode):
+                self.used_variables.add(value.name.value)
                 return self.variables.get(value.name.value)
             if isinstance(value, IntValueNode):
                 return int(value.value)
