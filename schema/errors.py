@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-from graphql import GraphQLError
+from graphql import GraphQLError, GraphQLSyntaxError, OperationDefinitionNode
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionResult
 
@@ -23,6 +23,10 @@ from gateway.upstream import (
 log = logging.getLogger("gateway.graphql")
 
 INTERNAL_MESSAGE = "Internal error; the gateway logged the details"
+# Apollo's codes for a document that does not parse or does not validate, which clients already know.
+PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
+VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+SEVERAL_OPERATIONS = "the document has several operations: name the one to run in `operationName`"
 # What one request may put in a log line of the client's own text: its first error message and its
 # operation name, each cut to this many characters.
 LOGGED_MESSAGE_CHARS = 200
@@ -104,9 +108,11 @@ def client_error(error: GraphQLError) -> GraphQLError:
     """The error as the client sees it: known failures keep their code, anything else is masked."""
     original = error.original_error
     if original is None:
-        # Parse and validation errors, and input coercion: all about the document the client sent.
+        # Parse and validation errors are labelled as they happen; what is left unlabelled here is the
+        # variables' coercion: input the client sent.
         if not (error.extensions or {}).get("code"):
-            error.extensions = {**(error.extensions or {}), "code": "BAD_USER_INPUT"}
+            code = PARSE_FAILED if isinstance(error, GraphQLSyntaxError) else "BAD_USER_INPUT"
+            error.extensions = {**(error.extensions or {}), "code": code}
         return error
     if isinstance(original, GatewayError):
         return error
@@ -184,10 +190,13 @@ def _bounded(text: str) -> str:
 
 
 def label_document_errors(errors: list[GraphQLError]) -> None:
-    """Give errors that never reached execution (syntax errors) the code of a bad document."""
+    """Give errors that never reached execution the code of a bad document: syntax errors, which end the
+    operation before any schema extension sees its result, `GRAPHQL_PARSE_FAILED`; others of the
+    document (validation) `GRAPHQL_VALIDATION_FAILED`. Errors with a code keep it."""
     for error in errors:
         if error.original_error is None and not (error.extensions or {}).get("code"):
-            error.extensions = {**(error.extensions or {}), "code": "BAD_USER_INPUT"}
+            code = PARSE_FAILED if isinstance(error, GraphQLSyntaxError) else VALIDATION_FAILED
+            error.extensions = {**(error.extensions or {}), "code": code}
 
 
 def _replace(error: GraphQLError, message: str, extensions: dict[str, Any]) -> GraphQLError:
@@ -204,6 +213,22 @@ def _replace(error: GraphQLError, message: str, extensions: dict[str, Any]) -> G
 
 class ErrorMapping(SchemaExtension):
     """Gives every error in a result a contract code, and masks internal ones."""
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        document = context.graphql_document
+        # `operation_name` falls back to the document's first operation, so Strawberry would run that one;
+        # the name the client sent is kept apart (it has no public accessor).
+        named = context._provided_operation_name
+        if not context.pre_execution_errors and named is None and document is not None:
+            operations = sum(isinstance(d, OperationDefinitionNode) for d in document.definitions)
+            if operations > 1:
+                context.pre_execution_errors = [BadUserInput(SEVERAL_OPERATIONS)]
+        yield
+        # Only validation has run when this hook ends: the errors found so far are the document's (a
+        # refusal of the operation limits has its code already).
+        if context.pre_execution_errors:
+            label_document_errors(context.pre_execution_errors)
 
     def on_operation(self) -> Iterator[None]:
         yield

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 import strawberry
 from graphql import GraphQLError
 
@@ -176,10 +177,19 @@ async def test_queries_also_work_over_get(gateway: GatewayClient) -> None:
     assert response.json() == {"data": {"videoJobs": {"totalCount": 1}}}
 
 
-async def test_parse_and_validation_errors_are_bad_user_input(gateway: GatewayClient) -> None:
-    for document in ("{ videoJobs { nope } }", "{ videoJobs {"):
-        response = await gateway.post({"query": document})
-        assert [e["extensions"]["code"] for e in response.json()["errors"]] == ["BAD_USER_INPUT"]
+@pytest.mark.parametrize(
+    ("document", "variables", "code"),
+    [
+        ("{ videoJobs {", {}, "GRAPHQL_PARSE_FAILED"),
+        ("{ videoJobs { nope } }", {}, "GRAPHQL_VALIDATION_FAILED"),
+        ("query ($id: String!) { videoJob(jobId: $id) { jobId } }", {"id": 7}, "BAD_USER_INPUT"),
+    ],
+)
+async def test_parse_validation_and_variable_errors_carry_their_codes(
+    gateway: GatewayClient, document: str, variables: dict[str, Any], code: str
+) -> None:
+    response = await gateway.post({"query": document, "variables": variables})
+    assert [e["extensions"]["code"] for e in response.json()["errors"]] == [code]
 
 
 def test_unexpected_exceptions_are_masked_as_internal() -> None:
