@@ -12,6 +12,9 @@ RUN python -m pip install --no-cache-dir --upgrade pip==26.3 \
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 GATEWAY_HOST=0.0.0.0 GATEWAY_PORT=8000
 COPY --from=build /wheels /wheels
+# The trusted persisted documents: every operation in queries/ runs by its hash from the first request.
+COPY queries /srv/metastudio-gateway/queries
+ENV GATEWAY_TRUSTED_DOCUMENTS=/srv/metastudio-gateway/queries
 RUN python -m pip install --no-cache-dir --no-index --find-links=/wheels metastudio-gateway \
  && rm -rf /wheels \
  && useradd --system --uid 10001 --no-create-home gateway

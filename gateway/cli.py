@@ -1,4 +1,5 @@
-"""Command line: `metastudio-gateway serve` runs the gateway, `metastudio-gateway emulator` the emulator."""
+"""Command line: `metastudio-gateway serve` runs the gateway, `emulator` the emulator, `manifest` prints the
+persisted-query manifest."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import uvicorn
 from uvicorn.config import STARTUP_FAILURE
@@ -67,6 +69,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="jobs never move or fail on their own, only through the admin routes (for benchmarks)",
     )
+    manifest = commands.add_parser(
+        "manifest",
+        help="print the persisted-query manifest of the trusted documents (queries/ by default)",
+    )
+    manifest.add_argument(
+        "--relay", action="store_true", help="print Relay's {id: text} map instead of Apollo's manifest"
+    )
     return parser
 
 
@@ -82,6 +91,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if args.command == "emulator":
         return run_emulator(args, settings)
+    if args.command == "manifest":
+        return print_manifest(settings, relay=args.relay)
     overrides = {
         k: v for k, v in (("host", getattr(args, "host", None)), ("port", getattr(args, "port", None))) if v
     }
@@ -120,6 +131,21 @@ def run_gateway(settings: Settings) -> int:
     finally:
         if emulator is not None:
             emulator.stop()
+    return 0
+
+
+def print_manifest(settings: Settings, *, relay: bool) -> int:
+    import orjson
+
+    from gateway.trusted import QUERIES_DIR, apollo_manifest, read_trusted_documents, relay_manifest
+
+    directory = QUERIES_DIR if settings.trusted_documents is None else Path(settings.trusted_documents)
+    if not directory.is_dir():
+        print(f"metastudio-gateway: no trusted documents at {directory}", file=sys.stderr)
+        return 2
+    documents = read_trusted_documents(directory)
+    manifest = relay_manifest(documents) if relay else apollo_manifest(documents)
+    sys.stdout.write(orjson.dumps(manifest, option=orjson.OPT_INDENT_2).decode("utf-8") + "\n")
     return 0
 
 
