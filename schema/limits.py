@@ -36,7 +36,7 @@ from strawberry.extensions import SchemaExtension, ValidationCache
 from gateway.settings import Settings
 from schema import direct
 from schema.errors import BadUserInput, GatewayError
-from schema.relay import DEFAULT_PAGE, MAX_PAGE
+from schema.paging import DEFAULT_PAGE, MAX_PAGE
 
 # The job types whose rows come with their summary; any other field of theirs costs a detail call.
 JOB_TYPES = frozenset({"VideoJob", "TrainingJob", "PictureModelingJob"})
@@ -330,6 +330,9 @@ class _CostEstimate:
                 batched[name] = batched.get(name, 0) + 1
             else:
                 total += ids if ids is not None else 1
+            if root.name == "Query" and self._from_a_cursor(node):
+                # A page from a cursor asks for the jobs past it; its totalCount is a count apart.
+                total += 1
             if node.selection_set is not None:
                 total += self._below(node, get_named_type(field.type), 1)
         return total + sum(-(-count // BATCHED_LOOKUPS[name]) for name, count in batched.items())
@@ -390,13 +393,24 @@ class _CostEstimate:
             yield from self._fields(fragment_set, narrowed, seen)
 
     def _page_size(self, node: FieldNode) -> int | None:
-        if not any(argument.name.value == "first" for argument in node.arguments or ()):
-            # Connections without `first` get the default page; other fields are single values.
+        sized = [a.name.value for a in node.arguments or () if a.name.value in ("first", "last")]
+        if not sized:
+            # Connections without `first` or `last` get the default page; other fields are single values.
             return DEFAULT_PAGE if node.name.value.endswith("Jobs") else None
-        value = self._argument(node, "first")
+        value = self._argument(node, sized[0])
         if isinstance(value, int):
             return max(1, min(value, MAX_PAGE))
         return DEFAULT_PAGE
+
+    def _from_a_cursor(self, node: FieldNode) -> bool:
+        if not node.name.value.endswith("Jobs"):
+            return False
+        for argument in node.arguments or ():
+            if argument.name.value not in ("after", "before"):
+                continue
+            if isinstance(argument.value, StringValueNode) or self._argument(node, argument.name.value):
+                return True
+        return False
 
     def _list_size(self, node: FieldNode, names: tuple[str, ...]) -> int | None:
         for name in names:

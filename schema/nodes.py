@@ -10,7 +10,15 @@ import strawberry
 
 from schema.errors import BadUserInput, NotFound
 from schema.picture import picture_modeling_job_by_id
-from schema.relay import GatewayInfo, Job, Node, decode_global_id, described
+from schema.relay import (
+    GatewayInfo,
+    GlobalIdArgument,
+    GlobalIdsArgument,
+    Job,
+    Node,
+    decode_global_id,
+    described,
+)
 from schema.training import training_job_by_id
 from schema.video import video_job_by_id
 
@@ -37,13 +45,13 @@ async def _node(info: GatewayInfo, global_id: str) -> Node:
 @strawberry.type
 class NodeQueries:
     @described("Any job by its global id; null with a NOT_FOUND error when it is missing.")
-    async def node(self, info: GatewayInfo, id: strawberry.ID) -> Node | None:
+    async def node(self, info: GatewayInfo, id: GlobalIdArgument) -> Node | None:
         return await _node(info, id)
 
     @described(
         "Jobs of any kinds by global id, in the order asked; a missing one is null with its own error."
     )
-    async def nodes(self, info: GatewayInfo, ids: list[strawberry.ID]) -> list[Node | None]:
+    async def nodes(self, info: GatewayInfo, ids: GlobalIdsArgument) -> list[Node | None]:
         # Started together so every kind's loader sees all its keys in one batch; an exception in the
         # list becomes that item's error and null, never its siblings'.
         found = await asyncio.gather(*(_node(info, i) for i in ids), return_exceptions=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 import strawberry
 
@@ -12,19 +12,9 @@ from gateway.context import RequestContext
 from gateway.upstream import QueryValue
 from schema.direct import MaybeAwaitable, direct_field
 from schema.errors import BadUserInput, NotFound
+from schema.paging import After, Before, First, Last, Lazy, ListOrder, Page, PageInfo, page_request, paginate
 from schema.reading import Data, integer, link, records, text
-from schema.relay import (
-    GatewayInfo,
-    Job,
-    PageInfo,
-    described,
-    encode_cursor,
-    enum_value,
-    page_info,
-    page_window,
-    parse_time,
-    upstream_time,
-)
+from schema.relay import GatewayInfo, Job, JobIdArgument, described, enum_value, parse_time, upstream_time
 from schema.video import SortDirection
 
 CURSOR_KIND = "PictureModelingJob"
@@ -32,14 +22,14 @@ CURSOR_KIND = "PictureModelingJob"
 
 @strawberry.enum(description="A picture modeling job's state.")
 class PictureModelingJobState(enum.Enum):
-    WAITING = "WAITING"
-    PROCESSING = "PROCESSING"
+    WAITING = strawberry.enum_value("WAITING", description="Queued; waiting to be scheduled.")
+    PROCESSING = strawberry.enum_value("PROCESSING", description="Being built.")
     PARTIAL_SUCCEED = strawberry.enum_value(
         "PARTIAL_SUCCEED", description="Done, but only part of the model could be built."
     )
-    SUCCEED = "SUCCEED"
-    FAILED = "FAILED"
-    CANCELED = "CANCELED"
+    SUCCEED = strawberry.enum_value("SUCCEED", description="Built; the model and its cover are ready.")
+    FAILED = strawberry.enum_value("FAILED", description="Building failed; error says why.")
+    CANCELED = strawberry.enum_value("CANCELED", description="Canceled.")
     UNKNOWN = strawberry.enum_value(
         "UNKNOWN", description="A state this gateway does not know; see rawState."
     )
@@ -98,15 +88,23 @@ class PictureModelingJob(Job):
 
 @strawberry.enum(description="What a picture modeling job list is ordered by.")
 class PictureModelingJobSort(enum.Enum):
-    CREATE_TIME = "CREATE_TIME"
-    UPDATE_TIME = "UPDATE_TIME"
+    CREATE_TIME = strawberry.enum_value("CREATE_TIME", description="By creation time (the upstream default).")
+    UPDATE_TIME = strawberry.enum_value("UPDATE_TIME", description="By last update time.")
 
 
 @strawberry.input(description="Which picture modeling jobs to list; every field narrows the list.")
 class PictureModelingJobFilter:
-    states: list[PictureModelingJobState] | None = None
-    created_since: datetime | None = None
-    created_until: datetime | None = None
+    states: list[PictureModelingJobState] | None = strawberry.field(
+        default=None, description="Only jobs in these states (not UNKNOWN)."
+    )
+    created_since: datetime | None = strawberry.field(
+        default=None,
+        description="Only jobs created at or after this time (the upstream compares whole seconds).",
+    )
+    created_until: datetime | None = strawberry.field(
+        default=None,
+        description="Only jobs created at or before this time (the upstream compares whole seconds).",
+    )
     sort_by: PictureModelingJobSort | None = strawberry.field(
         default=None, description="CREATE_TIME when unset."
     )
@@ -127,17 +125,33 @@ def list_query(where: PictureModelingJobFilter) -> dict[str, QueryValue]:
     }
 
 
-@strawberry.type
+@strawberry.type(description="A picture modeling job and where it is in the list.")
 class PictureModelingJobEdge:
-    cursor: str
-    node: PictureModelingJob
+    cursor: str = strawberry.field(
+        description="Opaque; pass as `after` to continue after this job, or `before` to go back from it."
+    )
+    node: PictureModelingJob = strawberry.field(description="The job.")
 
 
 @strawberry.type(description="A page of picture modeling jobs.")
 class PictureModelingJobConnection:
-    edges: list[PictureModelingJobEdge]
-    page_info: PageInfo
-    total_count: int = strawberry.field(description="How many jobs match the filter, as the upstream counts.")
+    edges: list[PictureModelingJobEdge] = strawberry.field(description="The jobs of this page.")
+    page_info: PageInfo = strawberry.field(description="Where this page stands in the whole list.")
+    total: strawberry.Private[Lazy[int]]
+
+    @direct_field("How many jobs match the filter, as the upstream counts.", int)
+    def total_count(self) -> MaybeAwaitable[int]:
+        return self.total.get()
+
+    @classmethod
+    def of(cls, page: Page) -> PictureModelingJobConnection:
+        edges = [
+            PictureModelingJobEdge(
+                cursor=cursor, node=PictureModelingJob(job_id=str(job["job_id"]), known_summary=job)
+            )
+            for job, cursor in zip(page.jobs, page.cursors, strict=True)
+        ]
+        return cls(edges=edges, page_info=page.page_info(), total=page.total)
 
 
 async def picture_modeling_job_by_id(
@@ -153,38 +167,49 @@ async def picture_modeling_job_by_id(
 @strawberry.type
 class PictureModelingQueries:
     @described("A picture modeling job by its upstream id; null with a NOT_FOUND error when missing.")
-    async def picture_modeling_job(self, info: GatewayInfo, job_id: str) -> PictureModelingJob | None:
+    async def picture_modeling_job(
+        self, info: GatewayInfo, job_id: JobIdArgument
+    ) -> PictureModelingJob | None:
         job = await picture_modeling_job_by_id(info, job_id)
         if job is None:
             raise NotFound("PictureModelingJob", job_id)
         return job
 
-    @described("The caller's picture modeling jobs, a page at a time (first: 1-100).")
+    @described(
+        "The caller's picture modeling jobs, a page at a time: forward with first/after, backward with "
+        "last/before. Pages go by offset: the upstream's list items carry no create time to anchor a page "
+        "on, so a job created or deleted between two pages shifts the later one (in descending create-time "
+        "order, a new job repeats the last one seen)."
+    )
     async def picture_modeling_jobs(
         self,
         info: GatewayInfo,
-        first: int | None = None,
-        after: str | None = None,
-        filter: PictureModelingJobFilter | None = None,
+        first: First = None,
+        after: After = None,
+        filter: Annotated[
+            PictureModelingJobFilter | None,
+            strawberry.argument(description="Which jobs, in what order; all by default."),
+        ] = None,
+        last: Last = None,
+        before: Before = None,
     ) -> PictureModelingJobConnection:
-        offset, limit = page_window(first, after, CURSOR_KIND)
-        query: dict[str, QueryValue] = {
-            "offset": offset,
-            "limit": limit,
-            **list_query(filter or PictureModelingJobFilter()),
-        }
-        upstream = info.context.upstream
-        answer = await upstream.call(upstream.client.list_picture_modeling_jobs, **query)
-        jobs = [job for job in records(answer, "picture_modeling_jobs") if text(job, "job_id")]
-        info.context.loaders.picture.prime(jobs)
-        total = integer(answer, "count") or 0
-        edges = [
-            PictureModelingJobEdge(
-                cursor=encode_cursor(CURSOR_KIND, offset + i),
-                node=PictureModelingJob(job_id=str(job["job_id"]), known_summary=job),
-            )
-            for i, job in enumerate(jobs)
-        ]
-        return PictureModelingJobConnection(
-            edges=edges, page_info=page_info(offset, len(edges), total, CURSOR_KIND), total_count=total
+        where = filter or PictureModelingJobFilter()
+        order = ListOrder(
+            kind=CURSOR_KIND,
+            sort_key=(where.sort_by or PictureModelingJobSort.CREATE_TIME).name.lower(),
+            descending=where.sort_direction is SortDirection.DESC,
+            anchored=False,
         )
+        request = page_request(order, first, after, last, before)
+        query = list_query(where)
+        upstream = info.context.upstream
+
+        async def fetch(sent: dict[str, QueryValue], offset: int, limit: int) -> tuple[list[Data], int]:
+            answer = await upstream.call(
+                upstream.client.list_picture_modeling_jobs, offset=offset, limit=limit, **sent
+            )
+            jobs = [job for job in records(answer, "picture_modeling_jobs") if text(job, "job_id")]
+            info.context.loaders.picture.prime(jobs)
+            return jobs, integer(answer, "count") or 0
+
+        return PictureModelingJobConnection.of(await paginate(order, request, query, fetch, "create_time"))

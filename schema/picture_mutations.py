@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from starlette.datastructures import UploadFile
@@ -92,9 +92,13 @@ class CreatePictureModelingJobFromUrlInput:
 
 @strawberry.type(description="The created picture modeling job as MetaStudio now sees it.")
 class CreatePictureModelingJobPayload:
-    job: PictureModelingJob | None
+    job: PictureModelingJob | None = strawberry.field(
+        description="The new job as MetaStudio now sees it; null when the create was refused."
+    )
     model_asset_id: str | None = strawberry.field(description="Id of the model asset the job builds.")
-    user_errors: list[UserError]
+    user_errors: list[UserError] = strawberry.field(
+        description="Why the create was refused; empty when it was not."
+    )
 
 
 def _refused(errors: list[UserError]) -> CreatePictureModelingJobPayload:
@@ -160,7 +164,12 @@ class PictureModelingMutations:
         "Costs one create and one show call."
     )
     async def create_picture_modeling_job(
-        self, info: GatewayInfo, input: CreatePictureModelingJobInput
+        self,
+        info: GatewayInfo,
+        input: Annotated[
+            CreatePictureModelingJobInput,
+            strawberry.argument(description="The photo (an upload), the style and the model name."),
+        ],
     ) -> CreatePictureModelingJobPayload:
         problems = Problems()
         problems.extend(caller_problems(info))
@@ -218,7 +227,12 @@ class PictureModelingMutations:
         "one show call."
     )
     async def create_picture_modeling_job_from_url(
-        self, info: GatewayInfo, input: CreatePictureModelingJobFromUrlInput
+        self,
+        info: GatewayInfo,
+        input: Annotated[
+            CreatePictureModelingJobFromUrlInput,
+            strawberry.argument(description="Where the photo is, the style and the model name."),
+        ],
     ) -> CreatePictureModelingJobPayload:
         problems = Problems()
         problems.extend(caller_problems(info))

@@ -7,7 +7,7 @@ import binascii
 import enum
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
-from typing import Any, ClassVar, TypeAlias, TypeVar, cast
+from typing import Annotated, Any, ClassVar, TypeAlias, TypeVar, cast
 
 import strawberry
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
@@ -18,6 +18,17 @@ from schema.errors import BadUserInput
 
 GatewayInfo: TypeAlias = strawberry.Info[RequestContext, None]
 
+JobIdArgument: TypeAlias = Annotated[
+    str, strawberry.argument(description="The job's upstream id (its jobId), e.g. from a create.")
+]
+GlobalIdArgument: TypeAlias = Annotated[
+    strawberry.ID, strawberry.argument(description="A job's global id (its `id` field), of any kind.")
+]
+GlobalIdsArgument: TypeAlias = Annotated[
+    list[strawberry.ID],
+    strawberry.argument(description="Global ids (`id` fields) of jobs of any kinds, in any mix."),
+]
+
 E = TypeVar("E", bound=enum.Enum)
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -26,10 +37,6 @@ T = TypeVar("T")
 def described(description: str) -> Callable[[F], F]:
     """`strawberry.field` for a resolver, keeping the resolver's own signature for the type checker."""
     return cast(Callable[[F], F], strawberry.field(description=description))
-
-
-MAX_PAGE = 100
-DEFAULT_PAGE = 10
 
 
 def selected_fields(selections: Iterable[Selection], type_names: frozenset[str]) -> Iterator[SelectedField]:
@@ -42,23 +49,23 @@ def selected_fields(selections: Iterable[Selection], type_names: frozenset[str])
                 yield from selected_fields(selection.selections, type_names)
 
 
-def _b64(text: str) -> str:
+def to_base64(text: str) -> str:
     return base64.urlsafe_b64encode(text.encode("utf-8")).decode("ascii").rstrip("=")
 
 
-def _unb64(value: str) -> str:
+def from_base64(value: str) -> str:
     padded = value + "=" * (-len(value) % 4)
     return base64.urlsafe_b64decode(padded.encode("ascii")).decode("utf-8")
 
 
 def encode_global_id(type_name: str, job_id: str) -> str:
-    return _b64(f"{type_name}:{job_id}")
+    return to_base64(f"{type_name}:{job_id}")
 
 
 def decode_global_id(value: str) -> tuple[str, str]:
     """(type name, upstream job id) of a global id; BAD_USER_INPUT when it is not one of ours."""
     try:
-        type_name, _, job_id = _unb64(value).partition(":")
+        type_name, _, job_id = from_base64(value).partition(":")
     except (binascii.Error, UnicodeError, ValueError):
         raise BadUserInput(f"{value!r} is not a valid global id") from None
     if not type_name or not job_id:
@@ -67,41 +74,8 @@ def decode_global_id(value: str) -> tuple[str, str]:
 
 
 def encode_cursor(kind: str, offset: int) -> str:
-    return _b64(f"{kind}:{offset}")
-
-
-def page_window(first: int | None, after: str | None, kind: str) -> tuple[int, int]:
-    """(offset, limit) for a connection page; BAD_USER_INPUT names a bad `first` or cursor."""
-    limit = DEFAULT_PAGE if first is None else first
-    if not 1 <= limit <= MAX_PAGE:
-        raise BadUserInput(f"first must be between 1 and {MAX_PAGE}, got {limit}")
-    if after is None:
-        return 0, limit
-    try:
-        cursor_kind, _, position = _unb64(after).partition(":")
-        offset = int(position)
-    except (binascii.Error, UnicodeError, ValueError):
-        raise BadUserInput(f"after: {after!r} is not a cursor of this list") from None
-    if cursor_kind != kind or offset < 0:
-        raise BadUserInput(f"after: {after!r} is not a cursor of this list")
-    return offset + 1, limit
-
-
-@strawberry.type(description="Where a page of a connection stands in the whole list.")
-class PageInfo:
-    has_next_page: bool
-    has_previous_page: bool
-    start_cursor: str | None
-    end_cursor: str | None
-
-
-def page_info(offset: int, count: int, total: int, kind: str) -> PageInfo:
-    return PageInfo(
-        has_next_page=offset + count < total,
-        has_previous_page=offset > 0,
-        start_cursor=encode_cursor(kind, offset) if count else None,
-        end_cursor=encode_cursor(kind, offset + count - 1) if count else None,
-    )
+    """An offset cursor as earlier versions made them (`kind:offset`); lists still read them."""
+    return to_base64(f"{kind}:{offset}")
 
 
 def parse_time(value: object) -> datetime | None:
@@ -137,14 +111,32 @@ def upstream_time(value: datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+UNKNOWN_DESCRIPTION = (
+    "A value the upstream sent that this gateway does not know yet; answers only, refused in inputs."
+)
+
+
 def enum_value(enum_cls: type[E], raw: object, aliases: Mapping[str, str] | None = None) -> E:
-    """The enum member named by an upstream string, or UNKNOWN for anything the gateway does not know."""
+    """The enum member named by an upstream string (its name, or its value where the two differ, as
+    V3_2 for "V3.2"), or UNKNOWN for anything the gateway does not know."""
     unknown = enum_cls["UNKNOWN"]
     if not isinstance(raw, str):
         return unknown
     name = (aliases or {}).get(raw, raw)
     member = enum_cls.__members__.get(name)
+    if member is None:
+        member = next((m for m in enum_cls if m.value == raw), None)
     return unknown if member is None else member
+
+
+def optional_enum_value(enum_cls: type[E], raw: object) -> E | None:
+    """As enum_value, but null for a value the upstream left out."""
+    return None if raw is None or raw == "" else enum_value(enum_cls, raw)
+
+
+def enum_values(enum_cls: type[E], raw: object) -> list[E]:
+    """Each string of an upstream list as its enum member (UNKNOWN for those the gateway does not know)."""
+    return [enum_value(enum_cls, item) for item in raw] if isinstance(raw, list) else []
 
 
 def raw_state_of(summary: Mapping[str, Any]) -> str:

@@ -26,7 +26,7 @@ from schema.errors import (
     Unauthenticated,
 )
 from schema.picture import PictureModelingJob, picture_modeling_job_by_id
-from schema.relay import GatewayInfo, Job, decode_global_id
+from schema.relay import GatewayInfo, GlobalIdsArgument, Job, JobIdArgument, decode_global_id
 from schema.training import TrainingJob, training_job_by_id
 from schema.video import VideoJob, video_job_by_id
 
@@ -187,14 +187,16 @@ async def merged(streams: Sequence[AsyncGenerator[Job, None]]) -> AsyncGenerator
 )
 class Subscription:
     @subscription(description="A video job (2D or photo), as it is now and after each change.")
-    async def video_job_state_changed(self, info: GatewayInfo, job_id: str) -> AsyncGenerator[VideoJob, None]:
+    async def video_job_state_changed(
+        self, info: GatewayInfo, job_id: JobIdArgument
+    ) -> AsyncGenerator[VideoJob, None]:
         async for job in follow(info, KINDS["VideoJob"], job_id):
             assert isinstance(job, VideoJob)
             yield job
 
     @subscription(description="A training job, as it is now and after each change.")
     async def training_job_state_changed(
-        self, info: GatewayInfo, job_id: str
+        self, info: GatewayInfo, job_id: JobIdArgument
     ) -> AsyncGenerator[TrainingJob, None]:
         async for job in follow(info, KINDS["TrainingJob"], job_id):
             assert isinstance(job, TrainingJob)
@@ -202,7 +204,7 @@ class Subscription:
 
     @subscription(description="A picture modeling job, as it is now and after each change.")
     async def picture_modeling_job_state_changed(
-        self, info: GatewayInfo, job_id: str
+        self, info: GatewayInfo, job_id: JobIdArgument
     ) -> AsyncGenerator[PictureModelingJob, None]:
         async for job in follow(info, KINDS["PictureModelingJob"], job_id):
             assert isinstance(job, PictureModelingJob)
@@ -213,9 +215,7 @@ class Subscription:
         "happen, completing once every job has reached a terminal state. A bad id is BAD_USER_INPUT; "
         "a job that cannot be read ends the whole stream with NOT_FOUND."
     )
-    async def job_state_changed(
-        self, info: GatewayInfo, ids: list[strawberry.ID]
-    ) -> AsyncGenerator[Job, None]:
+    async def job_state_changed(self, info: GatewayInfo, ids: GlobalIdsArgument) -> AsyncGenerator[Job, None]:
         jobs = _decoded(ids, info.context.settings.max_subscriptions_per_connection)
         try:
             # All or none: refused halfway, the stream would have started first loads for nothing.

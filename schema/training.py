@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 import strawberry
 
@@ -12,15 +12,27 @@ from gateway.context import RequestContext
 from gateway.upstream import QueryValue
 from schema.direct import MaybeAwaitable, direct_field
 from schema.errors import BadUserInput, NotFound
+from schema.paging import (
+    After,
+    Before,
+    First,
+    Last,
+    Lazy,
+    ListOrder,
+    Page,
+    PageInfo,
+    empty_page,
+    page_request,
+    paginate,
+)
 from schema.reading import Data, flag, integer, link, nested, records, text, texts
 from schema.relay import (
     GatewayInfo,
     Job,
-    PageInfo,
+    JobIdArgument,
     described,
-    encode_cursor,
-    page_info,
-    page_window,
+    enum_values,
+    optional_enum_value,
     parse_time,
     upstream_time,
 )
@@ -33,10 +45,13 @@ from schema.training_types import (
     InferenceVideoMark,
     SubTrainingJob,
     TrainingAllocatedResource,
+    TrainingAudioSourceType,
     TrainingCommentLog,
     TrainingJobPhase,
     TrainingJobState,
+    TrainingModelVersion,
     TrainingOperationLog,
+    TrainingSupportedService,
     TrainingVideoMark,
     VerifyVideoMattingArea,
     VoiceProperties,
@@ -116,8 +131,16 @@ class TrainingJob(Job):
     def tags(self, info: GatewayInfo) -> MaybeAwaitable[list[str]]:
         return self.summarized(info, lambda basic: texts(basic, "tags"))
 
-    @direct_field("Model version, e.g. V3.2 (the default).", str | None)
-    def model_version(self, info: GatewayInfo) -> MaybeAwaitable[str | None]:
+    @direct_field(
+        "Model version: V3_2 (V3.2, the default) or V3_3; see rawModelVersion.", TrainingModelVersion | None
+    )
+    def model_version(self, info: GatewayInfo) -> MaybeAwaitable[TrainingModelVersion | None]:
+        return self.summarized(
+            info, lambda basic: optional_enum_value(TrainingModelVersion, text(basic, "model_version"))
+        )
+
+    @direct_field("The model version exactly as the upstream sent it, e.g. V3.2.", str | None)
+    def raw_model_version(self, info: GatewayInfo) -> MaybeAwaitable[str | None]:
         return self.summarized(info, lambda basic: text(basic, "model_version"))
 
     @direct_field("Matting type: AI (default) or MANUAL.", str | None)
@@ -297,12 +320,14 @@ class TrainingJob(Job):
         return integer(await self._detail(info), "flexus_retry_count")
 
     @described("Where the voice comes from: VIDEO (extracted) or AUDIO (uploaded apart).")
-    async def audio_source_type(self, info: GatewayInfo) -> str | None:
-        return text(await self._detail(info), "audio_source_type")
+    async def audio_source_type(self, info: GatewayInfo) -> TrainingAudioSourceType | None:
+        return optional_enum_value(
+            TrainingAudioSourceType, text(await self._detail(info), "audio_source_type")
+        )
 
     @described("Services the model supports, e.g. VIDEO_2D, LIVE_2D.")
-    async def supported_service(self, info: GatewayInfo) -> list[str]:
-        return texts(await self._detail(info), "supported_service")
+    async def supported_service(self, info: GatewayInfo) -> list[TrainingSupportedService]:
+        return enum_values(TrainingSupportedService, (await self._detail(info)).get("supported_service"))
 
     @described("The resource allocated to the training.")
     async def allocated_resource(self, info: GatewayInfo) -> TrainingAllocatedResource | None:
@@ -325,29 +350,53 @@ class TrainingJob(Job):
 
 @strawberry.enum(description="What a training job list is ordered by.")
 class TrainingJobSort(enum.Enum):
-    CREATE_TIME = "CREATE_TIME"
-    UPDATE_TIME = "UPDATE_TIME"
+    CREATE_TIME = strawberry.enum_value(
+        "CREATE_TIME",
+        description="By creation time; pages anchor on it, so jobs created meanwhile never shift them.",
+    )
+    UPDATE_TIME = strawberry.enum_value(
+        "UPDATE_TIME",
+        description="By last update time; pages go by offset, as an update moves a job within the list.",
+    )
     ASSET_ORDER = strawberry.enum_value("ASSET_ORDER", description="The model asset's order.")
 
 
 @strawberry.input(description="Which training jobs to list; every field narrows the list (all must hold).")
 class TrainingJobFilter:
-    states: list[TrainingJobState] | None = None
+    states: list[TrainingJobState] | None = strawberry.field(
+        default=None, description="Only jobs in these states (not UNKNOWN)."
+    )
     phases: list[TrainingJobPhase] | None = strawberry.field(
         default=None, description="Console phases; read as the states each one groups."
     )
-    created_since: datetime | None = None
-    created_until: datetime | None = None
-    updated_since: datetime | None = None
-    updated_until: datetime | None = None
-    batch_name: str | None = None
-    tag: str | None = None
-    job_id: str | None = None
+    created_since: datetime | None = strawberry.field(
+        default=None,
+        description="Only jobs created at or after this time (the upstream compares whole seconds).",
+    )
+    created_until: datetime | None = strawberry.field(
+        default=None,
+        description="Only jobs created at or before this time (the upstream compares whole seconds).",
+    )
+    updated_since: datetime | None = strawberry.field(
+        default=None, description="Only jobs last updated at or after this time."
+    )
+    updated_until: datetime | None = strawberry.field(
+        default=None, description="Only jobs last updated at or before this time."
+    )
+    batch_name: str | None = strawberry.field(default=None, description="Only jobs of this batch.")
+    tag: str | None = strawberry.field(default=None, description="Only jobs with this tag.")
+    job_id: str | None = strawberry.field(default=None, description="Only the job with this upstream id.")
     name: str | None = strawberry.field(default=None, description="Jobs whose model name contains this.")
     model_resolution: str | None = strawberry.field(default=None, description="1080P or 4K.")
-    is_flexus: bool | None = None
-    is_live_copy: bool | None = None
-    is_ondemand_resource: bool | None = None
+    is_flexus: bool | None = strawberry.field(
+        default=None, description="Only Flexus (basic edition) trainings, or only others."
+    )
+    is_live_copy: bool | None = strawberry.field(
+        default=None, description="Only live-room copy trainings, or only others."
+    )
+    is_ondemand_resource: bool | None = strawberry.field(
+        default=None, description="Only trainings on on-demand (trial) resources, or only others."
+    )
     train_location: str | None = strawberry.field(default=None, description="The training region.")
     sort_by: TrainingJobSort | None = strawberry.field(default=None, description="CREATE_TIME when unset.")
     sort_direction: SortDirection | None = strawberry.field(default=None, description="ASC when unset.")
@@ -392,17 +441,35 @@ def list_query(where: TrainingJobFilter) -> dict[str, QueryValue]:
     }
 
 
-@strawberry.type
+@strawberry.type(description="A training job and where it is in the list.")
 class TrainingJobEdge:
-    cursor: str
-    node: TrainingJob
+    cursor: str = strawberry.field(
+        description="Opaque; pass as `after` to continue after this job, or `before` to go back from it."
+    )
+    node: TrainingJob = strawberry.field(description="The job.")
 
 
 @strawberry.type(description="A page of training jobs.")
 class TrainingJobConnection:
-    edges: list[TrainingJobEdge]
-    page_info: PageInfo
-    total_count: int = strawberry.field(description="How many jobs match the filter, as the upstream counts.")
+    edges: list[TrainingJobEdge] = strawberry.field(description="The jobs of this page.")
+    page_info: PageInfo = strawberry.field(description="Where this page stands in the whole list.")
+    total: strawberry.Private[Lazy[int]]
+
+    @direct_field(
+        "How many jobs match the filter, as the upstream counts (on a page after or before a cursor, "
+        "asking for it costs one more upstream call).",
+        int,
+    )
+    def total_count(self) -> MaybeAwaitable[int]:
+        return self.total.get()
+
+    @classmethod
+    def of(cls, page: Page) -> TrainingJobConnection:
+        edges = [
+            TrainingJobEdge(cursor=cursor, node=TrainingJob(job_id=str(job["job_id"]), known_summary=job))
+            for job, cursor in zip(page.jobs, page.cursors, strict=True)
+        ]
+        return cls(edges=edges, page_info=page.page_info(), total=page.total)
 
 
 async def training_job_by_id(
@@ -416,45 +483,52 @@ async def training_job_by_id(
 @strawberry.type
 class TrainingQueries:
     @described("A training job by its upstream id; null with a NOT_FOUND error when missing.")
-    async def training_job(self, info: GatewayInfo, job_id: str) -> TrainingJob | None:
+    async def training_job(self, info: GatewayInfo, job_id: JobIdArgument) -> TrainingJob | None:
         job = await training_job_by_id(info, job_id)
         if job is None:
             raise NotFound("TrainingJob", job_id)
         return job
 
-    @described("The caller's training jobs, a page at a time (first: 1-100, default 10).")
+    @described(
+        "The caller's training jobs, a page at a time: forward with first/after, backward with last/before. "
+        "In create-time order (the default) a page continues from its cursor's job, so jobs created or "
+        "deleted meanwhile neither repeat nor hide one; UPDATE_TIME and ASSET_ORDER page by offset (a "
+        "job's update time moves it within the list, so no anchor holds) and may repeat or skip jobs "
+        "that change meanwhile."
+    )
     async def training_jobs(
         self,
         info: GatewayInfo,
-        first: int | None = None,
-        after: str | None = None,
-        filter: TrainingJobFilter | None = None,
+        first: First = None,
+        after: After = None,
+        filter: Annotated[
+            TrainingJobFilter | None,
+            strawberry.argument(description="Which jobs, in what order; all by default."),
+        ] = None,
+        last: Last = None,
+        before: Before = None,
     ) -> TrainingJobConnection:
-        offset, limit = page_window(first, after, CURSOR_KIND)
         where = filter or TrainingJobFilter()
+        sort_key = (where.sort_by or TrainingJobSort.CREATE_TIME).name.lower()
+        order = ListOrder(
+            kind=CURSOR_KIND,
+            sort_key=sort_key,
+            descending=where.sort_direction is SortDirection.DESC,
+            anchored=sort_key == "create_time",
+        )
+        request = page_request(order, first, after, last, before)
         states = _wanted_states(where)
         if states == []:
-            return TrainingJobConnection(
-                edges=[], page_info=page_info(offset, 0, 0, CURSOR_KIND), total_count=0
-            )
-        query: dict[str, QueryValue] = {
-            "offset": offset,
-            "limit": limit,
-            "state": states,
-            **list_query(where),
-        }
+            return TrainingJobConnection.of(empty_page())
+        query: dict[str, QueryValue] = {"state": states, **list_query(where)}
         upstream = info.context.upstream
-        answer = await upstream.call(upstream.client.list_2d_model_training_jobs, **query)
-        jobs = [job for job in records(answer, "jobs") if text(job, "job_id")]
-        info.context.loaders.training.prime(jobs)
-        total = integer(answer, "count") or 0
-        edges = [
-            TrainingJobEdge(
-                cursor=encode_cursor(CURSOR_KIND, offset + i),
-                node=TrainingJob(job_id=str(job["job_id"]), known_summary=job),
+
+        async def fetch(sent: dict[str, QueryValue], offset: int, limit: int) -> tuple[list[Data], int]:
+            answer = await upstream.call(
+                upstream.client.list_2d_model_training_jobs, offset=offset, limit=limit, **sent
             )
-            for i, job in enumerate(jobs)
-        ]
-        return TrainingJobConnection(
-            edges=edges, page_info=page_info(offset, len(edges), total, CURSOR_KIND), total_count=total
-        )
+            jobs = [job for job in records(answer, "jobs") if text(job, "job_id")]
+            info.context.loaders.training.prime(jobs)
+            return jobs, integer(answer, "count") or 0
+
+        return TrainingJobConnection.of(await paginate(order, request, query, fetch, "create_time"))

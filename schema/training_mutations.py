@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import re
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 
@@ -12,8 +12,16 @@ from gateway.live.callbacks import job_created
 from gateway.upstream import JSONObject, UpstreamHTTPError
 from schema.mutations import caller_problems, create_or_refusal
 from schema.reading import Data, text, texts
-from schema.relay import GatewayInfo, described, encode_global_id
+from schema.relay import GatewayInfo, JobIdArgument, described, encode_global_id
 from schema.training import TrainingJob, training_job_by_id
+from schema.training_types import (
+    TrainingAudioSourceType,
+    TrainingModelVersion,
+    TrainingSupportedService,
+    TrainingVoiceJobTag,
+    TrainingVoiceLanguage,
+    TrainingVoiceSex,
+)
 from schema.user_errors import (
     Problems,
     UserError,
@@ -30,12 +38,6 @@ MULTIPART_COUNT = (1, 1000)
 JOB_ID_FIELD = ["jobId"]
 
 
-@strawberry.enum(description="Model version to train (Create2dModelTrainingJob model_version).")
-class TrainingModelVersion(enum.Enum):
-    V3_2 = strawberry.enum_value("V3.2", description="V3.2 model, the default.")
-    V3_3 = strawberry.enum_value("V3.3", description="V3.3 model.")
-
-
 @strawberry.enum(description="What the create is for (Create2dModelTrainingJob command_message).")
 class TrainingCommandMessage(enum.Enum):
     UPLOAD_VIDEO = strawberry.enum_value("UPLOAD_VIDEO", description="Upload the videos (the default).")
@@ -48,43 +50,11 @@ class TrainingCommandMessage(enum.Enum):
     )
 
 
-@strawberry.enum(description="Where the trained voice comes from.")
-class TrainingAudioSourceType(enum.Enum):
-    VIDEO = strawberry.enum_value("VIDEO", description="Extracted from the training video.")
-    AUDIO = strawberry.enum_value("AUDIO", description="A separately uploaded audio file.")
-
-
-@strawberry.enum(description="A service the trained model may be used for.")
-class TrainingSupportedService(enum.Enum):
-    VIDEO_2D = strawberry.enum_value("VIDEO_2D", description="2D digital-human video production.")
-    LIVE_2D = strawberry.enum_value("LIVE_2D", description="2D digital-human live streaming.")
-    CHAT_2D = strawberry.enum_value("CHAT_2D", description="2D digital-human interactive chat.")
-
-
-@strawberry.enum(description="The use the trained voice is tuned for (VoiceProperties job_tag).")
-class TrainingVoiceJobTag(enum.Enum):
-    ECOMMERCE = "ECOMMERCE"
-    NEWS = "NEWS"
-    MARKETING = "MARKETING"
-
-
-@strawberry.enum(description="The trained voice's sex.")
-class TrainingVoiceSex(enum.Enum):
-    FEMALE = "FEMALE"
-    MALE = "MALE"
-
-
-@strawberry.enum(description="The trained voice's language.")
-class TrainingVoiceLanguage(enum.Enum):
-    CN = strawberry.enum_value("CN", description="Chinese.")
-    EN = strawberry.enum_value("EN", description="English.")
-
-
 @strawberry.input(description="Properties of the voice trained with the model (VoiceProperties).")
 class TrainingVoicePropertiesInput:
-    job_tag: TrainingVoiceJobTag
-    sex: TrainingVoiceSex
-    language: TrainingVoiceLanguage
+    job_tag: TrainingVoiceJobTag = strawberry.field(description="The use the voice is tuned for.")
+    sex: TrainingVoiceSex = strawberry.field(description="The voice's sex.")
+    language: TrainingVoiceLanguage = strawberry.field(description="The voice's language.")
 
     def body(self) -> dict[str, Any]:
         return {"job_tag": self.job_tag.value, "sex": self.sex.value, "language": self.language.value}
@@ -212,22 +182,34 @@ class TrainingUploadUrls:
 
 @strawberry.type(description="The created training job as MetaStudio now sees it, and its upload URLs.")
 class CreateTrainingJobPayload:
-    job: TrainingJob | None
-    upload_urls: TrainingUploadUrls | None
-    user_errors: list[UserError]
+    job: TrainingJob | None = strawberry.field(
+        description="The new job as MetaStudio now sees it; null when the create was refused."
+    )
+    upload_urls: TrainingUploadUrls | None = strawberry.field(
+        description="Where to upload the training material; null when the create was refused."
+    )
+    user_errors: list[UserError] = strawberry.field(
+        description="Why the create was refused; empty when it was not."
+    )
 
 
 @strawberry.type(description="The training job as MetaStudio now sees it.")
 class TrainingJobPayload:
-    job: TrainingJob | None
-    user_errors: list[UserError]
+    job: TrainingJob | None = strawberry.field(
+        description="The job as MetaStudio now sees it; null when the action was refused."
+    )
+    user_errors: list[UserError] = strawberry.field(
+        description="Why the action was refused; empty when it was not."
+    )
 
 
 @strawberry.type(description="Which training job was deleted.")
 class DeleteTrainingJobPayload:
     deleted_job_id: str | None = strawberry.field(description="The upstream id of the deleted job.")
     deleted_id: strawberry.ID | None = strawberry.field(description="The global id of the deleted job.")
-    user_errors: list[UserError]
+    user_errors: list[UserError] = strawberry.field(
+        description="Why the delete was refused; empty when it was not."
+    )
 
 
 def forget(info: GatewayInfo, job_id: str) -> None:
@@ -270,11 +252,16 @@ class TrainingMutations:
         "material. Costs one create and one show call."
     )
     async def create_training_job(
-        self, info: GatewayInfo, input: CreateTrainingJobInput
+        self,
+        info: GatewayInfo,
+        input: Annotated[
+            CreateTrainingJobInput, strawberry.argument(description="The model to train and its options.")
+        ],
     ) -> CreateTrainingJobPayload:
         problems = Problems()
         problems.extend(caller_problems(info))
         input.check(problems)
+        problems.unknown_values(input, ["input"])
         if problems:
             return CreateTrainingJobPayload(job=None, upload_urls=None, user_errors=problems.errors)
         body = input.body()
@@ -307,7 +294,7 @@ class TrainingMutations:
         "uploaded. Only a job in WAIT_FILE_UPLOAD, AUTO_VERIFY_FAILED or MANUAL_VERIFY_FAILED can be "
         "submitted; any other state is a STATE_CONFLICT user error. Costs the command and one show call."
     )
-    async def submit_training_job(self, info: GatewayInfo, job_id: str) -> TrainingJobPayload:
+    async def submit_training_job(self, info: GatewayInfo, job_id: JobIdArgument) -> TrainingJobPayload:
         problems = Problems()
         problems.extend(caller_problems(info))
         problems.required(JOB_ID_FIELD, job_id)
@@ -337,7 +324,7 @@ class TrainingMutations:
         "Delete a training job (the upstream has no cancel). Costs one delete call; a job whose "
         "state refuses deletion is a STATE_CONFLICT user error."
     )
-    async def delete_training_job(self, info: GatewayInfo, job_id: str) -> DeleteTrainingJobPayload:
+    async def delete_training_job(self, info: GatewayInfo, job_id: JobIdArgument) -> DeleteTrainingJobPayload:
         problems = Problems()
         problems.extend(caller_problems(info))
         problems.required(JOB_ID_FIELD, job_id)

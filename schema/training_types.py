@@ -8,7 +8,51 @@ from datetime import datetime
 import strawberry
 
 from schema.reading import Data, flag, integer, link, records, text, texts
-from schema.relay import enum_value, parse_time
+from schema.relay import UNKNOWN_DESCRIPTION, enum_value, optional_enum_value, parse_time
+
+
+@strawberry.enum(description="Model version to train (Create2dModelTrainingJob model_version).")
+class TrainingModelVersion(enum.Enum):
+    V3_2 = strawberry.enum_value("V3.2", description="V3.2 model, the default.")
+    V3_3 = strawberry.enum_value("V3.3", description="V3.3 model.")
+    UNKNOWN = strawberry.enum_value("UNKNOWN", description=UNKNOWN_DESCRIPTION)
+
+
+@strawberry.enum(description="Where the trained voice comes from.")
+class TrainingAudioSourceType(enum.Enum):
+    VIDEO = strawberry.enum_value("VIDEO", description="Extracted from the training video.")
+    AUDIO = strawberry.enum_value("AUDIO", description="A separately uploaded audio file.")
+    UNKNOWN = strawberry.enum_value("UNKNOWN", description=UNKNOWN_DESCRIPTION)
+
+
+@strawberry.enum(description="A service the trained model may be used for.")
+class TrainingSupportedService(enum.Enum):
+    VIDEO_2D = strawberry.enum_value("VIDEO_2D", description="2D digital-human video production.")
+    LIVE_2D = strawberry.enum_value("LIVE_2D", description="2D digital-human live streaming.")
+    CHAT_2D = strawberry.enum_value("CHAT_2D", description="2D digital-human interactive chat.")
+    UNKNOWN = strawberry.enum_value("UNKNOWN", description=UNKNOWN_DESCRIPTION)
+
+
+@strawberry.enum(description="The use the trained voice is tuned for (VoiceProperties job_tag).")
+class TrainingVoiceJobTag(enum.Enum):
+    ECOMMERCE = strawberry.enum_value("ECOMMERCE", description="E-commerce selling.")
+    NEWS = strawberry.enum_value("NEWS", description="News reading.")
+    MARKETING = strawberry.enum_value("MARKETING", description="Marketing.")
+    UNKNOWN = strawberry.enum_value("UNKNOWN", description=UNKNOWN_DESCRIPTION)
+
+
+@strawberry.enum(description="The trained voice's sex.")
+class TrainingVoiceSex(enum.Enum):
+    FEMALE = strawberry.enum_value("FEMALE", description="A female voice.")
+    MALE = strawberry.enum_value("MALE", description="A male voice.")
+    UNKNOWN = strawberry.enum_value("UNKNOWN", description=UNKNOWN_DESCRIPTION)
+
+
+@strawberry.enum(description="The trained voice's language.")
+class TrainingVoiceLanguage(enum.Enum):
+    CN = strawberry.enum_value("CN", description="Chinese.")
+    EN = strawberry.enum_value("EN", description="English.")
+    UNKNOWN = strawberry.enum_value("UNKNOWN", description=UNKNOWN_DESCRIPTION)
 
 
 @strawberry.enum(description="A training job's state, as documented for Show2dModelTrainingJob.")
@@ -21,29 +65,49 @@ class TrainingJobState(enum.Enum):
     MANUAL_VERIFY_SUCCESS = strawberry.enum_value(
         "MANUAL_VERIFY_SUCCESS", description="Review passed; waiting for preprocessing resources."
     )
-    WAIT_TRAINING_DATA_PREPROCESS = "WAIT_TRAINING_DATA_PREPROCESS"
-    TRAINING_DATA_PREPROCESSING = "TRAINING_DATA_PREPROCESSING"
-    TRAINING_DATA_PREPROCESS_FAILED = "TRAINING_DATA_PREPROCESS_FAILED"
+    WAIT_TRAINING_DATA_PREPROCESS = strawberry.enum_value(
+        "WAIT_TRAINING_DATA_PREPROCESS", description="Waiting for training data preprocessing."
+    )
+    TRAINING_DATA_PREPROCESSING = strawberry.enum_value(
+        "TRAINING_DATA_PREPROCESSING", description="Preprocessing the training data."
+    )
+    TRAINING_DATA_PREPROCESS_FAILED = strawberry.enum_value(
+        "TRAINING_DATA_PREPROCESS_FAILED", description="Training data preprocessing failed."
+    )
     TRAINING_DATA_PREPROCESS_SUCCESS = strawberry.enum_value(
         "TRAINING_DATA_PREPROCESS_SUCCESS", description="Preprocessed; waiting for training resources."
     )
-    TRAINING = "TRAINING"
-    TRAIN_FAILED = "TRAIN_FAILED"
+    TRAINING = strawberry.enum_value("TRAINING", description="Training.")
+    TRAIN_FAILED = strawberry.enum_value("TRAIN_FAILED", description="Training failed.")
     TRAIN_SUCCESS = strawberry.enum_value(
         "TRAIN_SUCCESS", description="Trained; waiting for inference preprocessing resources."
     )
-    INFERENCE_DATA_PREPROCESSING = "INFERENCE_DATA_PREPROCESSING"
-    INFERENCE_DATA_PREPROCESS_FAILED = "INFERENCE_DATA_PREPROCESS_FAILED"
-    WAIT_MAIN_FILE_UPLOAD = "WAIT_MAIN_FILE_UPLOAD"
-    MANUAL_STOP_INFERENCE_DATA_PREPROCESS = "MANUAL_STOP_INFERENCE_DATA_PREPROCESS"
-    MANUAL_STOP_TRAIN = "MANUAL_STOP_TRAIN"
-    MANUAL_STOP_TRAINING_DATA_PREPROCESS = "MANUAL_STOP_TRAINING_DATA_PREPROCESS"
+    INFERENCE_DATA_PREPROCESSING = strawberry.enum_value(
+        "INFERENCE_DATA_PREPROCESSING", description="Preprocessing the inference data."
+    )
+    INFERENCE_DATA_PREPROCESS_FAILED = strawberry.enum_value(
+        "INFERENCE_DATA_PREPROCESS_FAILED", description="Inference data preprocessing failed."
+    )
+    WAIT_MAIN_FILE_UPLOAD = strawberry.enum_value(
+        "WAIT_MAIN_FILE_UPLOAD", description="Waiting for the main file to be uploaded."
+    )
+    MANUAL_STOP_INFERENCE_DATA_PREPROCESS = strawberry.enum_value(
+        "MANUAL_STOP_INFERENCE_DATA_PREPROCESS",
+        description="Inference preprocessing stopped by an administrator.",
+    )
+    MANUAL_STOP_TRAIN = strawberry.enum_value(
+        "MANUAL_STOP_TRAIN", description="Training stopped by an administrator."
+    )
+    MANUAL_STOP_TRAINING_DATA_PREPROCESS = strawberry.enum_value(
+        "MANUAL_STOP_TRAINING_DATA_PREPROCESS",
+        description="Training data preprocessing stopped by an administrator.",
+    )
     WAIT_ADMIN_CONFIRM = strawberry.enum_value(
         "WAIT_ADMIN_CONFIRM", description="Waiting for an administrator."
     )
-    WAIT_COMPILE = "WAIT_COMPILE"
-    COMPILING = "COMPILING"
-    COMPILE_FAILED = "COMPILE_FAILED"
+    WAIT_COMPILE = strawberry.enum_value("WAIT_COMPILE", description="Waiting to be compiled.")
+    COMPILING = strawberry.enum_value("COMPILING", description="Compiling.")
+    COMPILE_FAILED = strawberry.enum_value("COMPILE_FAILED", description="Compiling failed.")
     WAIT_GENERATE_ACTION = strawberry.enum_value(
         "WAIT_GENERATE_ACTION", description="Waiting for atomic action generation."
     )
@@ -51,21 +115,36 @@ class TrainingJobState(enum.Enum):
     ACTION_GENERATE_DATA_PROCESSING = strawberry.enum_value(
         "ACTION_GENERATE_DATA_PROCESSING", description="Generating atomic actions."
     )
-    MANUAL_STOP_ACTION_GENERATE_DATA_PROCESSING = "MANUAL_STOP_ACTION_GENERATE_DATA_PROCESSING"
-    MANUAL_STOP_ACTION_GENERATE_ORI_PROCESSING = "MANUAL_STOP_ACTION_GENERATE_ORI_PROCESSING"
+    MANUAL_STOP_ACTION_GENERATE_DATA_PROCESSING = strawberry.enum_value(
+        "MANUAL_STOP_ACTION_GENERATE_DATA_PROCESSING",
+        description="Atomic action generation stopped by an administrator.",
+    )
+    MANUAL_STOP_ACTION_GENERATE_ORI_PROCESSING = strawberry.enum_value(
+        "MANUAL_STOP_ACTION_GENERATE_ORI_PROCESSING",
+        description="Action arrangement stopped by an administrator.",
+    )
     ACTION_GENERATE_ORI_PROCESSING = strawberry.enum_value(
         "ACTION_GENERATE_ORI_PROCESSING", description="Arranging actions."
     )
-    ACTION_GENERATE_DATA_FAILED = "ACTION_GENERATE_DATA_FAILED"
+    ACTION_GENERATE_DATA_FAILED = strawberry.enum_value(
+        "ACTION_GENERATE_DATA_FAILED", description="Atomic action generation failed."
+    )
     ACTION_GENERATE_ORI_FAILED = strawberry.enum_value(
         "ACTION_GENERATE_ORI_FAILED", description="Building the arranged action asset failed."
     )
-    ACTION_GENERATE_ORI_SUCCESS = "ACTION_GENERATE_ORI_SUCCESS"
-    GENERATE_ACTION_PREPROCESS_FAILED = "GENERATE_ACTION_PREPROCESS_FAILED"
+    ACTION_GENERATE_ORI_SUCCESS = strawberry.enum_value(
+        "ACTION_GENERATE_ORI_SUCCESS", description="Actions arranged."
+    )
+    GENERATE_ACTION_PREPROCESS_FAILED = strawberry.enum_value(
+        "GENERATE_ACTION_PREPROCESS_FAILED",
+        description="Generating the atomic actions of the arrangement failed.",
+    )
     WAIT_ADMIN_CALIBRATION = strawberry.enum_value(
         "WAIT_ADMIN_CALIBRATION", description="Waiting for an administrator to confirm the actions."
     )
-    WAIT_ASSET_SYNC = "WAIT_ASSET_SYNC"
+    WAIT_ASSET_SYNC = strawberry.enum_value(
+        "WAIT_ASSET_SYNC", description="Waiting for the model asset to be synchronized."
+    )
     WAIT_USER_CONFIRM = strawberry.enum_value(
         "WAIT_USER_CONFIRM", description="Waiting for the user to accept the result (whitelisted accounts)."
     )
@@ -100,6 +179,7 @@ class TrainingJobPhase(enum.Enum):
 
 
 S = TrainingJobState
+
 PHASE_GROUPS: dict[TrainingJobPhase, tuple[TrainingJobState, ...]] = {
     TrainingJobPhase.PENDING_UPLOAD: (S.WAIT_FILE_UPLOAD,),
     TrainingJobPhase.VERIFYING: (S.AUTO_VERIFYING, S.MANUAL_VERIFYING),
@@ -137,7 +217,7 @@ def training_phase(state: TrainingJobState) -> TrainingJobPhase:
 
 @strawberry.type(description="One entry of a training job's operation log (OperationLogInfo).")
 class TrainingOperationLog:
-    operate_time: datetime | None
+    operate_time: datetime | None = strawberry.field(description="When it happened.")
     log_type: str | None = strawberry.field(
         description="What happened, as the upstream sent it: e.g. USER_CREATE_JOD, USER_VERIFYING_SUBMITTED, "
         "SYSTEM_VERIFY_FAILED, ADMIN_VERIFY_SUCCESS, SYSTEM_TRAINING, SYSTEM_JOB_SUCCESS."
@@ -149,7 +229,9 @@ class TrainingOperationLog:
     error_code: str | None = strawberry.field(
         description="The code of an automatic rejection, e.g. 44005901 (video resolution not accepted)."
     )
-    redo_reasons: list[str]
+    redo_reasons: list[str] = strawberry.field(
+        description="Why the material must be redone, when a review asked for it."
+    )
 
     @classmethod
     def from_upstream(cls, data: Data) -> TrainingOperationLog:
@@ -167,8 +249,8 @@ class TrainingOperationLog:
 class VerifyVideoMattingArea:
     dx: int | None = strawberry.field(description="X of the area's top-left pixel.")
     dy: int | None = strawberry.field(description="Y of the area's top-left pixel.")
-    width: int | None
-    height: int | None
+    width: int | None = strawberry.field(description="Width of the area, in pixels.")
+    height: int | None = strawberry.field(description="Height of the area, in pixels.")
     method: str | None = strawberry.field(
         description="RESERVED (keep, no green removal), DELETE (remove green) or NO_DEGREEN (no de-greening)."
     )
@@ -186,10 +268,10 @@ class VerifyVideoMattingArea:
 
 @strawberry.type(description="A comment on a training job (CommentLogInfo).")
 class TrainingCommentLog:
-    operate_time: datetime | None
+    operate_time: datetime | None = strawberry.field(description="When the comment was made.")
     comment_type: str | None = strawberry.field(description="USER_REJECT, USER_COMMENT or ADMIN_COMMENT.")
-    comment_title: str | None
-    comment_message: str | None
+    comment_title: str | None = strawberry.field(description="The comment's title.")
+    comment_message: str | None = strawberry.field(description="The comment's text.")
     attachment_download_url: list[str] = strawberry.field(description="Download URLs of the attachments.")
 
     @classmethod
@@ -207,10 +289,10 @@ class TrainingCommentLog:
 class ActionSample:
     action_name_zh: str | None = strawberry.field(description="The action's Chinese name.")
     action_name_en: str | None = strawberry.field(description="The action's English name.")
-    action_tag: str | None
+    action_tag: str | None = strawberry.field(description="The action's tag.")
     catalog: str | None = strawberry.field(description="The action's category.")
     recommended_value: int | None = strawberry.field(description="Recommendation level, 0-100.")
-    is_selected: bool | None
+    is_selected: bool | None = strawberry.field(description="Whether the action is chosen for the model.")
     sample_download_url: str | None = strawberry.field(description="Sample file URL, valid for 24 hours.")
 
     @classmethod
@@ -228,8 +310,8 @@ class ActionSample:
 
 @strawberry.type(description='The part of the training video used for training; offsets as "HH:MM:SS.mmm".')
 class TrainingVideoMark:
-    video_start_time: str | None
-    video_end_time: str | None
+    video_start_time: str | None = strawberry.field(description="Start of the part used.")
+    video_end_time: str | None = strawberry.field(description="End of the part used.")
 
     @classmethod
     def from_upstream(cls, data: Data) -> TrainingVideoMark:
@@ -240,8 +322,8 @@ class TrainingVideoMark:
 
 @strawberry.type(description='The video parts used for inference preprocessing; offsets as "HH:MM:SS.mmm".')
 class InferenceVideoMark:
-    video_start_time: str | None
-    video_end_time: str | None
+    video_start_time: str | None = strawberry.field(description="Start of the part used.")
+    video_end_time: str | None = strawberry.field(description="End of the part used.")
     chat_video_start_time: str | None = strawberry.field(description="Start of the interactive-chat part.")
     chat_video_end_time: str | None = strawberry.field(description="End of the interactive-chat part.")
 
@@ -257,19 +339,23 @@ class InferenceVideoMark:
 
 @strawberry.type(description="Properties of the voice trained with the model.")
 class VoiceProperties:
-    job_tag: str | None
-    sex: str | None
-    language: str | None
+    job_tag: TrainingVoiceJobTag | None = strawberry.field(description="The use the voice is tuned for.")
+    sex: TrainingVoiceSex | None = strawberry.field(description="The voice's sex.")
+    language: TrainingVoiceLanguage | None = strawberry.field(description="The voice's language.")
 
     @classmethod
     def from_upstream(cls, data: Data) -> VoiceProperties:
-        return cls(job_tag=text(data, "job_tag"), sex=text(data, "sex"), language=text(data, "language"))
+        return cls(
+            job_tag=optional_enum_value(TrainingVoiceJobTag, text(data, "job_tag")),
+            sex=optional_enum_value(TrainingVoiceSex, text(data, "sex")),
+            language=optional_enum_value(TrainingVoiceLanguage, text(data, "language")),
+        )
 
 
 @strawberry.type(description='One marked action of the inference video; offsets as "HH:MM:SS.mmm".')
 class ActionMark:
-    action_start_time: str | None
-    action_end_time: str | None
+    action_start_time: str | None = strawberry.field(description="When the action starts.")
+    action_end_time: str | None = strawberry.field(description="When the action ends.")
     action_type: str | None = strawberry.field(description="SILENCE or ACTION.")
 
     @classmethod
@@ -285,7 +371,7 @@ class ActionMark:
     description="The actions marked in the inference preprocessing video (InferenceActionMarkInfo)."
 )
 class InferenceActionMark:
-    action_info: list[ActionMark]
+    action_info: list[ActionMark] = strawberry.field(description="The marked actions, in video order.")
 
     @classmethod
     def from_upstream(cls, data: Data) -> InferenceActionMark:
@@ -294,8 +380,8 @@ class InferenceActionMark:
 
 @strawberry.type(description='The part of the video used for eye correction; offsets as "HH:MM:SS.mmm".')
 class InferenceEyeCorrectionMark:
-    eye_correction_start_time: str | None
-    eye_correction_end_time: str | None
+    eye_correction_start_time: str | None = strawberry.field(description="Start of the part used.")
+    eye_correction_end_time: str | None = strawberry.field(description="End of the part used.")
 
     @classmethod
     def from_upstream(cls, data: Data) -> InferenceEyeCorrectionMark:
@@ -307,9 +393,9 @@ class InferenceEyeCorrectionMark:
 
 @strawberry.type(description="The resource allocated to a training job.")
 class TrainingAllocatedResource:
-    resource_id: str | None
+    resource_id: str | None = strawberry.field(description="Id of the resource.")
     charge_mode: str | None = strawberry.field(description="PERIODIC (subscription) or ONE_TIME.")
-    expire_time: datetime | None
+    expire_time: datetime | None = strawberry.field(description="When the resource expires.")
 
     @classmethod
     def from_upstream(cls, data: Data) -> TrainingAllocatedResource:
@@ -322,12 +408,14 @@ class TrainingAllocatedResource:
 
 @strawberry.type(description="A sub-job of a training job (SubTrainingJobInfoDto).")
 class SubTrainingJob:
-    job_id: str | None
-    sub_job_type: str | None
-    heart_beat_id: str | None
+    job_id: str | None = strawberry.field(description="Id of the sub-job.")
+    sub_job_type: str | None = strawberry.field(description="What the sub-job does, as the upstream sent it.")
+    heart_beat_id: str | None = strawberry.field(
+        description="Id of the heartbeat the upstream tracks the sub-job's worker by."
+    )
     state: str | None = strawberry.field(description="The sub-job's state, as the upstream sent it.")
-    create_time: datetime | None
-    last_update_time: datetime | None
+    create_time: datetime | None = strawberry.field(description="When the sub-job was created.")
+    last_update_time: datetime | None = strawberry.field(description="When the sub-job last changed.")
 
     @classmethod
     def from_upstream(cls, data: Data) -> SubTrainingJob:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import re
 from collections.abc import Iterable, Sequence
@@ -19,19 +20,35 @@ _COLOR = re.compile(r"^#[0-9A-Fa-f]{6}$")
 
 @strawberry.enum(description="Why a mutation refused its input or action.")
 class UserErrorCode(enum.Enum):
-    INVALID_INPUT = "INVALID_INPUT"
-    REQUIRED = "REQUIRED"
-    UNSUPPORTED_FILE = "UNSUPPORTED_FILE"
-    FILE_TOO_LARGE = "FILE_TOO_LARGE"
-    NOT_FOUND = "NOT_FOUND"
-    STATE_CONFLICT = "STATE_CONFLICT"
-    IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
-    UPSTREAM_REJECTED = "UPSTREAM_REJECTED"
+    INVALID_INPUT = strawberry.enum_value(
+        "INVALID_INPUT",
+        description="A value breaks a documented rule: its range, length, format or a combination.",
+    )
+    REQUIRED = strawberry.enum_value("REQUIRED", description="A required value is missing or blank.")
+    UNSUPPORTED_FILE = strawberry.enum_value(
+        "UNSUPPORTED_FILE", description="The uploaded file is not a whole PNG or JPEG of an accepted size."
+    )
+    FILE_TOO_LARGE = strawberry.enum_value(
+        "FILE_TOO_LARGE",
+        description="The upload has more bytes than the gateway accepts (GATEWAY_UPLOAD_MAX_BYTES).",
+    )
+    NOT_FOUND = strawberry.enum_value("NOT_FOUND", description="The caller has no job with that id.")
+    STATE_CONFLICT = strawberry.enum_value(
+        "STATE_CONFLICT", description="The job's state refuses the action, e.g. canceling a video that ended."
+    )
+    IDEMPOTENCY_KEY_REUSED = strawberry.enum_value(
+        "IDEMPOTENCY_KEY_REUSED",
+        description="The idempotency key was first used with a different input; the first create stands.",
+    )
+    UPSTREAM_REJECTED = strawberry.enum_value(
+        "UPSTREAM_REJECTED",
+        description="MetaStudio refused the request; upstreamErrorCode says with which code.",
+    )
 
 
 @strawberry.type(description="A problem with a mutation's input or with the action it asked for.")
 class UserError:
-    code: UserErrorCode
+    code: UserErrorCode = strawberry.field(description="What kind of problem; the message has the details.")
     message: str = strawberry.field(description="What is wrong, naming the rule that was broken.")
     field: list[str] | None = strawberry.field(
         description="Path to the input field at fault, e.g. [input, voiceConfig, speed]; null if none."
@@ -90,6 +107,21 @@ class Problems:
     def extend(self, errors: Iterable[UserError]) -> None:
         self._errors.extend(errors)
 
+    def unknown_values(self, value: object, path: Path) -> None:
+        """UNKNOWN anywhere in an input is a problem: it names upstream values this gateway does not
+        know, which it can only answer, never send."""
+        if isinstance(value, enum.Enum):
+            if value.name == "UNKNOWN":
+                self.add(
+                    path, f"{_name(path)} cannot be UNKNOWN: it only stands for values the upstream sent"
+                )
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                self.unknown_values(item, [*path, index])
+        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+            for field in dataclasses.fields(value):
+                self.unknown_values(getattr(value, field.name), [*path, _camel(field.name)])
+
     def required(self, path: Path, value: Any) -> bool:
         """True when present; a missing, empty or blank value is a REQUIRED problem."""
         if value is None or (isinstance(value, str | list | tuple) and len(value) == 0):
@@ -136,6 +168,11 @@ class Problems:
             if value in seen:
                 self.add([*path, index, name], f"{name} {value} is used more than once; each must be unique")
             seen.add(value)
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
 
 
 def _name(path: Path) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 import strawberry
 from strawberry.types.nodes import Selection
@@ -15,16 +15,26 @@ from gateway.loaders.base import OLDEST_CREATE_SINCE
 from gateway.loaders.video import IDS_PER_LIST_CALL, VIDEO_2D, VIDEO_PHOTO
 from schema.direct import MaybeAwaitable, direct_field
 from schema.errors import BadUserInput, NotFound
+from schema.paging import (
+    After,
+    Before,
+    First,
+    Last,
+    Lazy,
+    ListOrder,
+    Page,
+    PageInfo,
+    empty_page,
+    page_request,
+    paginate,
+)
 from schema.reading import Data, real, record, records, text
 from schema.relay import (
     GatewayInfo,
     Job,
-    PageInfo,
+    JobIdArgument,
     described,
-    encode_cursor,
     enum_value,
-    page_info,
-    page_window,
     parse_time,
     selected_fields,
     upstream_time,
@@ -44,40 +54,57 @@ CURSOR_KIND = "VideoJob"
 
 @strawberry.enum(description="Which kind of digital-human video a job makes.")
 class VideoJobKind(enum.Enum):
-    DIGITAL_HUMAN_2D = VIDEO_2D
-    PHOTO_DIGITAL_HUMAN = VIDEO_PHOTO
-    UNKNOWN = "UNKNOWN"
+    DIGITAL_HUMAN_2D = strawberry.enum_value(
+        VIDEO_2D, description="A 2D digital-human video from a model asset (2D_DIGITAL_HUMAN_VIDEO)."
+    )
+    PHOTO_DIGITAL_HUMAN = strawberry.enum_value(
+        VIDEO_PHOTO, description="A video of a person in a photo (PHOTO_DIGITAL_HUMAN_VIDEO)."
+    )
+    UNKNOWN = strawberry.enum_value(
+        "UNKNOWN", description="A kind this gateway does not know yet; jobType has it."
+    )
 
 
 @strawberry.enum(
     description="Where a video job is in its life; UNKNOWN for a state this API does not know yet."
 )
 class VideoJobState(enum.Enum):
-    WAITING = "WAITING"
-    PROCESSING = "PROCESSING"
-    SUCCEED = "SUCCEED"
-    FAILED = "FAILED"
-    CANCELED = "CANCELED"
-    BLOCK = "BLOCK"
-    UNKNOWN = "UNKNOWN"
+    WAITING = strawberry.enum_value("WAITING", description="Queued; the upstream has not started it.")
+    PROCESSING = strawberry.enum_value("PROCESSING", description="Being made.")
+    SUCCEED = strawberry.enum_value(
+        "SUCCEED", description="Made; the output asset is ready (the upstream also says SUCCESS)."
+    )
+    FAILED = strawberry.enum_value("FAILED", description="Making failed; error says why.")
+    CANCELED = strawberry.enum_value("CANCELED", description="Canceled before it was made.")
+    BLOCK = strawberry.enum_value("BLOCK", description="Blocked by content review.")
+    UNKNOWN = strawberry.enum_value(
+        "UNKNOWN", description="A state this gateway does not know yet; rawState has it."
+    )
 
 
 @strawberry.enum(description="What a video job list is ordered by.")
 class VideoJobSort(enum.Enum):
-    CREATE_TIME = "create_time"
-    UPDATE_TIME = "update_time"
-    ASSET_ORDER = "asset_order"
+    CREATE_TIME = strawberry.enum_value(
+        "create_time",
+        description="By creation time; pages anchor on it, so jobs created meanwhile never shift them.",
+    )
+    UPDATE_TIME = strawberry.enum_value(
+        "update_time",
+        description="By last update time; pages go by offset (the upstream cannot filter on it).",
+    )
+    ASSET_ORDER = strawberry.enum_value(
+        "asset_order", description="By output asset; pages go by offset (the upstream cannot filter on it)."
+    )
 
 
 @strawberry.enum(description="Ascending or descending order.")
 class SortDirection(enum.Enum):
-    ASC = "asc"
-    DESC = "desc"
+    ASC = strawberry.enum_value("asc", description="Oldest (or lowest) first; the upstream default.")
+    DESC = strawberry.enum_value("desc", description="Newest (or highest) first.")
 
 
 # Upstream examples sometimes say SUCCESS where the documented state is SUCCEED.
 _STATE_ALIASES = {"SUCCESS": "SUCCEED"}
-_KIND_ALIASES = {kind.value: kind.name for kind in VideoJobKind}
 
 # Fields only the show endpoint answers; anything else a job has, the batched list answers too.
 DETAIL_FIELDS = frozenset(
@@ -134,10 +161,8 @@ class VideoJob(Job):
     def kind(self, info: GatewayInfo) -> MaybeAwaitable[VideoJobKind]:
         known = self.context(info).loaders.video.kind(self.job_id)
         if known is not None:
-            return enum_value(VideoJobKind, known, _KIND_ALIASES)
-        return self.summarized(
-            info, lambda summary: enum_value(VideoJobKind, _job_type_of(summary), _KIND_ALIASES)
-        )
+            return enum_value(VideoJobKind, known)
+        return self.summarized(info, lambda summary: enum_value(VideoJobKind, _job_type_of(summary)))
 
     @direct_field("The job type exactly as the upstream sent it, e.g. 2D_DIGITAL_HUMAN_VIDEO.", str)
     def job_type(self, info: GatewayInfo) -> MaybeAwaitable[str]:
@@ -163,9 +188,7 @@ class VideoJob(Job):
 
     @direct_field("The video asset the job produces.", OutputAsset | None)
     def output_asset(self, info: GatewayInfo) -> MaybeAwaitable[OutputAsset | None]:
-        return self.summarized(
-            info, lambda summary: OutputAsset.read(record(summary, "output_asset_config"))
-        )
+        return self.summarized(info, lambda summary: OutputAsset.read(record(summary, "output_asset_config")))
 
     @direct_field("When the job was created.", datetime | None)
     def create_time(self, info: GatewayInfo) -> MaybeAwaitable[datetime | None]:
@@ -212,7 +235,9 @@ class VideoJob(Job):
 
 @strawberry.type(description="A video job and where it is in the list.")
 class VideoJobEdge:
-    cursor: str = strawberry.field(description="Pass as `after` to continue after this job.")
+    cursor: str = strawberry.field(
+        description="Opaque; pass as `after` to continue after this job, or `before` to go back from it."
+    )
     node: VideoJob = strawberry.field(description="The job.")
 
 
@@ -220,7 +245,26 @@ class VideoJobEdge:
 class VideoJobConnection:
     edges: list[VideoJobEdge] = strawberry.field(description="The jobs of this page.")
     page_info: PageInfo = strawberry.field(description="Where this page stands in the whole list.")
-    total_count: int = strawberry.field(description="How many jobs match the filter, on all pages.")
+    total: strawberry.Private[Lazy[int]]
+
+    @direct_field(
+        "How many jobs match the filter, on all pages (on a page after or before a cursor, asking for it "
+        "costs one more upstream call).",
+        int,
+    )
+    def total_count(self) -> MaybeAwaitable[int]:
+        return self.total.get()
+
+    @classmethod
+    def of(cls, page: Page, scripts: bool) -> VideoJobConnection:
+        edges = [
+            VideoJobEdge(
+                cursor=cursor,
+                node=VideoJob(job_id=str(job["job_id"]), scripts_selected=scripts, known_summary=job),
+            )
+            for job, cursor in zip(page.jobs, page.cursors, strict=True)
+        ]
+        return cls(edges=edges, page_info=page.page_info(), total=page.total)
 
 
 @strawberry.input(description="Which video jobs a list returns, and in what order.")
@@ -323,41 +367,52 @@ async def video_job_by_id(
 @strawberry.type
 class VideoQueries:
     @described("A video job by its upstream id; null with a NOT_FOUND error when there is none.")
-    async def video_job(self, info: GatewayInfo, job_id: str) -> VideoJob | None:
+    async def video_job(self, info: GatewayInfo, job_id: JobIdArgument) -> VideoJob | None:
         job = await video_job_by_id(info, job_id)
         if job is None:
             raise NotFound("VideoJob", job_id)
         return job
 
-    @described("The caller's video jobs, a page at a time (first: 1-100, default 10).")
+    @described(
+        "The caller's video jobs, a page at a time: forward with first/after, backward with last/before. "
+        "In create-time order (the default) a page continues from its cursor's job, so jobs created or "
+        "deleted meanwhile neither repeat nor hide one; UPDATE_TIME and ASSET_ORDER page by offset, as "
+        "the upstream cannot filter on those keys, and may repeat or skip jobs that change meanwhile."
+    )
     async def video_jobs(
         self,
         info: GatewayInfo,
-        first: int | None = 10,
-        after: str | None = None,
-        filter: VideoJobFilter | None = None,
+        first: First = None,
+        after: After = None,
+        filter: Annotated[
+            VideoJobFilter | None,
+            strawberry.argument(description="Which jobs, in what order; all by default."),
+        ] = None,
+        last: Last = None,
+        before: Before = None,
     ) -> VideoJobConnection:
-        offset, limit = page_window(first, after, CURSOR_KIND)
-        query = (filter or VideoJobFilter()).upstream_query()
+        where = filter or VideoJobFilter()
+        sort_by = where.sort_by or VideoJobSort.CREATE_TIME
+        sort_key = str(sort_by.value)
+        order = ListOrder(
+            kind=CURSOR_KIND,
+            sort_key=sort_key,
+            descending=where.sort_direction is SortDirection.DESC,
+            anchored=sort_by is VideoJobSort.CREATE_TIME,
+        )
+        request = page_request(order, first, after, last, before)
+        query = where.upstream_query()
         if query.get("job_ids") == []:
-            return VideoJobConnection(edges=[], page_info=page_info(offset, 0, 0, CURSOR_KIND), total_count=0)
+            return VideoJobConnection.of(empty_page(), False)
         _, scripts = needs_show(_node_selections(info))
         loaders = info.context.loaders.video
-        page = await loaders.page(offset=offset, limit=limit, **query)
-        # The page primed each job's summary with its list item: awaiting it makes no call.
-        edges = [
-            VideoJobEdge(
-                cursor=encode_cursor(CURSOR_KIND, offset + index),
-                node=VideoJob(
-                    job_id=job_id, scripts_selected=scripts, known_summary=await loaders.summary(job_id)
-                ),
-            )
-            for index, job_id in enumerate(page.job_ids)
-        ]
-        total = page.total if page.total is not None else offset + len(edges)
-        return VideoJobConnection(
-            edges=edges, page_info=page_info(offset, len(edges), total, CURSOR_KIND), total_count=total
-        )
+
+        async def fetch(sent: dict[str, Any], offset: int, limit: int) -> tuple[list[Mapping[str, Any]], int]:
+            listed = await loaders.page(offset=offset, limit=limit, **sent)
+            jobs: list[Mapping[str, Any]] = list(listed.jobs)
+            return jobs, listed.total if listed.total is not None else offset + len(jobs)
+
+        return VideoJobConnection.of(await paginate(order, request, query, fetch, "create_time"), scripts)
 
 
 # Types a schema must list in `types=`: the implementations of an interface are not reachable from a field.

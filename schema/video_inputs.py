@@ -10,6 +10,7 @@ from typing import Any
 
 import strawberry
 
+from schema.relay import UNKNOWN_DESCRIPTION
 from schema.user_errors import Path, Problems, UserErrorCode
 
 # Ranges, defaults and required fields follow the API reference (support.huaweicloud.com/api-metastudio:
@@ -33,32 +34,39 @@ class VideoCodec(enum.Enum):
     H264 = strawberry.enum_value("H264", description="H.264, an mp4 file (the only codec of photo videos).")
     VP8 = strawberry.enum_value("VP8", description="VP8, a webm file (2D videos only).")
     QTRLE = strawberry.enum_value("QTRLE", description="QuickTime animation (2D videos only).")
+    UNKNOWN = strawberry.enum_value("UNKNOWN", description=UNKNOWN_DESCRIPTION)
 
 
 @strawberry.enum(description="How a 2D video is fitted to the output size.")
 class VideoClipMode(enum.Enum):
     RESIZE = strawberry.enum_value("RESIZE", description="Scale the video to one of six resolutions.")
     CROP = strawberry.enum_value("CROP", description="Cut width x height out of the video at (dx, dy).")
+    UNKNOWN = strawberry.enum_value("UNKNOWN", description=UNKNOWN_DESCRIPTION)
 
 
 @strawberry.enum(description="What drives a scene: text read by text-to-speech, or recorded audio.")
 class ShootScriptType(enum.Enum):
-    TEXT = "TEXT"
-    AUDIO = "AUDIO"
+    TEXT = strawberry.enum_value("TEXT", description="Text (plain or SSML) read by text-to-speech.")
+    AUDIO = strawberry.enum_value(
+        "AUDIO", description="A recorded audio file the digital human lip-syncs to."
+    )
+    UNKNOWN = strawberry.enum_value("UNKNOWN", description=UNKNOWN_DESCRIPTION)
 
 
 @strawberry.enum(description="What a scene's background is.")
 class BackgroundType(enum.Enum):
     IMAGE = strawberry.enum_value("IMAGE", description="A picture (backgroundConfig is its URL).")
     COLOR = strawberry.enum_value("COLOR", description="A plain colour (backgroundColorConfig).")
+    UNKNOWN = strawberry.enum_value("UNKNOWN", description=UNKNOWN_DESCRIPTION)
 
 
 @strawberry.enum(description="What a layer of a scene shows.")
 class LayerType(enum.Enum):
-    HUMAN = "HUMAN"
-    IMAGE = "IMAGE"
-    VIDEO = "VIDEO"
-    TEXT = "TEXT"
+    HUMAN = strawberry.enum_value("HUMAN", description="The digital human.")
+    IMAGE = strawberry.enum_value("IMAGE", description="A picture (imageConfig).")
+    VIDEO = strawberry.enum_value("VIDEO", description="A video clip (videoConfig).")
+    TEXT = strawberry.enum_value("TEXT", description="A caption (textConfig).")
+    UNKNOWN = strawberry.enum_value("UNKNOWN", description=UNKNOWN_DESCRIPTION)
 
 
 @strawberry.enum(description="How MetaStudio authenticates the job notifications it sends.")
@@ -209,7 +217,8 @@ class PhotoVideoConfigInput:
         if (
             problems.required(_at(path, "codec"), codec)
             and codec is not None
-            and codec is not VideoCodec.H264
+            # UNKNOWN gets its own problem, as in every input.
+            and codec not in (VideoCodec.H264, VideoCodec.UNKNOWN)
         ):
             problems.add(_at(path, "codec"), f"codec must be H264 for photo videos, got {codec.name}")
         problems.between(_at(path, "bitrate"), self.bitrate, 40, 30000)

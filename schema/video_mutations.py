@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, TypeVar, cast
+from typing import Annotated, Any, TypeVar, cast
 
 import strawberry
 
@@ -11,7 +11,7 @@ from gateway.live.callbacks import gateway_callback, job_created
 from gateway.loaders.video import VIDEO_2D, VIDEO_PHOTO
 from gateway.upstream import Credentials, JSONObject, UpstreamHTTPError, UpstreamInvalidResponse
 from schema.mutations import caller_problems, create_or_refusal
-from schema.relay import GatewayInfo, selected_fields
+from schema.relay import GatewayInfo, JobIdArgument, selected_fields
 from schema.user_errors import (
     Problems,
     UserError,
@@ -85,6 +85,7 @@ async def _create(
     problems = Problems()
     problems.extend(caller_problems(info))
     problems.extend(job.problems().errors)
+    problems.unknown_values(job, ["input"])
     if problems:
         return CreateVideoJobPayload(job=None, user_errors=problems.errors)
     body = job.upstream_body()
@@ -157,7 +158,11 @@ class VideoMutations:
         "Start making a 2D digital-human video from a model asset. Every documented input rule is "
         "checked first: a broken one is a userError and nothing is sent to MetaStudio."
     )
-    async def create_video_job(self, info: GatewayInfo, input: CreateVideoJobInput) -> CreateVideoJobPayload:
+    async def create_video_job(
+        self,
+        info: GatewayInfo,
+        input: Annotated[CreateVideoJobInput, strawberry.argument(description="The video to make and how.")],
+    ) -> CreateVideoJobPayload:
         client = info.context.upstream.client
         return await _create(
             info,
@@ -172,7 +177,12 @@ class VideoMutations:
         "first: a broken one is a userError and nothing is sent to MetaStudio."
     )
     async def create_photo_video_job(
-        self, info: GatewayInfo, input: CreatePhotoVideoJobInput
+        self,
+        info: GatewayInfo,
+        input: Annotated[
+            CreatePhotoVideoJobInput,
+            strawberry.argument(description="The photo, what it says, and how the video is made."),
+        ],
     ) -> CreateVideoJobPayload:
         client = info.context.upstream.client
         return await _create(
@@ -187,7 +197,7 @@ class VideoMutations:
         "Cancel a video job of either kind that has not ended yet; a job that already ended is a "
         "STATE_CONFLICT userError."
     )
-    async def cancel_video_job(self, info: GatewayInfo, job_id: str) -> CancelVideoJobPayload:
+    async def cancel_video_job(self, info: GatewayInfo, job_id: JobIdArgument) -> CancelVideoJobPayload:
         errors = caller_problems(info)
         if errors:
             return CancelVideoJobPayload(job=None, user_errors=errors)

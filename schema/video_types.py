@@ -5,6 +5,8 @@ from __future__ import annotations
 import strawberry
 
 from schema.reading import Data, flag, integer, real, record, records, text
+from schema.relay import optional_enum_value
+from schema.video_inputs import BackgroundType, LayerType, ShootScriptType, VideoClipMode, VideoCodec
 
 
 @strawberry.type(description="The video asset a job produces.")
@@ -85,7 +87,9 @@ class SubtitleConfig:
     "A 2D job's is a VideoConfig, a photo job's a PhotoVideoConfig."
 )
 class VideoOutputConfig:
-    codec: str | None = strawberry.field(description="H264 (an mp4 file) or VP8 (a webm file; 2D only).")
+    codec: VideoCodec | None = strawberry.field(
+        description="H264 (an mp4 file), VP8 (a webm file; 2D only) or QTRLE (2D only)."
+    )
     bitrate: int | None = strawberry.field(description="Average output bitrate in kbps, 40-30000.")
     frame_rate: str | None = strawberry.field(description="Frames per second (2D videos are always 25).")
 
@@ -95,15 +99,15 @@ class VideoOutputConfig:
             return None
         if job_type == "PHOTO_DIGITAL_HUMAN_VIDEO":
             return PhotoVideoConfig(
-                codec=text(data, "codec"),
+                codec=optional_enum_value(VideoCodec, text(data, "codec")),
                 bitrate=integer(data, "bitrate"),
                 frame_rate=text(data, "frame_rate"),
             )
         return VideoConfig(
-            codec=text(data, "codec"),
+            codec=optional_enum_value(VideoCodec, text(data, "codec")),
             bitrate=integer(data, "bitrate"),
             frame_rate=text(data, "frame_rate"),
-            clip_mode=text(data, "clip_mode"),
+            clip_mode=optional_enum_value(VideoClipMode, text(data, "clip_mode")),
             width=integer(data, "width"),
             height=integer(data, "height"),
             is_subtitle_enable=flag(data, "is_subtitle_enable"),
@@ -119,7 +123,9 @@ class VideoOutputConfig:
 
 @strawberry.type(description="How a 2D digital-human video is encoded, cropped and subtitled.")
 class VideoConfig(VideoOutputConfig):
-    clip_mode: str | None = strawberry.field(description="RESIZE (scale the video) or CROP (cut it).")
+    clip_mode: VideoClipMode | None = strawberry.field(
+        description="RESIZE (scale the video) or CROP (cut it)."
+    )
     width: int | None = strawberry.field(description="Video width in pixels.")
     height: int | None = strawberry.field(description="Video height in pixels.")
     is_subtitle_enable: bool | None = strawberry.field(description="Whether the video carries subtitles.")
@@ -179,7 +185,7 @@ class BackgroundImageConfig:
 
 @strawberry.type(description="A script's background: an image or a plain color.")
 class BackgroundConfigInfo:
-    background_type: str | None = strawberry.field(description="IMAGE or COLOR.")
+    background_type: BackgroundType | None = strawberry.field(description="IMAGE or COLOR.")
     background_config: str | None = strawberry.field(description="URL of the background image (IMAGE).")
     background_color_config: str | None = strawberry.field(description="Background color as RGB (COLOR).")
     background_asset_id: str | None = strawberry.field(description="Id of the background image asset.")
@@ -230,7 +236,7 @@ class TextLayerConfig:
 
 @strawberry.type(description="One layer of a script's picture: the human, an image, a video or text.")
 class LayerConfig:
-    layer_type: str | None = strawberry.field(description="HUMAN, IMAGE, VIDEO or TEXT.")
+    layer_type: LayerType | None = strawberry.field(description="HUMAN, IMAGE, VIDEO or TEXT.")
     asset_id: str | None = strawberry.field(description="Id of the asset the layer shows.")
     group_id: str | None = strawberry.field(
         description="Layers of one group share their position across scenes."
@@ -251,7 +257,9 @@ class AudioInfo:
 
 @strawberry.type(description="What one scene shows and says.")
 class ShootScript:
-    script_type: str | None = strawberry.field(description="TEXT (speech synthesized from text) or AUDIO.")
+    script_type: ShootScriptType | None = strawberry.field(
+        description="TEXT (speech synthesized from text) or AUDIO."
+    )
     text_config: TextConfig | None = strawberry.field(description="The words spoken (TEXT).")
     audio_duration: float | None = strawberry.field(description="Length of the driving audio, in seconds.")
     audio_drive_action_config: list[AudioDriveActionConfig] = strawberry.field(
@@ -303,7 +311,7 @@ def _shoot_script(data: Data | None) -> ShootScript | None:
     words = record(data, "text_config")
     audio = record(data, "audio_config")
     return ShootScript(
-        script_type=text(data, "script_type"),
+        script_type=optional_enum_value(ShootScriptType, text(data, "script_type")),
         text_config=None if words is None else TextConfig(text=text(words, "text")),
         audio_duration=real(data, "audio_duration"),
         audio_drive_action_config=[
@@ -324,7 +332,7 @@ def _shoot_script(data: Data | None) -> ShootScript | None:
 def _background(data: Data) -> BackgroundConfigInfo:
     image = record(data, "background_image_config")
     return BackgroundConfigInfo(
-        background_type=text(data, "background_type"),
+        background_type=optional_enum_value(BackgroundType, text(data, "background_type")),
         background_config=text(data, "background_config"),
         background_color_config=text(data, "background_color_config"),
         background_asset_id=text(data, "background_asset_id"),
@@ -347,7 +355,7 @@ def _layer(data: Data) -> LayerConfig:
     video = record(data, "video_config")
     caption = record(data, "text_config")
     return LayerConfig(
-        layer_type=text(data, "layer_type"),
+        layer_type=optional_enum_value(LayerType, text(data, "layer_type")),
         asset_id=text(data, "asset_id"),
         group_id=text(data, "group_id"),
         sequence_no=integer(data, "sequence_no"),

@@ -14,6 +14,7 @@ from starlette.routing import BaseRoute, Route
 
 from gateway.emulator import routes_picture, routes_training, routes_video
 from gateway.emulator.admin import admin_routes
+from gateway.emulator.clock import Clock, system_clock
 from gateway.emulator.config import EmulatorConfig
 from gateway.emulator.emulator import Emulator
 from gateway.emulator.errors import MSSError, code_for_status, error_response
@@ -111,8 +112,8 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return error_response(exc.status_code, code_for_status(exc.status_code), f"Invalid request: {exc.detail}")
 
 
-def create_app(config: EmulatorConfig) -> Starlette:
-    emulator = Emulator(config)
+def create_app(config: EmulatorConfig, clock: Clock = system_clock) -> Starlette:
+    emulator = Emulator(config, clock)
     if config.seed_demo_data:
         seed_demo_jobs(emulator)
     routes = [*upstream_routes, *(admin_routes if config.admin_enabled else [])]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -68,7 +69,10 @@ def time_bound(params: QueryParams, name: str) -> float | None:
 
 
 def within(value: float, since: float | None, until: float | None) -> bool:
-    return (since is None or value >= since) and (until is None or value <= until)
+    """Whether a time is within inclusive bounds, compared as the list shows it: to the second. A job
+    created at 09:02:37.4 reads "2024-05-10T09:02:37Z" and is within create_until=2024-05-10T09:02:37Z."""
+    shown = math.floor(value)
+    return (since is None or shown >= since) and (until is None or shown <= until)
 
 
 def time_key(value: float) -> str:

@@ -34,6 +34,7 @@ IDS_PER_LIST_CALL = 100
 class VideoPage:
     total: int | None  # how many jobs match on all pages, when the upstream says
     job_ids: list[str]
+    jobs: list[JSONObject]  # the list items, in the upstream's order
 
 
 # (job_id, with_scripts): the same job asked for with and without scripts still costs one show call.
@@ -98,6 +99,7 @@ class VideoLoaders:
         return VideoPage(
             total=count if isinstance(count, int) and not isinstance(count, bool) else None,
             job_ids=[job["job_id"] for job in jobs if isinstance(job.get("job_id"), str)],
+            jobs=[job for job in jobs if isinstance(job.get("job_id"), str)],
         )
 
     def prime(self, jobs: Iterable[Mapping[str, Any]]) -> None:

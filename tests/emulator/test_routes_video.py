@@ -118,6 +118,25 @@ async def test_default_list_covers_one_month_and_create_since_reaches_older_jobs
     assert window == {"count": 0, "jobs": []}
 
 
+async def test_create_time_bounds_are_inclusive_at_the_second_the_list_shows(
+    client: httpx.AsyncClient,
+) -> None:
+    job_id = await create_video(client)
+    listed = (await client.get(f"{V1}/digital-human-videos", params={"limit": 100}, headers=TOKEN_A)).json()
+    [shown] = [job["create_time"] for job in listed["jobs"] if job["job_id"] == job_id]
+
+    # The job was created some fraction into that second; the bounds compare the second it shows.
+    for bounds in (
+        {"create_since": shown},
+        {"create_until": shown},
+        {"create_since": shown, "create_until": shown},
+    ):
+        answer = (
+            await client.get(f"{V1}/digital-human-videos", params={"limit": 100, **bounds}, headers=TOKEN_A)
+        ).json()
+        assert job_id in [job["job_id"] for job in answer["jobs"]], bounds
+
+
 async def test_sort_by_create_time_in_both_directions(client: httpx.AsyncClient) -> None:
     params = {"limit": "100", "sort_key": "create_time"}
     asc = (await client.get(f"{V1}/digital-human-videos", params=params, headers=TOKEN_A)).json()["jobs"]

@@ -61,7 +61,8 @@ async def test_create_returns_the_waiting_job_and_an_upload_url_for_each_part(
         "spring",
         ["demo", "green"],
     )
-    assert (job["modelVersion"], job["isBackgroundReplacement"]) == ("V3.3", False)
+    # The same enum value the input took.
+    assert (job["modelVersion"], job["isBackgroundReplacement"]) == ("V3_3", False)
     assert job["id"] == encode_global_id("TrainingJob", job["jobId"])
     urls = payload["uploadUrls"]
     assert len(urls["trainingVideoUploadUrl"]) == 3
@@ -80,13 +81,15 @@ async def test_create_sends_the_documented_defaults(gateway: GatewayClient) -> N
     job_id = payload["job"]["jobId"]
 
     body = await gateway.query(
-        "query ($jobId: String!) { trainingJob(jobId: $jobId) { modelVersion isBackgroundReplacement"
-        " isFlexus isFastFlexus isLiveCopy isOnlyHumanModel isOndemandResource supportedService } }",
+        "query ($jobId: String!) { trainingJob(jobId: $jobId) { modelVersion rawModelVersion"
+        " isBackgroundReplacement isFlexus isFastFlexus isLiveCopy isOnlyHumanModel isOndemandResource"
+        " supportedService } }",
         {"jobId": job_id},
     )
 
     assert body["data"]["trainingJob"] == {
-        "modelVersion": "V3.2",
+        "modelVersion": "V3_2",
+        "rawModelVersion": "V3.2",
         "isBackgroundReplacement": True,
         "isFlexus": False,
         "isFastFlexus": False,

@@ -448,6 +448,31 @@ RULES: dict[str, Bad] = {
         "without SSML tags",
         photo=True,
     ),
+    # UNKNOWN only ever answers for an upstream value the gateway does not know: it is never sent.
+    "layer type UNKNOWN": Bad(
+        (*SCRIPT, "layerConfig"),
+        layer(layerType="UNKNOWN"),
+        "INVALID_INPUT",
+        "layerType cannot be UNKNOWN",
+        field=(*LAYER, "layerType"),
+    ),
+    "background type UNKNOWN": Bad(
+        (*SCRIPT, "backgroundConfig"),
+        [{"backgroundType": "UNKNOWN", "backgroundColorConfig": "#00FF00"}],
+        "INVALID_INPUT",
+        "backgroundType cannot be UNKNOWN",
+        field=(*BACKGROUND, "backgroundType"),
+    ),
+    "script type UNKNOWN": Bad(
+        (*SCRIPT, "scriptType"), "UNKNOWN", "INVALID_INPUT", "scriptType cannot be UNKNOWN"
+    ),
+    "codec UNKNOWN": Bad(("videoConfig", "codec"), "UNKNOWN", "INVALID_INPUT", "codec cannot be UNKNOWN"),
+    "clip mode UNKNOWN": Bad(
+        ("videoConfig", "clipMode"), "UNKNOWN", "INVALID_INPUT", "clipMode cannot be UNKNOWN"
+    ),
+    "photo codec UNKNOWN": Bad(
+        ("videoConfig", "codec"), "UNKNOWN", "INVALID_INPUT", "codec cannot be UNKNOWN", photo=True
+    ),
 }
 
 
