@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 JS := tests/js
 JS_STAMP := $(JS)/node_modules/.installed
+CHROMIUM := /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .PHONY: serve test lint typecheck pytest emulator schema clean bench
 
@@ -14,10 +16,16 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test]"
 	touch $(STAMP)
 
-# The JavaScript GraphQL clients (graphql-ws, graphql-sse) the subscription tests run, from the lock file.
-$(JS_STAMP): $(JS)/package.json $(JS)/package-lock.json
+# The JavaScript GraphQL clients the tests run and puppeteer-core, from the lock file, and the browser
+# puppeteer-core drives (it downloads none).
+$(JS_STAMP): $(JS)/package.json $(JS)/package-lock.json | $(CHROMIUM)
 	npm ci --prefix $(JS) --no-audit --no-fund
 	touch $(JS_STAMP)
+
+# Debian's Chromium for tests/test_browser.py, installed only where it is missing.
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 
 serve: $(STAMP)
 	$(BIN)/metastudio-gateway serve

@@ -1,11 +1,13 @@
 // Runs one GraphQL subscription with a real client library and prints what it receives, one JSON
 // object a line: {"next": <execution result>} for each event, then {"complete": true} or {"error": ...}.
 //
-//   node subscribe.mjs '{"transport": "graphql-ws" | "graphql-sse", "url": "...", "query": "...",
-//                        "variables": {...}, "connectionParams": {...}, "headers": {...}}'
+//   node subscribe.mjs '{"transport": "graphql-ws" | "graphql-sse" | "graphql-sse-single-connection",
+//                        "url": "...", "query": "...", "variables": {...}, "connectionParams": {...},
+//                        "headers": {...}}'
 //
 // graphql-ws speaks graphql-transport-ws over a WebSocket (ws as the socket in Node); graphql-sse uses
-// its distinct connections mode (one streamed POST per operation).
+// its distinct connections mode (one streamed POST per operation), and graphql-sse-single-connection
+// its single connection mode (a PUT reserves a stream, one GET carries it, each operation is a POST).
 import { createClient as createWsClient } from "graphql-ws";
 import { createClient as createSseClient } from "graphql-sse";
 import WebSocket from "ws";
@@ -39,11 +41,12 @@ function client() {
       lazy: true,
     });
   }
-  if (options.transport === "graphql-sse") {
+  if (options.transport === "graphql-sse" || options.transport === "graphql-sse-single-connection") {
     return createSseClient({
       url: options.url,
       headers: options.headers ?? {},
       retryAttempts: 0,
+      singleConnection: options.transport === "graphql-sse-single-connection",
     });
   }
   throw new Error(`unknown transport ${options.transport}`);

@@ -1,0 +1,107 @@
+// Opens one page in headless Chromium (Debian's /usr/bin/chromium, driven by puppeteer-core, which
+// downloads no browser) and prints what the page shows, one JSON object a line, then every URL the
+// page asked for and every error its console reported:
+//
+//   node browser.mjs '{"page": "follower" | "graphiql", "url": "...", "chromium": "/usr/bin/chromium"}'
+//
+// follower (tests/js/browser/): {"event": "<text>"} for each live event as it appears, then
+//   {"shown": {"job": ..., "canceled": ..., "missing": ..., "live": ..., "events": [...]}}.
+// graphiql: runs the query of its ?q= link with the Run button, then {"shown": {"result": "<text>"}}.
+// Last: {"requests": [...], "consoleErrors": [...]}.
+import puppeteer from "puppeteer-core";
+
+const options = JSON.parse(process.argv[2]);
+// Long enough for a cold browser on a small machine; the test's own timeout is the one that matters.
+const WAIT = { timeout: 60_000 };
+
+function print(message) {
+  process.stdout.write(JSON.stringify(message) + "\n");
+}
+
+const browser = await puppeteer.launch({
+  executablePath: options.chromium,
+  headless: true,
+  // Chromium refuses to run its sandbox as root, which CI containers often are.
+  args: process.getuid && process.getuid() === 0 ? ["--no-sandbox"] : [],
+});
+const requests = [];
+const consoleErrors = [];
+try {
+  const page = await browser.newPage();
+  // A data: URL is its own content (GraphiQL's fonts and icons): kept by its scheme alone, as it is
+  // long and goes nowhere.
+  page.on("request", (request) => {
+    const url = request.url();
+    requests.push(url.startsWith("data:") ? "data:" : url);
+  });
+  page.on("console", (message) => {
+    if (message.type() === "error") {
+      consoleErrors.push(message.text());
+    }
+  });
+  page.on("pageerror", (error) => consoleErrors.push(String(error)));
+  // WebSockets are not requests to puppeteer; the DevTools protocol sees them open.
+  const devtools = await page.createCDPSession();
+  await devtools.send("Network.enable");
+  devtools.on("Network.webSocketCreated", (event) => requests.push(event.url));
+
+  await page.goto(options.url, { waitUntil: "load" });
+  if (options.page === "follower") {
+    await follower(page);
+  } else {
+    await graphiql(page);
+  }
+} finally {
+  await browser.close();
+}
+print({ requests, consoleErrors });
+process.exit(0);
+
+async function follower(page) {
+  const text = (selector) => page.$eval(selector, (element) => element.textContent);
+  let seen = 0;
+  for (;;) {
+    await page.waitForFunction(
+      (count) =>
+        document.querySelectorAll("#events li").length > count ||
+        document.getElementById("live").dataset.status !== "running",
+      WAIT,
+      seen,
+    );
+    const events = await page.$$eval("#events li", (items) => items.map((item) => item.textContent));
+    for (const event of events.slice(seen)) {
+      print({ event });
+    }
+    seen = events.length;
+    if ((await page.$eval("#live", (element) => element.dataset.status)) !== "running") {
+      break;
+    }
+  }
+  for (const id of ["job", "canceled", "missing"]) {
+    await page.waitForFunction((id) => document.getElementById(id).dataset.status !== "running", WAIT, id);
+  }
+  print({
+    shown: {
+      job: await text("#job"),
+      canceled: await text("#canceled"),
+      missing: await text("#missing"),
+      live: await text("#live"),
+      events: await page.$$eval("#events li", (items) => items.map((item) => item.textContent)),
+    },
+  });
+}
+
+async function graphiql(page) {
+  // GraphiQL has loaded the schema (the explorer lists the root types) before the query runs.
+  await page.waitForSelector(".graphiql-execute-button", WAIT);
+  await page.waitForFunction(() => document.body.innerText.includes("videoJobs"), WAIT);
+  await page.click(".graphiql-execute-button");
+  await page.waitForFunction(
+    () => {
+      const result = document.querySelector(".result-window");
+      return result !== null && result.innerText.includes('"data"');
+    },
+    WAIT,
+  );
+  print({ shown: { result: await page.$eval(".result-window", (element) => element.innerText) } });
+}
