@@ -7,6 +7,7 @@ import os
 import socket
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 from starlette.applications import Starlette
@@ -17,6 +18,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 
 from gateway.context import build_context
 from gateway.drain import SHUTTING_DOWN, Drain, DrainGuard
+from gateway.edge import inner_middleware, outer_middleware
 from gateway.graphiql import STATIC_PATH, static_app
 from gateway.graphql import GatewayGraphQL
 from gateway.idempotency import IdempotencyStore, idempotency_store
@@ -25,6 +27,7 @@ from gateway.live.callbacks import callback_bindings, callback_route
 from gateway.live.hub import JobStateHub
 from gateway.live.leases import Leases, MemoryLeases, RedisLeases
 from gateway.loaders.base import KindCache
+from gateway.persisted import persisted_documents
 from gateway.settings import Settings
 from gateway.uploads import UploadGuard
 from gateway.upstream import UpstreamClient, UpstreamConfig
@@ -113,22 +116,32 @@ def create_app(
             app.state.upstream = upstream
             app.state.idempotency = idempotency_store(settings.redis_url)
             app.state.callback_bindings = callback_bindings(settings.redis_url)
+            app.state.persisted = persisted_documents(
+                settings.redis_url,
+                settings.persisted_queries_max,
+                None if settings.trusted_documents is None else Path(settings.trusted_documents),
+            )
             hub, bus, leases = live_hub(settings, upstream, app.state.kinds, app.state.idempotency)
             app.state.live = hub
             # A drain stops the hub early: SSE and multipart streams end, and its leases go at once.
             drain.add_stop(hub.stop)
+            # Then graphql-sse's reserved streams end, once the hub has ended their subscriptions.
+            drain.add_stop(graphql.reservations.close)
             try:
                 await hub.start()
                 try:
                     yield
                 finally:
                     drain.remove_stop(hub.stop)
+                    drain.remove_stop(graphql.reservations.close)
                     await hub.stop()
+                    await graphql.reservations.close()
                     await bus.aclose()
                     await leases.aclose()
             finally:
                 await app.state.idempotency.aclose()
                 await app.state.callback_bindings.aclose()
+                await app.state.persisted.aclose()
 
     from schema import schema
 
@@ -143,13 +156,16 @@ def create_app(
         routes=[
             Route("/healthz", healthz),
             Route("/readyz", readyz),
-            Route("/graphql", graphql, methods=["GET", "POST"]),
+            # Every method reaches the view, which answers one it does not take with a GraphQL error.
+            Route("/graphql", graphql),
             WebSocketRoute("/graphql", graphql),
             callback_route(),
             Mount(STATIC_PATH, static_app(), name="graphiql-static"),
         ],
         middleware=[
+            *outer_middleware(settings),
             Middleware(DrainGuard, drain=drain),
+            *inner_middleware(settings, path="/graphql"),
             Middleware(UploadGuard, max_bytes=settings.upload_max_bytes, path="/graphql"),
         ],
         lifespan=lifespan,

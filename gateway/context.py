@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from starlette.requests import HTTPConnection
 
+from gateway.edge.request_id import scope_request_id
 from gateway.idempotency import IdempotencyStore
 from gateway.loaders.base import KindCache, RequestUpstream
 from gateway.loaders.picture import PictureLoaders
@@ -112,7 +113,11 @@ _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
 def request_id_of(connection: HTTPConnection | None) -> str:
-    """The client's X-Request-Id when it is a short plain token, else a new one."""
+    """The id the HTTP layer gave this request (and sent back as X-Request-Id); else the client's
+    X-Request-Id when it is a short plain token, else a new one."""
+    given = scope_request_id(connection.scope) if connection is not None else None
+    if given is not None:
+        return given
     sent = connection.headers.get("x-request-id") if connection is not None else None
     return sent if sent is not None and _REQUEST_ID.fullmatch(sent) else uuid.uuid4().hex
 

@@ -1,7 +1,8 @@
 """The /graphql endpoint: Strawberry over Starlette, with our context and an offline GraphiQL.
 
 Queries and mutations come over HTTP; subscriptions over a WebSocket (graphql-transport-ws and the
-legacy graphql-ws), Server-Sent Events (graphql-sse, distinct connections) or Apollo's multipart HTTP.
+legacy graphql-ws), Server-Sent Events (graphql-sse, both modes) or Apollo's multipart HTTP;
+media types and status codes follow the GraphQL-over-HTTP spec (gateway/http_protocol.py).
 """
 
 from __future__ import annotations
@@ -11,13 +12,14 @@ from typing import Any
 
 import orjson
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
-from graphql import GraphQLError, GraphQLSyntaxError, OperationType, get_operation_ast, parse
+from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
-from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
+from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http.base import BaseRequestProtocol
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.schema import BaseSchema
 from strawberry.subscriptions import (
@@ -30,10 +32,18 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import Bas
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.subscriptions.protocols.graphql_ws.types import StartMessage
-from strawberry.types import ExecutionResult
+from strawberry.types import ExecutionResult, SubscriptionExecutionResult
 
 from gateway.context import RequestContext, build_context, connection_credentials, credentials_from
 from gateway.graphiql import GRAPHIQL_CSP, graphiql_html
+from gateway.http_protocol import GraphQLOverHTTP, is_subscription
+from gateway.persisted import (
+    PersistedQueryNotFound,
+    refused_stream,
+    resolve_payload,
+    resolve_request,
+    with_document_id,
+)
 from gateway.upstream import Credentials
 from schema.errors import label_document_errors
 
@@ -63,17 +73,6 @@ NOT_STREAMED = (
 )
 
 
-def is_subscription(data: GraphQLRequestData) -> bool:
-    # The word is in every subscription document; parsing only those keeps queries at one parse.
-    if not data.query or "subscription" not in data.query:
-        return False
-    try:
-        operation = get_operation_ast(parse(data.query), data.operation_name)
-    except GraphQLSyntaxError:
-        return False
-    return operation is not None and operation.operation == OperationType.SUBSCRIPTION
-
-
 class TextWebSocket(ASGIWebSocketAdapter):
     """Sends every protocol message as a text frame, as both WebSocket protocols require (our JSON
     encoder returns bytes, which Strawberry would send as binary frames that clients refuse)."""
@@ -99,6 +98,14 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[RequestContext, None]):
             error = subscription_limit_error(limit)
             await self.send_message({"id": message["id"], "type": "error", "payload": [error.formatted]})
             return
+        if self.connection_acknowledged and message["id"] not in self.operations:
+            try:
+                query = await resolve_payload(self.context, message["payload"])
+            except GraphQLError as error:
+                await self.send_message({"id": message["id"], "type": "error", "payload": [error.formatted]})
+                return
+            if query is not None:
+                message["payload"]["query"] = query
         await super().handle_subscribe(message)
 
 
@@ -116,10 +123,18 @@ class LegacyWSHandler(BaseGraphQLWSHandler[RequestContext, None]):
             error = subscription_limit_error(limit)
             await self.send_message({"type": "error", "id": message["id"], "payload": error.formatted})
             return
+        if self.connection_acknowledged:
+            try:
+                query = await resolve_payload(self.context, message["payload"])
+            except GraphQLError as error:
+                await self.send_message({"type": "error", "id": message["id"], "payload": error.formatted})
+                return
+            if query is not None:
+                message["payload"]["query"] = query
         await super().handle_start(message)
 
 
-class GatewayGraphQL(GraphQL[RequestContext, None]):
+class GatewayGraphQL(GraphQLOverHTTP):
     """Strawberry's ASGI view, building each request's context from the app's shared state."""
 
     websocket_adapter_class = TextWebSocket
@@ -167,6 +182,13 @@ class GatewayGraphQL(GraphQL[RequestContext, None]):
         root_value: None,
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
+        try:
+            request_data = await resolve_request(request, request_data, context)
+        except GraphQLError as error:
+            if isinstance(error, PersistedQueryNotFound):
+                # Apollo's Kotlin and iOS clients read a miss only from a 2xx answer, as Apollo Server sends.
+                sub_response.status_code = 200
+            return ExecutionResult(data=None, errors=[error])
         # Strawberry would run a subscription sent as a plain request like a query, whose field then
         # resolves to a stream no JSON response can hold.
         if is_subscription(request_data):
@@ -175,6 +197,53 @@ class GatewayGraphQL(GraphQL[RequestContext, None]):
             )
         return await super().execute_single(
             request, request_adapter, sub_response, context, root_value, request_data
+        )
+
+    async def execute_operation(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        request_data: GraphQLRequestData | list[GraphQLRequestData],
+        context: RequestContext,
+        root_value: None,
+        sub_response: Response,
+    ) -> ExecutionResult | list[ExecutionResult] | SubscriptionExecutionResult:
+        # Streamed operations (SSE, multipart) skip `execute_single`: their persisted document is found
+        # here, and a refusal is streamed as the client asked.
+        if isinstance(request_data, GraphQLRequestData) and request_data.protocol != "http":
+            try:
+                request_data = await resolve_request(request, request_data, context)
+            except GraphQLError as error:
+                return refused_stream(error)
+        return await super().execute_operation(
+            request, request_adapter, request_data, context, root_value, sub_response
+        )
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        data = await super().parse_http_body(request)
+        # Strawberry drops a request's `documentId`; the body is read again only when it holds the word.
+        if not isinstance(data, GraphQLRequestData):
+            return data
+        if request.method == "GET":
+            fields: Mapping[str, object] = request.query_params
+        elif "json" in (request.content_type or "") and b"documentId" in (body := await request.get_body()):
+            fields = self.parse_json(body)
+        else:
+            return data
+        try:
+            return with_document_id(data, fields)
+        except GraphQLError as error:
+            raise HTTPException(400, error.message) from error
+
+    def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
+        # A GET naming a persisted document has no `query` either, and may accept anything.
+        params = request.query_params
+        return (
+            super().should_render_graphql_ide(request)
+            and "extensions" not in params
+            and "documentId" not in params
         )
 
     async def render_graphql_ide(self, request: Request) -> Response:
@@ -208,19 +277,9 @@ class GatewayGraphQL(GraphQL[RequestContext, None]):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
-        request = Request(scope=scope, receive=receive)
-        try:
-            response = await self.run(request)
-        except HTTPException as exc:
-            # A request the GraphQL layer could not even read still gets a GraphQL-shaped answer.
-            response = request_error(exc.reason, exc.status_code)
+        # A request the GraphQL layer could not even read still gets a GraphQL-shaped answer.
+        response = await self.respond(Request(scope=scope, receive=receive))
         await response(scope, receive, send)
-
-
-def request_error(message: str, status: int) -> Response:
-    body = {"errors": [{"message": message, "extensions": {"code": "BAD_USER_INPUT"}}]}
-    headers = {"Allow": "GET, POST"} if status == 405 else None
-    return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=headers)
 
 
 def _json_kind(value: object) -> str:

@@ -58,6 +58,8 @@ class Settings:
     max_document_bytes: int = 100_000
     upload_max_bytes: int = 10 * 1024 * 1024
     allowed_origins: tuple[str, ...] = ()
+    compression: tuple[str, ...] = ("br", "gzip")
+    compression_min_bytes: int = 1024
     log_level: str = "info"
     poll_interval: float = 2.0
     fast_poll_interval: float = 0.5
@@ -67,6 +69,8 @@ class Settings:
     max_subscriptions_per_caller: int = 500
     subscriber_queue_size: int = 16
     callback_secret: str | None = field(default=None, repr=False)
+    persisted_queries_max: int = 10_000
+    trusted_documents: str | None = None
 
     @property
     def uses_emulator(self) -> bool:
@@ -182,6 +186,12 @@ class _Reader:
                 "GATEWAY_UPLOAD_MAX_BYTES", 10 * 1024 * 1024, _count, "a whole number of at least 1"
             ),
             allowed_origins=origins,
+            compression=self.parsed(
+                "GATEWAY_COMPRESSION", ("br", "gzip"), _codings, "a comma list of br and gzip, or off"
+            ),
+            compression_min_bytes=self.parsed(
+                "GATEWAY_COMPRESSION_MIN_BYTES", 1024, _count, "a whole number of at least 1"
+            ),
             log_level=self.parsed(
                 "GATEWAY_LOG_LEVEL", "info", _log_level, "one of debug, info, warning, error"
             ),
@@ -201,6 +211,10 @@ class _Reader:
                 "GATEWAY_SUBSCRIBER_QUEUE_SIZE", 16, _count, "a whole number of at least 1"
             ),
             callback_secret=self.raw("GATEWAY_CALLBACK_SECRET"),
+            persisted_queries_max=self.parsed(
+                "GATEWAY_PERSISTED_QUERIES_MAX", 10_000, _count, "a whole number of at least 1"
+            ),
+            trusted_documents=self.raw("GATEWAY_TRUSTED_DOCUMENTS"),
         )
         if settings.public_url and settings.redis_url and not settings.callback_secret:
             self.problems.append(
@@ -209,6 +223,8 @@ class _Reader:
             )
         if settings.callback_secret is not None and len(settings.callback_secret) < 16:
             self.problems.append("GATEWAY_CALLBACK_SECRET: must be at least 16 characters")
+        if settings.trusted_documents is not None and not os.path.isdir(settings.trusted_documents):
+            self.problems.append("GATEWAY_TRUSTED_DOCUMENTS: must name a directory of .graphql files")
         if settings.pool_wedge_seconds <= settings.total_timeout:
             self.problems.append(
                 "METASTUDIO_POOL_WEDGE_SECONDS: must exceed METASTUDIO_TOTAL_TIMEOUT, which every call "
@@ -265,6 +281,15 @@ def _count(value: str) -> int:
     if number < 1:
         raise ValueError(value)
     return number
+
+
+def _codings(value: str) -> tuple[str, ...]:
+    if value.lower() == "off":
+        return ()
+    codings = tuple(coding.strip().lower() for coding in value.split(",") if coding.strip())
+    if not codings or any(coding not in ("br", "gzip") for coding in codings):
+        raise ValueError(value)
+    return tuple(dict.fromkeys(codings))
 
 
 def _log_level(value: str) -> str:
