@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 from urllib.parse import quote
@@ -72,6 +72,11 @@ class UpstreamClient:
         if status >= 500:
             return f"the upstream answers HTTP {status}"
         return None
+
+    def observe(self, observer: Callable[[str, str, float], None]) -> None:
+        """Have `observer` told of every upstream attempt: operation, HTTP status or transport outcome
+        (timeout, unavailable, cancelled), and seconds."""
+        self._session.observer = observer
 
     def pool_starved_for(self) -> float:
         """Seconds during which calls waited in vain for an upstream connection and none got one."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -13,6 +13,7 @@ from urllib.parse import quote
 import httpx
 import orjson
 
+from gateway.upstream.backoff import Backoffs
 from gateway.upstream.config import Credentials, UpstreamConfig
 from gateway.upstream.errors import (
     CredentialsError,
@@ -63,6 +64,10 @@ class UpstreamSession:
             max_connections=config.max_connections, max_keepalive_connections=config.max_keepalive
         )
         self.pool_health = PoolHealth(config.max_connections)
+        # MetaStudio's 429s hold back every later call of the same principal, not just the one refused.
+        self.backoffs = Backoffs()
+        # Told of every attempt: its operation, HTTP status or transport outcome, and seconds (metrics).
+        self.observer: Callable[[str, str, float], None] | None = None
         self._http = httpx.AsyncClient(
             transport=transport or upstream_transport(limits),
             timeout=httpx.Timeout(
@@ -84,6 +89,7 @@ class UpstreamSession:
         deadline = asyncio.get_running_loop().time() + self._config.total_timeout
         try:
             async with asyncio.timeout_at(deadline):
+                await self.backoffs.wait(credentials, call.operation)
                 return await self._with_retries(call, credentials, deadline)
         except TimeoutError:
             raise UpstreamTimeout(
@@ -116,6 +122,8 @@ class UpstreamSession:
                 if response.is_success:
                     return _decode(call, response)
                 error = _http_failure(call, response)
+                if response.status_code == 429:
+                    self.backoffs.slow_down(credentials, response.headers.get("Retry-After"))
                 if not self._policy.retries_status(call.method, response.status_code, retries):
                     raise error
                 delay = self._policy.delay(retries, response.headers.get("Retry-After"))
@@ -133,20 +141,29 @@ class UpstreamSession:
         except httpx.PoolTimeout:
             self.pool_health.waited_in_vain(time.monotonic())
             self._log(call, request, attempt, "PoolTimeout", started, None)
+            self._observe(call, "timeout", started)
             raise
         except httpx.TransportError as exc:
             self.pool_health.got_connection()
             self._log(call, request, attempt, type(exc).__name__, started, None)
+            outcome = "timeout" if isinstance(exc, httpx.TimeoutException) else "unavailable"
+            self._observe(call, outcome, started)
             raise
         except asyncio.CancelledError:
             # Also how the total timeout ends an attempt in flight.
             self._log(call, request, attempt, "cancelled", started, None)
+            self._observe(call, "cancelled", started)
             raise
         self.pool_health.got_connection()
+        self._observe(call, str(response.status_code), started)
         self._log(
             call, request, attempt, str(response.status_code), started, response.headers.get("X-Request-Id")
         )
         return response
+
+    def _observe(self, call: Call, outcome: str, started: float) -> None:
+        if self.observer is not None:
+            self.observer(call.operation, outcome, time.perf_counter() - started)
 
     def _build(self, call: Call, credentials: Credentials | None) -> httpx.Request:
         headers: dict[str, str] = {}
