@@ -117,6 +117,9 @@ def gateway_env(emulator_url: str) -> dict[str, str]:
         "METASTUDIO_PROJECT_ID": PROJECT,
         "METASTUDIO_AUTH_MODE": "token",
         "METASTUDIO_MAX_RETRIES": "0",
+        # The load comes from one caller: a per-caller limit would measure the limit, not the gateway.
+        "GATEWAY_RATE_LIMIT_PER_SECOND": "off",
+        "GATEWAY_CREATE_RATE_LIMIT_PER_SECOND": "off",
     }
 
 
