@@ -68,7 +68,8 @@ class EmbeddedEmulator:
 def start_for(settings: Settings) -> tuple[EmbeddedEmulator, Settings]:
     """Start an emulator that accepts these settings' credentials, and point the settings at it.
 
-    In aksk mode without a configured key pair, a fresh one is made for this run only.
+    In aksk mode without a configured key pair, a fresh one is made for this run only. Its admin routes
+    (which let anyone who reaches the emulator rewrite jobs) exist only when METASTUDIO_EMULATOR_ADMIN asks.
     """
     ak, sk = settings.ak, settings.sk
     if settings.auth_mode == "aksk" and (ak is None or sk is None):
@@ -77,7 +78,7 @@ def start_for(settings: Settings) -> tuple[EmbeddedEmulator, Settings]:
         project_id=settings.project_id,
         tokens=settings.emulator_tokens,
         credentials={ak: sk} if ak and sk else {},
-        admin_enabled=True,
+        admin_enabled=settings.emulator_admin,
     )
     emulator = EmbeddedEmulator(config, port=settings.emulator_port).start()
     return emulator, settings.with_upstream(emulator.url, ak=ak, sk=sk)

@@ -56,6 +56,18 @@ class DocumentNotFound(GatewayError):
         )
 
 
+class PersistedQueryNotInList(GatewayError):
+    """Safelisting's refusal (GATEWAY_OPERATIONS=trusted), given before the document is parsed."""
+
+    code = "PERSISTED_QUERY_NOT_IN_LIST"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the operation is not in the list of trusted operations this gateway runs; "
+            "send a trusted document's exact text, its sha256 hash or its documentId"
+        )
+
+
 class RegisteredQueries(Protocol):
     """Documents clients registered through APQ, by id."""
 
@@ -201,10 +213,13 @@ def documents_of(connection: HTTPConnection | None) -> PersistedDocuments | None
 async def resolve_request(
     connection: HTTPConnection | None, data: GraphQLRequestData, request_context: object
 ) -> GraphQLRequestData:
-    """`resolve` with the app's documents and the limits of the request's settings."""
+    """`resolve` with the app's documents and the limits of the request's settings (`resolve_trusted`
+    when the settings run trusted documents only)."""
     documents = documents_of(connection)
     if documents is None or (isinstance(data, PersistedRequestData) and data.resolved):
         return data
+    if trusted_only(request_context):
+        return resolve_trusted(documents, data)
     if data.extensions is None and not isinstance(data, PersistedRequestData):
         return data
     return await resolve(documents, data, limits_of(request_context))
@@ -216,7 +231,7 @@ async def resolve_payload(request_context: object, payload: Mapping[str, Any]) -
     extensions, named = payload.get("extensions"), payload.get("documentId")
     if not isinstance(extensions, dict) or "persistedQuery" not in extensions:
         extensions = None
-    if extensions is None and named is None:
+    if extensions is None and named is None and not trusted_only(request_context):
         return None
     query = payload.get("query")
     data = with_document_id(
@@ -276,6 +291,35 @@ async def resolve(
     if _parses(data.query, limits):
         await documents.register(digest, data.query)
     return _resolved(data, data.query)
+
+
+def trusted_only(request_context: object) -> bool:
+    settings = getattr(request_context, "settings", None)
+    return settings is not None and settings.operations == "trusted"
+
+
+def resolve_trusted(documents: PersistedDocuments, data: GraphQLRequestData) -> GraphQLRequestData:
+    """The request with the text of the trusted document it names or sends, by `documentId`, by APQ's
+    hash or as text; anything else is refused before parsing, and nothing is registered."""
+    named = data.document_id if isinstance(data, PersistedRequestData) else None
+    persisted = (data.extensions or {}).get("persistedQuery")
+    if named is not None:
+        if data.query is not None:
+            raise BadUserInput("send either `query` or `documentId`, not both")
+        digest = _parse_document_id(named)
+    elif persisted is not None:
+        digest = _apq_hash(persisted)
+        if data.query is not None and document_id(data.query) != digest:
+            raise PersistedQueryNotInList
+    elif data.query is not None:
+        digest = document_id(data.query)
+    else:
+        # No document at all: the GraphQL layer says what is missing.
+        return data
+    text = documents.trusted.get(digest)
+    if text is None:
+        raise PersistedQueryNotInList
+    return _resolved(data, text)
 
 
 def _resolved(data: GraphQLRequestData, query: str) -> PersistedRequestData:

@@ -1,0 +1,466 @@
+"""What a caller may do: introspection, GraphiQL, trusted operations only, and what `serve` exposes.
+
+Each setting by itself and by its default for the kind of upstream; `serve` gives the embedded emulator
+no admin routes unless asked, and warns loudly when a demo gateway listens beyond loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import signal
+import subprocess
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+import websockets
+
+from gateway.app import create_app
+from gateway.settings import Settings, SettingsError
+from tests.support.gateway import PROJECT, GatewayClient, gateway_client
+from tests.support.servers import ThreadedServer, free_port
+from tests.test_cli import clean_env, start, wait_for
+from tests.test_subscriptions import TIMEOUT, LiveGateway, live_gateway
+
+QUERIES = Path(__file__).resolve().parents[1] / "queries"
+DETAIL = (QUERIES / "video_job_detail.graphql").read_bytes().decode("utf-8")
+STATE_CHANGED = (QUERIES / "video_job_state_changed.graphql").read_bytes().decode("utf-8")
+SCHEMA_QUERY = "{ __schema { queryType { name } } }"
+NOT_IN_LIST = "the operation is not in the list of trusted operations"
+STATIC_ASSET = "/graphiql/static/graphiql-boot.js"
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def apq(digest: str) -> dict[str, Any]:
+    return {"persistedQuery": {"version": 1, "sha256Hash": digest}}
+
+
+def fresh(document: str) -> str:
+    return f"# {uuid.uuid4().hex}\n{document}"
+
+
+def codes(body: dict[str, Any]) -> list[str]:
+    return [error["extensions"]["code"] for error in body.get("errors", [])]
+
+
+@contextlib.asynccontextmanager
+async def app_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The gateway of exactly these settings, driven in-process over HTTP."""
+    app = create_app(settings)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway") as http,
+    ):
+        yield http
+
+
+def real_endpoint_settings(emulator_url: str, **env: str) -> Settings:
+    """Settings as `serve` reads them in front of a real endpoint (the emulator stands in for it)."""
+    return Settings.from_env(
+        {
+            "METASTUDIO_ENDPOINT": emulator_url,
+            "METASTUDIO_PROJECT_ID": PROJECT,
+            "METASTUDIO_AUTH_MODE": "token",
+            **env,
+        }
+    )
+
+
+def demo_settings(emulator_url: str, **env: str) -> Settings:
+    """Settings as `serve` reads them with no endpoint, once its embedded emulator has started."""
+    return Settings.from_env({"METASTUDIO_AUTH_MODE": "token", **env}).with_upstream(emulator_url)
+
+
+async def ask(http: httpx.AsyncClient, query: str) -> dict[str, Any]:
+    response = await http.post(
+        "/graphql",
+        json={"query": query},
+        headers={"X-Auth-Token": "alice-token", "Accept": "application/json"},
+    )
+    body: dict[str, Any] = response.json()
+    return body
+
+
+# --- Settings ---
+
+
+def test_introspection_and_graphiql_are_on_for_the_demo_and_off_in_front_of_a_real_endpoint() -> None:
+    demo = Settings.from_env({})
+    assert (demo.introspection, demo.graphiql, demo.operations, demo.emulator_admin) == (
+        True,
+        True,
+        "open",
+        False,
+    )
+    real = Settings.from_env(
+        {"METASTUDIO_ENDPOINT": "https://metastudio.example.com", "METASTUDIO_PROJECT_ID": "p"}
+    )
+    assert (real.introspection, real.graphiql, real.operations) == (False, False, "open")
+
+
+@pytest.mark.parametrize(
+    ("word", "value"), [("true", True), ("1", True), ("YES", True), ("no", False), ("0", False)]
+)
+def test_switches_take_true_false_one_zero_yes_no(word: str, value: bool) -> None:
+    settings = Settings.from_env(
+        {"GATEWAY_INTROSPECTION": word, "GATEWAY_GRAPHIQL": word, "METASTUDIO_EMULATOR_ADMIN": word}
+    )
+    assert (settings.introspection, settings.graphiql, settings.emulator_admin) == (value, value, value)
+
+
+def test_bad_switch_and_mode_values_are_refused_naming_each_variable() -> None:
+    with pytest.raises(SettingsError) as refused:
+        Settings.from_env(
+            {
+                "GATEWAY_INTROSPECTION": "maybe",
+                "GATEWAY_GRAPHIQL": "on-ish",
+                "GATEWAY_OPERATIONS": "safelist",
+                "METASTUDIO_EMULATOR_ADMIN": "sure",
+            }
+        )
+    assert refused.value.problems == [
+        "GATEWAY_INTROSPECTION: 'maybe' is not true or false (also 1/0, yes/no)",
+        "GATEWAY_GRAPHIQL: 'on-ish' is not true or false (also 1/0, yes/no)",
+        "GATEWAY_OPERATIONS: 'safelist' is not one of open, trusted",
+        "METASTUDIO_EMULATOR_ADMIN: 'sure' is not true or false (also 1/0, yes/no)",
+    ]
+    assert Settings.from_env({"GATEWAY_OPERATIONS": "Trusted"}).operations == "trusted"
+
+
+# --- Introspection ---
+
+
+async def test_introspection_answers_on_the_demo_gateway(emulator: ThreadedServer) -> None:
+    async with app_client(demo_settings(emulator.url)) as http:
+        assert await ask(http, SCHEMA_QUERY) == {"data": {"__schema": {"queryType": {"name": "Query"}}}}
+
+
+async def test_introspection_is_refused_in_front_of_a_real_endpoint_but_typename_answers(
+    emulator: ThreadedServer,
+) -> None:
+    async with app_client(real_endpoint_settings(emulator.url)) as http:
+        for query in (
+            SCHEMA_QUERY,
+            '{ __type(name: "VideoJob") { name } }',
+            "query Q { ...F } fragment F on Query { __schema { types { name } } }",
+        ):
+            body = await ask(http, query)
+            assert codes(body) == ["GRAPHQL_VALIDATION_FAILED"], query
+            assert "introspection is off" in body["errors"][0]["message"]
+            assert body.get("data") is None
+        assert await ask(http, "{ __typename }") == {"data": {"__typename": "Query"}}
+
+
+async def test_introspection_follows_its_setting_whatever_the_upstream(emulator: ThreadedServer) -> None:
+    async with app_client(demo_settings(emulator.url, GATEWAY_INTROSPECTION="false")) as http:
+        assert codes(await ask(http, SCHEMA_QUERY)) == ["GRAPHQL_VALIDATION_FAILED"]
+    async with app_client(real_endpoint_settings(emulator.url, GATEWAY_INTROSPECTION="true")) as http:
+        assert (await ask(http, SCHEMA_QUERY))["data"] == {"__schema": {"queryType": {"name": "Query"}}}
+
+
+async def test_two_gateways_in_one_process_each_follow_their_own_introspection_setting(
+    emulator: ThreadedServer,
+) -> None:
+    async with (
+        app_client(demo_settings(emulator.url)) as on,
+        app_client(real_endpoint_settings(emulator.url)) as off,
+    ):
+        assert "data" in await ask(on, SCHEMA_QUERY)
+        assert codes(await ask(off, SCHEMA_QUERY)) == ["GRAPHQL_VALIDATION_FAILED"]
+        assert "data" in await ask(on, SCHEMA_QUERY)
+
+
+# --- GraphiQL ---
+
+
+async def test_graphiql_and_its_assets_are_served_on_the_demo_gateway(emulator: ThreadedServer) -> None:
+    async with app_client(demo_settings(emulator.url)) as http:
+        page = await http.get("/graphql", headers={"Accept": "text/html"})
+        assert page.status_code == 200
+        assert page.headers["content-type"].startswith("text/html")
+        assert (await http.get(STATIC_ASSET)).status_code == 200
+
+
+@pytest.mark.parametrize("env", [{}, {"GATEWAY_GRAPHIQL": "false"}])
+async def test_without_graphiql_a_browser_get_is_a_graphql_get_without_a_query(
+    emulator: ThreadedServer, env: dict[str, str]
+) -> None:
+    settings = real_endpoint_settings(emulator.url) if not env else demo_settings(emulator.url, **env)
+    async with app_client(settings) as http:
+        page = await http.get("/graphql", headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+        assert page.status_code == 400
+        assert "<html" not in page.text.lower()
+        assert (await http.get(STATIC_ASSET)).status_code == 404
+
+
+async def test_graphiql_follows_its_setting_in_front_of_a_real_endpoint(emulator: ThreadedServer) -> None:
+    async with app_client(real_endpoint_settings(emulator.url, GATEWAY_GRAPHIQL="yes")) as http:
+        page = await http.get("/graphql", headers={"Accept": "text/html"})
+        assert page.status_code == 200
+        assert page.headers["content-type"].startswith("text/html")
+
+
+# --- Trusted operations only ---
+
+
+@pytest.fixture
+async def trusted(emulator: ThreadedServer) -> AsyncIterator[GatewayClient]:
+    async with gateway_client(emulator.url, operations="trusted") as client:
+        yield client
+
+
+async def post(gateway: GatewayClient, payload: dict[str, Any]) -> dict[str, Any]:
+    response = await gateway.post(payload, Accept="application/json")
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def get(gateway: GatewayClient, **params: object) -> dict[str, Any]:
+    sent = {k: v if isinstance(v, str) else json.dumps(v) for k, v in params.items()}
+    response = await gateway.http.get(
+        "/graphql", params=sent, headers={"X-Auth-Token": "alice-token", "Accept": "application/json"}
+    )
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def refused(body: dict[str, Any]) -> bool:
+    return (
+        codes(body) == ["PERSISTED_QUERY_NOT_IN_LIST"]
+        and NOT_IN_LIST in body["errors"][0]["message"]
+        and body.get("data") is None
+    )
+
+
+async def test_trusted_mode_runs_a_trusted_document_by_text_hash_and_document_id(
+    trusted: GatewayClient,
+) -> None:
+    job_id = await trusted.create_video()
+    variables = {"jobId": job_id}
+    digest = sha256(DETAIL)
+    answers = [
+        await post(trusted, {"query": DETAIL, "variables": variables}),
+        await post(trusted, {"extensions": apq(digest), "variables": variables}),
+        await post(trusted, {"query": DETAIL, "extensions": apq(digest), "variables": variables}),
+        await post(trusted, {"documentId": f"sha256:{digest}", "variables": variables}),
+        await get(trusted, query=DETAIL, variables=variables),
+        await get(trusted, extensions=apq(digest), variables=variables),
+    ]
+    for body in answers:
+        assert "errors" not in body, body
+        assert body["data"]["videoJob"]["jobId"] == job_id
+
+
+async def test_trusted_mode_refuses_other_text_and_unknown_hashes_before_calling_upstream(
+    trusted: GatewayClient,
+) -> None:
+    other = "query { videoJobs(first: 1) { totalCount } }"
+    await trusted.reset_calls()
+    answers = {
+        "text": await post(trusted, {"query": other}),
+        "trusted text, changed": await post(trusted, {"query": DETAIL + " ", "variables": {"jobId": "x"}}),
+        "unknown hash": await post(trusted, {"extensions": apq(sha256(other))}),
+        "unknown documentId": await post(trusted, {"documentId": f"sha256:{sha256(other)}"}),
+        "text over GET": await get(trusted, query=other),
+        "unknown hash over GET": await get(trusted, extensions=apq(sha256(other))),
+        "introspection": await post(trusted, {"query": SCHEMA_QUERY}),
+        "not even GraphQL": await post(trusted, {"query": "{{{"}),
+    }
+    for what, body in answers.items():
+        assert refused(body), (what, body)
+    assert await trusted.calls() == []
+
+
+async def test_trusted_mode_registers_nothing_through_apq(trusted: GatewayClient) -> None:
+    document = fresh("query { videoJobs(first: 1) { totalCount } }")
+    digest = sha256(document)
+    assert refused(await post(trusted, {"query": document, "extensions": apq(digest)}))
+    assert refused(await post(trusted, {"extensions": apq(digest)}))
+    assert refused(await get(trusted, extensions=apq(digest)))
+
+
+async def test_open_mode_still_runs_any_document(gateway: GatewayClient) -> None:
+    body = await post(gateway, {"query": "query { videoJobs(first: 1) { totalCount } }"})
+    assert body == {"data": {"videoJobs": {"totalCount": 0}}}
+
+
+@pytest.fixture
+async def live(emulator: ThreadedServer) -> AsyncIterator[LiveGateway]:
+    async with live_gateway(emulator.url, operations="trusted") as gateway:
+        yield gateway
+
+
+async def sse_payloads(live: LiveGateway, payload: dict[str, Any]) -> list[dict[str, Any]]:
+    headers = {"Accept": "text/event-stream", "X-Auth-Token": "alice-token"}
+    events: list[dict[str, Any]] = []
+    event = ""
+    async with (
+        asyncio.timeout(TIMEOUT),
+        live.client.http.stream("POST", "/graphql", json=payload, headers=headers) as response,
+    ):
+        assert response.headers["content-type"].startswith("text/event-stream")
+        async for line in response.aiter_lines():
+            if line.startswith("event:"):
+                event = line.partition(":")[2].strip()
+                if event == "complete":
+                    break
+            elif line.startswith("data:") and event == "next":
+                events.append(json.loads(line.partition(":")[2]))
+    return events
+
+
+async def test_trusted_mode_over_sse_runs_trusted_text_and_refuses_other_text(live: LiveGateway) -> None:
+    job_id = await live.client.create_video()
+    await live.client.set_state(job_id, "SUCCEED")
+    variables = {"jobId": job_id}
+    events = await sse_payloads(live, {"query": STATE_CHANGED, "variables": variables})
+    assert [e["data"]["videoJobStateChanged"]["state"] for e in events] == ["SUCCEED"]
+    other = "subscription S($jobId: String!) { videoJobStateChanged(jobId: $jobId) { state } }"
+    for payload in (
+        {"query": other, "variables": variables},
+        {"extensions": apq(sha256(other)), "variables": variables},
+    ):
+        assert [refused(e) for e in await sse_payloads(live, payload)] == [True]
+
+
+async def multipart_payloads(live: LiveGateway, payload: dict[str, Any]) -> list[dict[str, Any]]:
+    headers = {
+        "Accept": "multipart/mixed;subscriptionSpec=1.0,application/json",
+        "X-Auth-Token": "alice-token",
+    }
+    async with (
+        asyncio.timeout(TIMEOUT),
+        live.client.http.stream("POST", "/graphql", json=payload, headers=headers) as response,
+    ):
+        assert response.headers["content-type"].startswith("multipart/mixed")
+        body = (await response.aread()).decode()
+    parts = [part.partition("\r\n\r\n")[2] for part in body.split("\r\n--graphql")]
+    return [json.loads(part)["payload"] for part in parts if part.strip() and "payload" in json.loads(part)]
+
+
+async def test_trusted_mode_over_multipart_runs_trusted_text_and_refuses_other_text(
+    live: LiveGateway,
+) -> None:
+    job_id = await live.client.create_video()
+    await live.client.set_state(job_id, "CANCELED")
+    variables = {"jobId": job_id}
+    payloads = await multipart_payloads(live, {"query": STATE_CHANGED, "variables": variables})
+    assert [p["data"]["videoJobStateChanged"]["state"] for p in payloads] == ["CANCELED"]
+    other = "subscription S($jobId: String!) { videoJobStateChanged(jobId: $jobId) { state } }"
+    assert [refused(p) for p in await multipart_payloads(live, {"query": other, "variables": variables})] == [
+        True
+    ]
+
+
+WS_PROTOCOLS = {"graphql-transport-ws": ("subscribe", "next"), "graphql-ws": ("start", "data")}
+
+
+async def ws_messages(live: LiveGateway, protocol: str, payload: dict[str, Any]) -> list[dict[str, Any]]:
+    start_type, result = WS_PROTOCOLS[protocol]
+    messages: list[dict[str, Any]] = []
+    async with (
+        asyncio.timeout(TIMEOUT),
+        websockets.connect(live.ws_url, subprotocols=[websockets.Subprotocol(protocol)]) as ws,
+    ):
+        init = {"type": "connection_init", "payload": {"X-Auth-Token": "alice-token"}}
+        await ws.send(orjson.dumps(init).decode())
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        await ws.send(orjson.dumps({"type": start_type, "id": "1", "payload": payload}).decode())
+        while True:
+            message = json.loads(await ws.recv())
+            if message["type"] in ("ping", "ka"):
+                continue
+            if message["type"] == result:
+                message["type"] = "next"
+            if message["type"] == "error" and isinstance(message["payload"], dict):
+                message["payload"] = [message["payload"]]
+            messages.append(message)
+            if message["type"] in ("complete", "error"):
+                return messages
+
+
+@pytest.mark.parametrize("protocol", list(WS_PROTOCOLS))
+async def test_trusted_mode_over_websocket_runs_trusted_documents_and_refuses_others(
+    live: LiveGateway, protocol: str
+) -> None:
+    job_id = await live.client.create_video()
+    await live.client.set_state(job_id, "FAILED")
+    variables = {"jobId": job_id}
+    for payload in (
+        {"query": STATE_CHANGED, "variables": variables},
+        {"extensions": apq(sha256(STATE_CHANGED)), "variables": variables},
+    ):
+        messages = await ws_messages(live, protocol, payload)
+        assert [m["type"] for m in messages] == ["next", "complete"]
+        assert messages[0]["payload"]["data"]["videoJobStateChanged"]["state"] == "FAILED"
+
+    other = fresh("subscription S($jobId: String!) { videoJobStateChanged(jobId: $jobId) { state } }")
+    for payload in (
+        {"query": other, "variables": variables},
+        {"extensions": apq(sha256(other)), "variables": variables},
+        {"query": other, "extensions": apq(sha256(other)), "variables": variables},
+    ):
+        messages = await ws_messages(live, protocol, payload)
+        assert [m["type"] for m in messages] == ["error"]
+        error = messages[0]["payload"][0]
+        assert error["extensions"]["code"] == "PERSISTED_QUERY_NOT_IN_LIST"
+        assert NOT_IN_LIST in error["message"]
+
+
+# --- serve: emulator admin routes and the public demo warning ---
+
+
+def stopped_output(process: subprocess.Popen[str]) -> str:
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=20)
+    return output
+
+
+def test_serve_has_no_emulator_admin_routes_unless_asked() -> None:
+    gateway_port, emulator_port = free_port(), free_port()
+    env = clean_env(METASTUDIO_EMULATOR_PORT=str(emulator_port))
+    process = start(["serve", "--port", str(gateway_port)], env)
+    try:
+        wait_for(f"http://127.0.0.1:{gateway_port}/readyz", process)
+        emulator = f"http://127.0.0.1:{emulator_port}"
+        assert httpx.get(f"{emulator}/_emulator/calls").status_code == 404
+    finally:
+        output = stopped_output(process)
+    assert "Admin:" not in output
+    assert "DEMO" not in output
+
+
+def test_serve_has_emulator_admin_routes_when_asked() -> None:
+    gateway_port, emulator_port = free_port(), free_port()
+    env = clean_env(METASTUDIO_EMULATOR_PORT=str(emulator_port), METASTUDIO_EMULATOR_ADMIN="true")
+    process = start(["serve", "--port", str(gateway_port)], env)
+    try:
+        wait_for(f"http://127.0.0.1:{gateway_port}/readyz", process)
+        assert httpx.get(f"http://127.0.0.1:{emulator_port}/_emulator/calls").status_code == 200
+    finally:
+        output = stopped_output(process)
+    assert f"Admin:      http://127.0.0.1:{emulator_port}/_emulator/calls" in output
+
+
+def test_a_demo_gateway_on_a_public_address_warns_loudly_at_start() -> None:
+    port = free_port()
+    process = start(["serve", "--host", "0.0.0.0", "--port", str(port)], clean_env())  # noqa: S104
+    try:
+        wait_for(f"http://127.0.0.1:{port}/healthz", process)
+    finally:
+        output = stopped_output(process)
+    printed = [
+        line for line in output.splitlines() if "DEMO emulator with DEMO credentials on 0.0.0.0" in line
+    ]
+    # Once printed for whoever watches the terminal, once logged for whoever reads the logs.
+    assert len(printed) == 2, output
+    assert any(" WARNING gateway " in line for line in printed), output
