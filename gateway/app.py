@@ -27,7 +27,9 @@ from gateway.live.callbacks import callback_bindings, callback_route
 from gateway.live.hub import JobStateHub
 from gateway.live.leases import Leases, MemoryLeases, RedisLeases
 from gateway.loaders.base import KindCache
+from gateway.metrics import Metrics, metrics_endpoint
 from gateway.persisted import persisted_documents
+from gateway.ratelimit import RateLimitMiddleware, rate_limiter
 from gateway.settings import Settings
 from gateway.uploads import UploadGuard
 from gateway.upstream import UpstreamClient, UpstreamConfig
@@ -109,12 +111,17 @@ def create_app(
     answers through it to time the gateway's own work)."""
     config = upstream_config(settings)
     drain = Drain()
+    # Each app its own registry: tests run several apps in one process, and each replica reports its own.
+    metrics = Metrics()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with UpstreamClient(config, transport=upstream_transport) as upstream:
             app.state.upstream = upstream
+            upstream.observe(metrics.upstream_request)
+            metrics.upstream = upstream
             app.state.idempotency = idempotency_store(settings.redis_url)
+            app.state.rate_limiter = rate_limiter(settings.redis_url)
             app.state.callback_bindings = callback_bindings(settings.redis_url)
             app.state.persisted = persisted_documents(
                 settings.redis_url,
@@ -123,6 +130,7 @@ def create_app(
             )
             hub, bus, leases = live_hub(settings, upstream, app.state.kinds, app.state.idempotency)
             app.state.live = hub
+            metrics.hub = hub
             # A drain stops the hub early: SSE and multipart streams end, and its leases go at once.
             drain.add_stop(hub.stop)
             # Then graphql-sse's reserved streams end, once the hub has ended their subscriptions.
@@ -140,6 +148,7 @@ def create_app(
                     await leases.aclose()
             finally:
                 await app.state.idempotency.aclose()
+                await app.state.rate_limiter.aclose()
                 await app.state.callback_bindings.aclose()
                 await app.state.persisted.aclose()
 
@@ -149,6 +158,8 @@ def create_app(
         schema,
         path="/graphql",
         multipart_uploads_enabled=True,
+        graphiql=settings.graphiql,
+        settings=settings,
         allowed_origins=settings.allowed_origins,
         max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
     )
@@ -156,15 +167,17 @@ def create_app(
         routes=[
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/metrics", metrics_endpoint),
             # Every method reaches the view, which answers one it does not take with a GraphQL error.
             Route("/graphql", graphql),
             WebSocketRoute("/graphql", graphql),
             callback_route(),
-            Mount(STATIC_PATH, static_app(), name="graphiql-static"),
+            *([Mount(STATIC_PATH, static_app(), name="graphiql-static")] if settings.graphiql else []),
         ],
         middleware=[
             *outer_middleware(settings),
             Middleware(DrainGuard, drain=drain),
+            Middleware(RateLimitMiddleware, settings=settings, path="/graphql"),
             *inner_middleware(settings, path="/graphql"),
             Middleware(UploadGuard, max_bytes=settings.upload_max_bytes, path="/graphql"),
         ],
@@ -173,4 +186,5 @@ def create_app(
     app.state.settings = settings
     app.state.kinds = KindCache()
     app.state.drain = drain
+    app.state.metrics = metrics
     return app

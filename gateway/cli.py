@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import gc
+import ipaddress
 import logging
 import os
 import sys
@@ -120,10 +121,13 @@ def run_gateway(settings: Settings) -> int:
         print(f"  Health:     http://{settings.host}:{settings.port}/healthz", flush=True)
         if emulator is not None:
             print(f"  Emulator:   {emulator.url}/v1/{settings.project_id} (embedded)", flush=True)
-            print(f"  Admin:      {emulator.url}/_emulator/calls", flush=True)
+            if emulator.config.admin_enabled:
+                print(f"  Admin:      {emulator.url}/_emulator/calls", flush=True)
             print(f"  Auth mode:  {settings.auth_mode} (demo token for token mode: demo-token)", flush=True)
         else:
             print(f"  Upstream:   {settings.endpoint} (project {settings.project_id})", flush=True)
+        if emulator is not None and not is_loopback(settings.host):
+            warn_public_demo(settings.host)
         tune_collector()
         server.run()
         if not server.started:
@@ -132,6 +136,30 @@ def run_gateway(settings: Settings) -> int:
         if emulator is not None:
             emulator.stop()
     return 0
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+DEMO_WARNING = (
+    "WARNING: serving the DEMO emulator with DEMO credentials on {host}, reachable beyond this machine: "
+    "anyone who reaches it may use it, signed with the demo key or with the public demo token. Set "
+    "METASTUDIO_ENDPOINT for a real upstream, or listen on 127.0.0.1."
+)
+
+
+def warn_public_demo(host: str) -> None:
+    """Printed and logged: a demo gateway listening beyond loopback is rarely what was meant."""
+    message = DEMO_WARNING.format(host=host)
+    banner = "!" * 78
+    print(f"{banner}\n{message}\n{banner}", flush=True)
+    log.warning(message)
 
 
 def print_manifest(settings: Settings, *, relay: bool) -> int:

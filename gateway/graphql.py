@@ -37,6 +37,7 @@ from strawberry.types import ExecutionResult, SubscriptionExecutionResult
 from gateway.context import RequestContext, build_context, connection_credentials, credentials_from
 from gateway.graphiql import GRAPHIQL_CSP, graphiql_html
 from gateway.http_protocol import GraphQLOverHTTP, is_subscription
+from gateway.metrics import rate_limited
 from gateway.persisted import (
     PersistedQueryNotFound,
     refused_stream,
@@ -44,6 +45,7 @@ from gateway.persisted import (
     resolve_request,
     with_document_id,
 )
+from gateway.ratelimit import create_refusal, subscribe_refusal
 from gateway.upstream import Credentials
 from schema.errors import label_document_errors
 
@@ -64,6 +66,11 @@ def subscription_limit_error(limit: int | None) -> GraphQLError:
         "complete one or open another connection",
         extensions={"code": "RATE_LIMITED", "limit": limit},
     )
+
+
+def _count_connection_refusal(context: RequestContext) -> None:
+    if context.request is not None:
+        rate_limited(context.request.app, "subscriptions_per_connection")
 
 
 NOT_STREAMED = (
@@ -96,6 +103,7 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[RequestContext, None]):
             and len(self.operations) >= limit
         ):
             error = subscription_limit_error(limit)
+            _count_connection_refusal(self.context)
             await self.send_message({"id": message["id"], "type": "error", "payload": [error.formatted]})
             return
         if self.connection_acknowledged and message["id"] not in self.operations:
@@ -106,6 +114,11 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[RequestContext, None]):
                 return
             if query is not None:
                 message["payload"]["query"] = query
+            refused = await subscribe_refusal(self.context)
+            if refused is not None:
+                payload = [refused.formatted]
+                await self.send_message({"id": message["id"], "type": "error", "payload": payload})
+                return
         await super().handle_subscribe(message)
 
 
@@ -121,6 +134,7 @@ class LegacyWSHandler(BaseGraphQLWSHandler[RequestContext, None]):
             and len(self.tasks) >= limit
         ):
             error = subscription_limit_error(limit)
+            _count_connection_refusal(self.context)
             await self.send_message({"type": "error", "id": message["id"], "payload": error.formatted})
             return
         if self.connection_acknowledged:
@@ -131,6 +145,10 @@ class LegacyWSHandler(BaseGraphQLWSHandler[RequestContext, None]):
                 return
             if query is not None:
                 message["payload"]["query"] = query
+            refused = await subscribe_refusal(self.context)
+            if refused is not None:
+                await self.send_message({"type": "error", "id": message["id"], "payload": refused.formatted})
+                return
         await super().handle_start(message)
 
 
@@ -141,12 +159,15 @@ class GatewayGraphQL(GraphQLOverHTTP):
     graphql_transport_ws_handler_class = TransportWSHandler
     graphql_ws_handler_class = LegacyWSHandler
 
-    def __init__(self, schema: BaseSchema, *, path: str = "/graphql", **options: Any) -> None:
+    def __init__(
+        self, schema: BaseSchema, *, path: str = "/graphql", graphiql: bool = True, **options: Any
+    ) -> None:
         options.setdefault("subscription_protocols", PROTOCOLS)
         options.setdefault("keep_alive", True)
         options.setdefault("keep_alive_interval", LEGACY_KEEP_ALIVE_SECONDS)
         super().__init__(schema, **options)
         self.path = path
+        self.graphiql = graphiql
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -191,10 +212,13 @@ class GatewayGraphQL(GraphQLOverHTTP):
             return ExecutionResult(data=None, errors=[error])
         # Strawberry would run a subscription sent as a plain request like a query, whose field then
         # resolves to a stream no JSON response can hold.
-        if is_subscription(request_data):
+        if is_subscription(request_data, request.app.state.settings):
             return ExecutionResult(
                 data=None, errors=[GraphQLError(NOT_STREAMED, extensions={"code": "BAD_USER_INPUT"})]
             )
+        refused = await create_refusal(request, request_data, sub_response)
+        if refused is not None:
+            return refused
         return await super().execute_single(
             request, request_adapter, sub_response, context, root_value, request_data
         )
@@ -239,9 +263,11 @@ class GatewayGraphQL(GraphQLOverHTTP):
 
     def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
         # A GET naming a persisted document has no `query` either, and may accept anything.
+        # With GraphiQL off, a browser's GET is answered as any GET without a query.
         params = request.query_params
         return (
-            super().should_render_graphql_ide(request)
+            self.graphiql
+            and super().should_render_graphql_ide(request)
             and "extensions" not in params
             and "documentId" not in params
         )

@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 from cross_web import AsyncHTTPRequestAdapter, HTTPException, StarletteRequestAdapter
-from graphql import GraphQLSyntaxError, OperationType, get_operation_ast, parse
+from graphql import OperationType
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.websockets import WebSocket
@@ -33,6 +33,8 @@ from gateway.negotiation import (
     stream_protocol,
 )
 from gateway.reservations import TOKEN_HEADER, TOKEN_PARAM, Reservation, Reservations
+from gateway.settings import Settings
+from schema.limits import operation_type_of
 
 # Methods /graphql answers: GET and POST for operations; PUT and DELETE for graphql-sse reservations.
 ALLOWED_METHODS = "GET, POST, PUT, DELETE"
@@ -68,18 +70,18 @@ class EventStreamTransport(SSETransport):
         return f": {comment}\n\n"
 
 
-def is_subscription(data: GraphQLRequestData) -> bool:
-    # The word is in every subscription document; parsing only those keeps queries at one parse.
+def is_subscription(data: GraphQLRequestData, settings: Settings | None = None) -> bool:
+    # The word is in every subscription document; parsing only those keeps queries at one parse. The
+    # parse keeps to the operation limits (a long document is not parsed whole here before it is
+    # refused) and is the one the execution reads from the cache.
     if not data.query or "subscription" not in data.query:
         return False
-    try:
-        operation = get_operation_ast(parse(data.query), data.operation_name)
-    except GraphQLSyntaxError:
-        return False
-    return operation is not None and operation.operation == OperationType.SUBSCRIPTION
+    return operation_type_of(data.query, data.operation_name, settings) == OperationType.SUBSCRIPTION
 
 
-def negotiated_protocol(ranges: list[MediaRange], data: GraphQLRequestData) -> GraphQLRequestProtocol:
+def negotiated_protocol(
+    ranges: list[MediaRange], data: GraphQLRequestData, settings: Settings | None = None
+) -> GraphQLRequestProtocol:
     """How a request is answered: a stream for a subscription when the client names one, one JSON body
     for queries and mutations, and a stream for those only when the client takes no JSON at all (as
     graphql-sse's distinct connections do). Raises 406 when nothing the client accepts fits."""
@@ -93,7 +95,7 @@ def negotiated_protocol(ranges: list[MediaRange], data: GraphQLRequestData) -> G
         ):
             return stream
         return "http"
-    if is_subscription(data):
+    if is_subscription(data, settings):
         return stream or "http"
     if json_type(ranges) is not None:
         return "http"
@@ -149,9 +151,11 @@ class GraphQLOverHTTP(GraphQL[RequestContext, None]):
     # generic base's narrower declaration otherwise).
     websocket_adapter_class = ASGIWebSocketAdapter
 
-    def __init__(self, schema: BaseSchema, **options: Any) -> None:
+    def __init__(self, schema: BaseSchema, *, settings: Settings | None = None, **options: Any) -> None:
         super().__init__(schema, **options)
         self.reservations = Reservations(MAX_RESERVATIONS)
+        # The operation limits a request's document is parsed within before it is known to stream.
+        self.settings = settings
 
     async def respond(self, request: Request) -> Response:
         """The answer to one HTTP request; a request error is a GraphQL response too, never plain text."""
@@ -182,7 +186,9 @@ class GraphQLOverHTTP(GraphQL[RequestContext, None]):
                     400, "The GraphQL operation's `operationName` must be a string or null, if provided."
                 )
         if isinstance(data, GraphQLRequestData):
-            data.protocol = negotiated_protocol(parse_accept(request.headers.get("accept")), data)
+            data.protocol = negotiated_protocol(
+                parse_accept(request.headers.get("accept")), data, self.settings
+            )
         return data
 
     async def execute_single(

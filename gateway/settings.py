@@ -11,6 +11,9 @@ from urllib.parse import urlsplit
 
 AuthMode = Literal["token", "aksk"]
 AUTH_MODES: tuple[AuthMode, ...] = ("token", "aksk")
+# `open` runs any document; `trusted` only the trusted documents (safelisting).
+OperationsMode = Literal["open", "trusted"]
+OPERATIONS_MODES: tuple[OperationsMode, ...] = ("open", "trusted")
 EMULATOR_PROJECT_ID = "demo-project"
 EMULATOR_TOKEN = "demo-token"  # noqa: S105 - the embedded emulator's public demo token, not a secret
 
@@ -67,10 +70,20 @@ class Settings:
     max_subscriptions: int = 20_000
     max_subscriptions_per_connection: int = 100
     max_subscriptions_per_caller: int = 500
+    # Per caller, shared by every replica through Redis; 0 turns a limit off.
+    rate_limit_per_second: float = 50.0
+    rate_limit_burst: int = 500
+    create_rate_limit_per_second: float = 2.0
+    create_rate_limit_burst: int = 10
     subscriber_queue_size: int = 16
     callback_secret: str | None = field(default=None, repr=False)
     persisted_queries_max: int = 10_000
     trusted_documents: str | None = None
+    # On when built directly (as tests do); `from_env` turns both off in front of a real endpoint.
+    introspection: bool = True
+    graphiql: bool = True
+    operations: OperationsMode = "open"
+    emulator_admin: bool = False
 
     @property
     def uses_emulator(self) -> bool:
@@ -207,6 +220,18 @@ class _Reader:
             max_subscriptions_per_caller=self.parsed(
                 "GATEWAY_MAX_SUBSCRIPTIONS_PER_CALLER", 500, _count, "a whole number of at least 1"
             ),
+            rate_limit_per_second=self.parsed(
+                "GATEWAY_RATE_LIMIT_PER_SECOND", 50.0, _rate, "a positive number, or 0 or off"
+            ),
+            rate_limit_burst=self.parsed(
+                "GATEWAY_RATE_LIMIT_BURST", 500, _count, "a whole number of at least 1"
+            ),
+            create_rate_limit_per_second=self.parsed(
+                "GATEWAY_CREATE_RATE_LIMIT_PER_SECOND", 2.0, _rate, "a positive number, or 0 or off"
+            ),
+            create_rate_limit_burst=self.parsed(
+                "GATEWAY_CREATE_RATE_LIMIT_BURST", 10, _count, "a whole number of at least 1"
+            ),
             subscriber_queue_size=self.parsed(
                 "GATEWAY_SUBSCRIBER_QUEUE_SIZE", 16, _count, "a whole number of at least 1"
             ),
@@ -215,6 +240,10 @@ class _Reader:
                 "GATEWAY_PERSISTED_QUERIES_MAX", 10_000, _count, "a whole number of at least 1"
             ),
             trusted_documents=self.raw("GATEWAY_TRUSTED_DOCUMENTS"),
+            introspection=self.parsed("GATEWAY_INTROSPECTION", endpoint is None, _bool, _BOOL_RULE),
+            graphiql=self.parsed("GATEWAY_GRAPHIQL", endpoint is None, _bool, _BOOL_RULE),
+            operations=self.parsed("GATEWAY_OPERATIONS", "open", _operations, "one of open, trusted"),
+            emulator_admin=self.parsed("METASTUDIO_EMULATOR_ADMIN", False, _bool, _BOOL_RULE),
         )
         if settings.public_url and settings.redis_url and not settings.callback_secret:
             self.problems.append(
@@ -269,6 +298,15 @@ def _positive(value: str) -> float:
     return number
 
 
+def _rate(value: str) -> float:
+    if value.lower() == "off":
+        return 0.0
+    number = float(value)
+    if not number >= 0 or number == float("inf"):
+        raise ValueError(value)
+    return number
+
+
 def _retries(value: str) -> int:
     number = int(value)
     if not 0 <= number <= 10:
@@ -290,6 +328,27 @@ def _codings(value: str) -> tuple[str, ...]:
     if not codings or any(coding not in ("br", "gzip") for coding in codings):
         raise ValueError(value)
     return tuple(dict.fromkeys(codings))
+
+
+_BOOL_RULE = "true or false (also 1/0, yes/no)"
+
+
+def _bool(value: str) -> bool:
+    word = value.lower()
+    if word in ("true", "1", "yes"):
+        return True
+    if word in ("false", "0", "no"):
+        return False
+    raise ValueError(value)
+
+
+def _operations(value: str) -> OperationsMode:
+    mode = value.lower()
+    if mode == "open":
+        return "open"
+    if mode == "trusted":
+        return "trusted"
+    raise ValueError(value)
 
 
 def _log_level(value: str) -> str:

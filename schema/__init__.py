@@ -8,6 +8,7 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.types import ExecutionContext
 
+from gateway.metrics import RequestMetrics
 from schema import direct
 from schema.errors import ErrorMapping, log_errors
 from schema.limits import CheckedValidationCache, OperationLimits
@@ -55,6 +56,8 @@ def build_schema(*, direct_fields: bool = True) -> strawberry.Schema:
         subscription=Subscription,
         types=[*VIDEO_TYPES, TrainingJob, PictureModelingJob],
         extensions=[
+            # First, so that it sees the operation's errors once the others have given them their codes.
+            RequestMetrics,
             # Parses (with a cache of its own) within the limits, and checks them before validation.
             OperationLimits,
             partial(CheckedValidationCache, maxsize=512),

@@ -25,17 +25,19 @@ from graphql import (
     ListValueNode,
     ObjectValueNode,
     OperationDefinitionNode,
+    OperationType,
     SelectionSetNode,
     StringValueNode,
     VariableNode,
     get_named_type,
+    get_operation_ast,
     parse,
 )
 from strawberry.extensions import SchemaExtension, ValidationCache
 
 from gateway.settings import Settings
 from schema import direct
-from schema.errors import BadUserInput, GatewayError
+from schema.errors import VALIDATION_FAILED, BadUserInput, GatewayError
 from schema.paging import DEFAULT_PAGE, MAX_PAGE
 
 # The job types whose rows come with their summary; any other field of theirs costs a detail call.
@@ -75,6 +77,35 @@ class OperationLimitExceeded(GatewayError):
         )
 
 
+# The fields that read the schema itself; `__typename` reads only an object's type, and stays allowed.
+INTROSPECTION_FIELDS = frozenset({"__schema", "__type"})
+
+
+class IntrospectionDisabled(GatewayError):
+    """Refused as validation refuses a document: clients already treat that code as a bad document."""
+
+    code = VALIDATION_FAILED
+
+    def __init__(self, field: str) -> None:
+        super().__init__(
+            f"introspection is off on this gateway (GATEWAY_INTROSPECTION=false): `{field}` may not be "
+            "queried; the schema is published with the gateway instead",
+            extensions={"field": field},
+        )
+
+
+def check_introspection(document: DocumentNode) -> None:
+    """Refuse a document that selects `__schema` or `__type` anywhere, fragments included."""
+    for node in _fields_in(document):
+        if node.name.value in INTROSPECTION_FIELDS:
+            raise IntrospectionDisabled(node.name.value)
+
+
+def introspection_allowed(request_context: object) -> bool:
+    settings = getattr(request_context, "settings", None)
+    return True if settings is None else bool(settings.introspection)
+
+
 @functools.lru_cache(maxsize=PARSE_CACHE_SIZE)
 def _parse(query: str, max_tokens: int) -> DocumentNode:
     return parse(query, max_tokens=max_tokens)
@@ -93,6 +124,22 @@ def parse_within(query: str, limits: Limits) -> DocumentNode:
         # Counted up to ten times the limit: past that the figure says nothing more, and costs time.
         count = count_tokens(query, limits.tokens * 10)
         raise OperationLimitExceeded("tokens", limits.tokens, count, "document has too many tokens") from None
+
+
+def operation_type_of(
+    query: str | None, operation_name: str | None, settings: Settings | None
+) -> OperationType | None:
+    """The type of the operation a request names, from a parse within the limits (kept in the same cache
+    the execution then reads); None when the document is over a limit, unreadable or names none."""
+    if not query:
+        return None
+    limits = DEFAULT_LIMITS if settings is None else _limits_for(settings)
+    try:
+        document = parse_within(query, limits)
+    except GraphQLError:
+        return None
+    operation = get_operation_ast(document, operation_name)
+    return None if operation is None else operation.operation
 
 
 def count_tokens(query: str, most: int | None = None) -> int:
@@ -474,6 +521,12 @@ class OperationLimits(SchemaExtension):
                     graphql_schema.extensions.get(direct.FIELDS, {}),
                 )
             except (OperationLimitExceeded, BadUserInput) as refusal:
+                self.refusal = refusal
+        # The schema object is shared by every app in the process: each request's own settings decide.
+        if self.refusal is None and document is not None and not introspection_allowed(context.context):
+            try:
+                check_introspection(document)
+            except IntrospectionDisabled as refusal:
                 self.refusal = refusal
         if self.refusal is not None:
             context.pre_execution_errors = [self.refusal]

@@ -120,3 +120,24 @@ def test_replicas_with_callbacks_must_share_a_callback_secret() -> None:
     assert problems({"GATEWAY_CALLBACK_SECRET": "short"}) == [
         "GATEWAY_CALLBACK_SECRET: must be at least 16 characters"
     ]
+
+
+def test_rate_limits_are_read_checked_and_may_be_turned_off() -> None:
+    defaults = Settings.from_env({})
+    assert (defaults.rate_limit_per_second, defaults.rate_limit_burst) == (50.0, 500)
+    assert (defaults.create_rate_limit_per_second, defaults.create_rate_limit_burst) == (2.0, 10)
+    settings = Settings.from_env(
+        {
+            "GATEWAY_RATE_LIMIT_PER_SECOND": "2.5",
+            "GATEWAY_RATE_LIMIT_BURST": "5",
+            "GATEWAY_CREATE_RATE_LIMIT_PER_SECOND": "off",
+            "GATEWAY_CREATE_RATE_LIMIT_BURST": "3",
+        }
+    )
+    assert (settings.rate_limit_per_second, settings.rate_limit_burst) == (2.5, 5)
+    assert (settings.create_rate_limit_per_second, settings.create_rate_limit_burst) == (0.0, 3)
+    assert Settings.from_env({"GATEWAY_RATE_LIMIT_PER_SECOND": "0"}).rate_limit_per_second == 0.0
+    assert problems({"GATEWAY_RATE_LIMIT_PER_SECOND": "-1", "GATEWAY_CREATE_RATE_LIMIT_BURST": "0"}) == [
+        "GATEWAY_RATE_LIMIT_PER_SECOND: '-1' is not a positive number, or 0 or off",
+        "GATEWAY_CREATE_RATE_LIMIT_BURST: '0' is not a whole number of at least 1",
+    ]
