@@ -20,6 +20,7 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
+from tests.support.node import run_script
 from tests.support.servers import ThreadedServer, serve
 from tests.support.serving import clean_env, serve_gateway
 from tests.test_subscriptions import ALICE, LiveGateway, Move, live_gateway, moving
@@ -64,30 +65,8 @@ async def open_page(page: str, url: str, move: Move | None = None) -> list[dict[
     assert (JS / "node_modules" / "puppeteer-core").is_dir(), (
         "run `npm ci --prefix tests/js` (make test does)"
     )
-    process = await asyncio.create_subprocess_exec(
-        "node",
-        str(JS / "browser.mjs"),
-        json.dumps({"page": page, "url": url, "chromium": CHROMIUM}),
-        cwd=JS,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    assert process.stdout is not None and process.stderr is not None
-    messages: list[dict[str, Any]] = []
-    try:
-        async with asyncio.timeout(BROWSER_TIMEOUT):
-            while line := await process.stdout.readline():
-                message: dict[str, Any] = json.loads(line)
-                messages.append(message)
-                if "event" in message and move is not None:
-                    await move(sum("event" in m for m in messages))
-            stderr = await process.stderr.read()
-            assert await process.wait() == 0, stderr.decode()
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    return messages
+    options = {"page": page, "url": url, "chromium": CHROMIUM}
+    return await run_script("browser.mjs", options, seconds=BROWSER_TIMEOUT, progress="event", move=move)
 
 
 def shown(messages: list[dict[str, Any]]) -> dict[str, Any]:

@@ -5,8 +5,6 @@ tests/js; what they print is what an app using them would see."""
 
 from __future__ import annotations
 
-import asyncio
-import json
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.node import run_script
 from tests.support.servers import ThreadedServer
 from tests.test_subscriptions import ALICE, QUERIES, TIMEOUT, VIDEO, LiveGateway, Move, live_gateway, moving
 from tests.test_subscriptions_js import run_client
@@ -56,30 +55,7 @@ async def run(
         "variables": variables,
         "headers": headers,
     }
-    process = await asyncio.create_subprocess_exec(
-        "node",
-        str(JS / "clients.mjs"),
-        json.dumps(options),
-        cwd=JS,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    assert process.stdout is not None and process.stderr is not None
-    messages: list[dict[str, Any]] = []
-    try:
-        async with asyncio.timeout(TIMEOUT):
-            while line := await process.stdout.readline():
-                message: dict[str, Any] = json.loads(line)
-                messages.append(message)
-                if "result" in message and move is not None:
-                    await move(sum("result" in m for m in messages))
-            stderr = await process.stderr.read()
-            assert await process.wait() == 0, stderr.decode()
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    return messages
+    return await run_script("clients.mjs", options, seconds=TIMEOUT, progress="result", move=move)
 
 
 def results(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:

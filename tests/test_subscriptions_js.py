@@ -4,8 +4,6 @@ by Node from tests/js against a real gateway server."""
 
 from __future__ import annotations
 
-import asyncio
-import json
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,6 +12,7 @@ from typing import Any
 import pytest
 
 from schema.relay import encode_global_id
+from tests.support.node import run_script
 from tests.support.servers import ThreadedServer
 from tests.test_subscriptions import ALICE, JOBS, TIMEOUT, VIDEO, LiveGateway, Move, live_gateway, moving
 
@@ -48,30 +47,7 @@ async def run_client(
         "connectionParams": credentials,
         "headers": credentials,
     }
-    process = await asyncio.create_subprocess_exec(
-        "node",
-        str(JS / "subscribe.mjs"),
-        json.dumps(options),
-        cwd=JS,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    assert process.stdout is not None and process.stderr is not None
-    messages: list[dict[str, Any]] = []
-    try:
-        async with asyncio.timeout(TIMEOUT):
-            while line := await process.stdout.readline():
-                message: dict[str, Any] = json.loads(line)
-                messages.append(message)
-                if "next" in message and move is not None:
-                    await move(sum("next" in m for m in messages))
-            stderr = await process.stderr.read()
-            assert await process.wait() == 0, stderr.decode()
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    return messages
+    return await run_script("subscribe.mjs", options, seconds=TIMEOUT, progress="next", move=move)
 
 
 @pytest.mark.parametrize("client", CLIENTS)

@@ -2,8 +2,8 @@
 
 from schema.__main__ import SDL_PATH, exported_sdl
 
-# The public contract's own checker lives beside the repository (../shared), not in it: `.ci/run` runs it
-# over schema/schema.graphql when it is there, so that a bare clone's `make test` passes without it.
+# The public contract's own checker is not part of the repository: `.ci/run` runs it over
+# schema/schema.graphql where it is available, so that a bare clone's `make test` passes without it.
 
 
 def test_the_committed_sdl_is_what_the_code_exports() -> None:
