@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import GraphQLOutputType, GraphQLResolveInfo
@@ -58,112 +59,83 @@ class SlicedExecutor(StrawberryGraphQLCoreExecutionContext):
             return super().complete_iterable_value(
                 item_type, field_details_list, info, path, items, position_context
             )
-        completed: list[Any] = []
-        awaitable_indices: list[int] = []
-        stopped = 0
-        if self.turns.open():
-            try:
-                stopped = self._complete_items(
-                    items,
-                    0,
-                    completed,
-                    awaitable_indices,
-                    item_type,
-                    field_details_list,
-                    info,
-                    path,
-                    position_context,
-                )
-            except BaseException:
-                self._settle(completed, awaitable_indices)
-                raise
-        if stopped == len(items) and not awaitable_indices:
-            return completed
-        return self._complete_later(
-            items,
-            stopped,
-            completed,
-            awaitable_indices,
-            item_type,
-            field_details_list,
-            info,
-            path,
-            position_context,
-        )
+        work = _ListCompletion(self, items, item_type, field_details_list, info, path, position_context)
+        stopped = work.advance(0) if self.turns.open() else 0
+        if stopped == len(items) and not work.awaitable_indices:
+            return work.completed
+        return work.finish(stopped)
 
-    def _settle(self, completed: list[Any], awaitable_indices: list[int]) -> None:
-        # As graphql-core does when an item fails: the items still pending are settled, not orphaned.
-        pending = [completed[i] for i in awaitable_indices]
-        if pending:
-            self.settle_in_background(pending)
 
-    def _complete_items(
-        self,
-        items: Sequence[Any],
-        start: int,
-        completed: list[Any],
-        awaitable_indices: list[int],
-        item_type: GraphQLOutputType,
-        field_details_list: FieldDetailsList,
-        info: GraphQLResolveInfo[Any],
-        path: Path,
-        position_context: Any,
-    ) -> int:
-        """Complete items from `start` while the slice lasts; the index of the first item left."""
-        is_awaitable = self.is_awaitable
-        turns = self.turns
-        index, count = start, len(items)
-        while index < count:
-            item = items[index]
-            item_path = path.add_key(index, None)
-            if is_awaitable(item):
-                completed.append(
-                    self.complete_awaitable_list_item_value(
-                        item, item_type, field_details_list, info, item_path, position_context
+@dataclass
+class _ListCompletion:
+    """One list being completed: its items, what is completed so far, and which of those are awaited."""
+
+    executor: SlicedExecutor
+    items: Sequence[Any]
+    item_type: GraphQLOutputType
+    field_details_list: FieldDetailsList
+    info: GraphQLResolveInfo[Any]
+    path: Path
+    position_context: Any
+    completed: list[Any] = field(default_factory=list)
+    awaitable_indices: list[int] = field(default_factory=list)
+
+    def advance(self, start: int) -> int:
+        """Complete items from `start` while the operation's slice lasts; the index of the first left."""
+        executor, turns = self.executor, self.executor.turns
+        index, count = start, len(self.items)
+        try:
+            while index < count:
+                item = self.items[index]
+                item_path = self.path.add_key(index, None)
+                if executor.is_awaitable(item):
+                    self.completed.append(
+                        executor.complete_awaitable_list_item_value(
+                            item,
+                            self.item_type,
+                            self.field_details_list,
+                            self.info,
+                            item_path,
+                            self.position_context,
+                        )
                     )
-                )
-                awaitable_indices.append(index)
-            elif self.complete_list_item_value(
-                item, completed, item_type, field_details_list, info, item_path, position_context
-            ):
-                awaitable_indices.append(index)
-            index += 1
-            if not turns.open():
-                break
+                    self.awaitable_indices.append(index)
+                elif executor.complete_list_item_value(
+                    item,
+                    self.completed,
+                    self.item_type,
+                    self.field_details_list,
+                    self.info,
+                    item_path,
+                    self.position_context,
+                ):
+                    self.awaitable_indices.append(index)
+                index += 1
+                if not turns.open():
+                    break
+        except BaseException:
+            self._settle()
+            raise
         return index
 
-    async def _complete_later(
-        self,
-        items: Sequence[Any],
-        start: int,
-        completed: list[Any],
-        awaitable_indices: list[int],
-        item_type: GraphQLOutputType,
-        field_details_list: FieldDetailsList,
-        info: GraphQLResolveInfo[Any],
-        path: Path,
-        position_context: Any,
-    ) -> list[Any]:
+    def _settle(self) -> None:
+        # As graphql-core does when an item fails: the items still pending are settled, not orphaned.
+        pending = [self.completed[i] for i in self.awaitable_indices]
+        if pending:
+            self.executor.settle_in_background(pending)
+
+    async def finish(self, start: int) -> list[Any]:
+        """Complete the rest a slice at a time, on the loop's later turns, then await awaited items."""
         index = start
-        try:
-            while index < len(items):
-                await self.turns.wait()
-                index = self._complete_items(
-                    items,
-                    index,
-                    completed,
-                    awaitable_indices,
-                    item_type,
-                    field_details_list,
-                    info,
-                    path,
-                    position_context,
-                )
-        except BaseException:
-            self._settle(completed, awaitable_indices)
-            raise
-        if awaitable_indices:
-            results = await gather_with_cancel(*(completed[i] for i in awaitable_indices))
-            for i, result in zip(awaitable_indices, results, strict=True):
-                completed[i] = result
-        return completed
+        while index < len(self.items):
+            try:
+                await self.executor.turns.wait()
+            except BaseException:
+                self._settle()
+                raise
+            index = self.advance(index)
+        if self.awaitable_indices:
+            results = await gather_with_cancel(*(self.completed[i] for i in self.awaitable_indices))
+            for i, result in zip(self.awaitable_indices, results, strict=True):
+                self.completed[i] = result
+        return self.completed
