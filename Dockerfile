@@ -17,8 +17,10 @@ COPY queries /srv/metastudio-gateway/queries
 ENV GATEWAY_TRUSTED_DOCUMENTS=/srv/metastudio-gateway/queries
 RUN python -m pip install --no-cache-dir --no-index --find-links=/wheels metastudio-gateway \
  && rm -rf /wheels \
- && useradd --system --uid 10001 --no-create-home gateway
-USER gateway
+ && groupadd --system --gid 10001 gateway \
+ && useradd --system --uid 10001 --gid gateway --no-create-home gateway
+# A numeric user, which Kubernetes' runAsNonRoot can verify (a user named instead is refused).
+USER 10001:10001
 EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
   CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen(f\"http://127.0.0.1:{os.environ.get('GATEWAY_PORT', '8000')}/healthz\", timeout=2)"]
