@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 
 from starlette.requests import HTTPConnection
 
+from gateway.clientauth import MISSING as MISSING_BEARER
+from gateway.clientauth import identity_of
 from gateway.edge.request_id import scope_request_id
 from gateway.idempotency import IdempotencyStore
 from gateway.loaders.base import KindCache, RequestUpstream
@@ -57,7 +59,11 @@ class RequestContext:
 
 
 def credentials_from(connection: HTTPConnection | None, settings: Settings) -> Credentials:
-    """The caller's credentials from its headers: its token in token mode, its app user id in both."""
+    """The caller's credentials from its headers: its token in token mode, its app user id in both. With
+    GATEWAY_CLIENT_AUTH=jwt the app user is the one its verified token names, and no header counts."""
+    if settings.client_auth == "jwt":
+        identity = identity_of(connection.scope) if connection is not None else None
+        return Credentials(app_user_id=identity.user_id if identity is not None else None)
     headers = connection.headers if connection is not None else {}
     sent = {name: headers.get(name) or "" for name in CREDENTIAL_HEADERS}
     sent["x-app-userid"] = _utf8_header(sent["x-app-userid"])
@@ -69,7 +75,10 @@ def connection_credentials(
 ) -> Credentials:
     """A WebSocket caller's credentials: from its `connection_init` payload when that names any (as
     GraphiQL's header editor and graphql-ws clients send headers: top-level keys or a nested "headers"
-    object, any case), else from the handshake's headers (clients that can set them)."""
+    object, any case), else from the handshake's headers (clients that can set them). With
+    GATEWAY_CLIENT_AUTH=jwt, the identity verified at `connection_init` instead."""
+    if settings.client_auth == "jwt":
+        return credentials_from(handshake, settings)
     sent = params_headers(params or {})
     if any(sent.get(name) for name in CREDENTIAL_HEADERS):
         return credentials_from_headers(sent, settings)
@@ -133,6 +142,9 @@ def build_context(
     live: JobStateHub | None = None,
 ) -> RequestContext:
     missing = MISSING_TOKEN if settings.auth_mode == "token" and not credentials.token else None
+    # With client authentication on, nothing goes upstream as the service itself for want of a token.
+    if settings.client_auth == "jwt" and credentials.app_user_id is None:
+        missing = MISSING_BEARER
     turns = Turns()
     upstream = RequestUpstream(
         client, credentials, settings.call_budget, missing_credentials=missing, turns=turns

@@ -7,6 +7,7 @@ media types and status codes follow the GraphQL-over-HTTP spec (gateway/http_pro
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any
 
@@ -29,12 +30,28 @@ from strawberry.subscriptions import (
     MULTIPART_SUBSCRIPTION_PROTOCOL,
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    ConnectionInitMessage,
+    SubscribeMessage,
+)
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
-from strawberry.subscriptions.protocols.graphql_ws.types import StartMessage
+from strawberry.subscriptions.protocols.graphql_ws.types import ConnectionErrorMessage, StartMessage
+from strawberry.subscriptions.protocols.graphql_ws.types import ConnectionInitMessage as LegacyInitMessage
 from strawberry.types import ExecutionResult, SubscriptionExecutionResult
 
-from gateway.context import RequestContext, build_context, connection_credentials, credentials_from
+from gateway.clientauth import (
+    CLOSE_BAD_REQUEST,
+    ConnectionRefusal,
+    authenticate_connection,
+    close_at_expiry,
+)
+from gateway.context import (
+    RequestContext,
+    build_context,
+    connection_credentials,
+    credentials_from,
+    params_headers,
+)
 from gateway.graphiql import GRAPHIQL_CSP, graphiql_html
 from gateway.http_protocol import GraphQLOverHTTP, is_subscription
 from gateway.metrics import rate_limited
@@ -80,6 +97,17 @@ NOT_STREAMED = (
 )
 
 
+async def connection_refusal(
+    context: RequestContext, payload: Mapping[str, object]
+) -> ConnectionRefusal | None:
+    """With client authentication on, the close a WebSocket's `connection_init` gets instead of an ack when
+    its bearer token (in the payload, as GraphiQL and graphql-ws clients send headers, or else in the
+    handshake) does not verify."""
+    if context.request is None:
+        return None
+    return await authenticate_connection(context.request, params_headers(payload))
+
+
 class TextWebSocket(ASGIWebSocketAdapter):
     """Sends every protocol message as a text frame, as both WebSocket protocols require (our JSON
     encoder returns bytes, which Strawberry would send as binary frames that clients refuse)."""
@@ -92,7 +120,26 @@ class TextWebSocket(ASGIWebSocketAdapter):
 
 
 class TransportWSHandler(BaseGraphQLTransportWSHandler[RequestContext, None]):
-    """graphql-transport-ws, refusing an operation past the connection's limit with a coded error."""
+    """graphql-transport-ws, refusing an operation past the connection's limit with a coded error, and a
+    connection whose bearer token does not verify (closed 4403, or 4400 for a client-sent X-App-UserId)."""
+
+    expiry: asyncio.Task[None] | None = None
+
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        payload = message.get("payload", {})
+        if not (self.connection_init_received or self.connection_timed_out) and isinstance(payload, dict):
+            refused = await connection_refusal(self.context, payload)
+            if refused is not None:
+                await self.websocket.close(code=refused.code, reason=refused.reason)
+                return
+        await super().handle_connection_init(message)
+        if self.connection_acknowledged and self.expiry is None and self.context.request is not None:
+            self.expiry = close_at_expiry(self.context.request, self.websocket.close)
+
+    async def shutdown(self) -> None:
+        if self.expiry is not None:
+            self.expiry.cancel()
+        await super().shutdown()
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         limit = self.max_subscriptions_per_connection
@@ -123,7 +170,32 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[RequestContext, None]):
 
 
 class LegacyWSHandler(BaseGraphQLWSHandler[RequestContext, None]):
-    """The legacy graphql-ws protocol, refusing an operation past the connection's limit likewise."""
+    """The legacy graphql-ws protocol, refusing an operation past the connection's limit likewise, and a
+    connection whose bearer token does not verify with a `connection_error`, then the same close."""
+
+    expiry: asyncio.Task[None] | None = None
+
+    async def handle_connection_init(self, message: LegacyInitMessage) -> None:
+        payload = message.get("payload") or {}
+        if isinstance(payload, dict):
+            refused = await connection_refusal(self.context, payload)
+            if refused is not None:
+                code = "BAD_USER_INPUT" if refused.code == CLOSE_BAD_REQUEST else "UNAUTHENTICATED"
+                error: dict[str, object] = {"message": refused.reason, "extensions": {"code": code}}
+                await self.send_message(ConnectionErrorMessage(type="connection_error", payload=error))
+                await self.websocket.close(code=refused.code, reason=refused.reason)
+                return
+        await super().handle_connection_init(message)
+        # This protocol lets a client send `connection_init` again, with a fresh token.
+        if self.expiry is not None:
+            self.expiry.cancel()
+        if self.connection_acknowledged and self.context.request is not None:
+            self.expiry = close_at_expiry(self.context.request, self.websocket.close)
+
+    async def cleanup(self) -> None:
+        if self.expiry is not None:
+            self.expiry.cancel()
+        await super().cleanup()
 
     async def handle_start(self, message: StartMessage) -> None:
         limit = self.max_subscriptions_per_connection

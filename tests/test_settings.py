@@ -76,7 +76,14 @@ def test_every_problem_is_reported_at_once() -> None:
 
 
 def test_secrets_stay_out_of_the_settings_repr_and_errors() -> None:
-    settings = Settings.from_env({**CLOUD, "METASTUDIO_AK": "AK-VISIBLE", "METASTUDIO_SK": "sk-very-secret"})
+    settings = Settings.from_env(
+        {
+            **CLOUD,
+            "METASTUDIO_AK": "AK-VISIBLE",
+            "METASTUDIO_SK": "sk-very-secret",
+            "GATEWAY_CLIENT_AUTH": "none",
+        }
+    )
     assert "sk-very-secret" not in repr(settings)
     with pytest.raises(SettingsError) as info:
         Settings.from_env({**CLOUD, "METASTUDIO_SK": "sk-very-secret", "METASTUDIO_AUTH_MODE": "nope"})
