@@ -11,12 +11,11 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 import uvicorn
 from uvicorn.config import STARTUP_FAILURE
 
-from gateway import __version__
+from gateway import __version__, logs
 from gateway.settings import EMULATOR_PROJECT_ID, Settings, SettingsError
 
 log = logging.getLogger("gateway")
@@ -85,11 +84,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings.from_env()
     except SettingsError as exc:
-        print(f"metastudio-gateway: {exc}", file=sys.stderr)
+        if os.environ.get("GATEWAY_LOG_FORMAT", "").strip().lower() == "json":
+            logs.configure("json", "error")
+        say_error(f"metastudio-gateway: {exc}")
         return 2
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    logs.configure(settings.log_format, settings.log_level, secrets=logs.secret_settings(settings))
     if args.command == "emulator":
         return run_emulator(args, settings)
     if args.command == "manifest":
@@ -109,23 +108,25 @@ def run_gateway(settings: Settings) -> int:
         from gateway.embedded import start_for
 
         emulator, settings = start_for(settings)
+        # The emulator's key pair may be made for this run.
+        logs.redact.add(logs.secret_settings(settings))
     try:
         app = create_app(settings)
         try:
             server = build_server(app, settings, app.state.drain)
         except UnsupportedServer as exc:
-            print(f"metastudio-gateway: {exc}", file=sys.stderr)
+            say_error(f"metastudio-gateway: {exc}")
             return 2
-        print(f"metastudio-gateway {__version__}", flush=True)
-        print(f"  GraphiQL:   http://{settings.host}:{settings.port}/graphql", flush=True)
-        print(f"  Health:     http://{settings.host}:{settings.port}/healthz", flush=True)
+        say(f"metastudio-gateway {__version__}")
+        say(f"  GraphiQL:   http://{settings.host}:{settings.port}/graphql")
+        say(f"  Health:     http://{settings.host}:{settings.port}/healthz")
         if emulator is not None:
-            print(f"  Emulator:   {emulator.url}/v1/{settings.project_id} (embedded)", flush=True)
+            say(f"  Emulator:   {emulator.url}/v1/{settings.project_id} (embedded)")
             if emulator.config.admin_enabled:
-                print(f"  Admin:      {emulator.url}/_emulator/calls", flush=True)
-            print(f"  Auth mode:  {settings.auth_mode} (demo token for token mode: demo-token)", flush=True)
+                say(f"  Admin:      {emulator.url}/_emulator/calls")
+            say(f"  Auth mode:  {settings.auth_mode} (demo token for token mode: demo-token)")
         else:
-            print(f"  Upstream:   {settings.endpoint} (project {settings.project_id})", flush=True)
+            say(f"  Upstream:   {settings.endpoint} (project {settings.project_id})")
         if emulator is not None and not is_loopback(settings.host):
             warn_public_demo(settings.host)
         tune_collector()
@@ -155,23 +156,39 @@ DEMO_WARNING = (
 
 
 def warn_public_demo(host: str) -> None:
-    """Printed and logged: a demo gateway listening beyond loopback is rarely what was meant."""
+    """Printed (in text) and logged: a demo gateway listening beyond loopback is rarely what was meant."""
     message = DEMO_WARNING.format(host=host)
     banner = "!" * 78
-    print(f"{banner}\n{message}\n{banner}", flush=True)
+    if not logs.json_configured():
+        print(f"{banner}\n{message}\n{banner}", flush=True)
     log.warning(message)
+
+
+def say(line: str) -> None:
+    """A start-up line: printed for a terminal; with JSON logs, a log record like every other line."""
+    if logs.json_configured():
+        log.info(line.strip())
+    else:
+        print(line, flush=True)
+
+
+def say_error(line: str) -> None:
+    if logs.json_configured():
+        log.error(line)
+    else:
+        print(line, file=sys.stderr)
 
 
 def print_manifest(settings: Settings, *, relay: bool) -> int:
     import orjson
 
-    from gateway.trusted import QUERIES_DIR, apollo_manifest, read_trusted_documents, relay_manifest
+    from gateway.trusted import apollo_manifest, load_trusted_documents, relay_manifest, trusted_sources
 
-    directory = QUERIES_DIR if settings.trusted_documents is None else Path(settings.trusted_documents)
-    if not directory.is_dir():
-        print(f"metastudio-gateway: no trusted documents at {directory}", file=sys.stderr)
+    sources = trusted_sources(settings.trusted_documents)
+    if not sources:
+        say_error("metastudio-gateway: no trusted documents: set GATEWAY_TRUSTED_DOCUMENTS")
         return 2
-    documents = read_trusted_documents(directory)
+    documents = load_trusted_documents(sources)
     manifest = relay_manifest(documents) if relay else apollo_manifest(documents)
     sys.stdout.write(orjson.dumps(manifest, option=orjson.OPT_INDENT_2).decode("utf-8") + "\n")
     return 0
@@ -181,7 +198,7 @@ def run_emulator(args: argparse.Namespace, settings: Settings) -> int:
     from gateway.emulator import EmulatorConfig, Timings, create_app
 
     if args.speed <= 0:
-        print("metastudio-gateway: --speed must be a positive number", file=sys.stderr)
+        say_error("metastudio-gateway: --speed must be a positive number")
         return 2
     base = Timings()
     timings = dataclasses.replace(
@@ -210,6 +227,14 @@ def run_emulator(args: argparse.Namespace, settings: Settings) -> int:
         seed_demo_data=not args.no_seed,
         admin_enabled=args.admin,
     )
-    print(f"MetaStudio emulator: http://{args.host}:{args.port}/v1/{config.project_id}", flush=True)
-    uvicorn.run(create_app(config), host=args.host, port=args.port, log_level=settings.log_level)
+    say(f"MetaStudio emulator: http://{args.host}:{args.port}/v1/{config.project_id}")
+    # Its lines go through the log handler `main` set up; the emulator logs each call it answers itself.
+    uvicorn.run(
+        create_app(config),
+        host=args.host,
+        port=args.port,
+        log_level=settings.log_level,
+        log_config=None,
+        access_log=False,
+    )
     return 0

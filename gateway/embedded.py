@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 import socket
 import threading
@@ -12,6 +13,16 @@ import uvicorn
 
 from gateway.emulator import EmulatorConfig, create_app
 from gateway.settings import Settings
+
+THREAD_NAME = "metastudio-emulator"
+
+
+class OnlyWarningsFromTheEmulator(logging.Filter):
+    """uvicorn's servers share one logger, whose level the gateway's server sets: the embedded emulator's
+    server keeps to warnings on it, or its start and stop lines would read as the gateway's."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or record.threadName != THREAD_NAME
 
 
 class EmbeddedEmulator:
@@ -29,9 +40,20 @@ class EmbeddedEmulator:
         self._socket.bind((host, port))
         self.port = int(self._socket.getsockname()[1])
         self.url = f"http://{host}:{self.port}"
-        uv_config = uvicorn.Config(create_app(config), log_level="warning", lifespan="on", loop="asyncio")
+        # Its lines go through the gateway's log handler; the emulator logs each call it answers itself.
+        uv_config = uvicorn.Config(
+            create_app(config),
+            log_level="warning",
+            log_config=None,
+            access_log=False,
+            lifespan="on",
+            loop="asyncio",
+        )
+        server_log = logging.getLogger("uvicorn.error")
+        if not any(isinstance(f, OnlyWarningsFromTheEmulator) for f in server_log.filters):
+            server_log.addFilter(OnlyWarningsFromTheEmulator())
         self._server = uvicorn.Server(uv_config)
-        self._thread = threading.Thread(target=self._run, name="metastudio-emulator", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=THREAD_NAME, daemon=True)
         self._error: BaseException | None = None
 
     def _run(self) -> None:

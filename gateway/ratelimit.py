@@ -10,7 +10,6 @@ from typing import Protocol
 
 import orjson
 from graphql import GraphQLError, OperationType
-from redis.exceptions import RedisError
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -19,6 +18,7 @@ from strawberry.types import ExecutionResult
 
 from gateway.context import RequestContext, connection_credentials, credentials_from
 from gateway.loaders.base import credentials_key
+from gateway.logs import note_caller
 from gateway.metrics import rate_limited
 from gateway.settings import Settings
 from schema.limits import operation_type_of
@@ -106,8 +106,11 @@ class RedisLimiter:
     """Buckets in Redis, so N replicas enforce one limit; when Redis cannot answer, requests go through."""
 
     def __init__(self, url: str, prefix: str = KEY_PREFIX) -> None:
+        # Imported only with Redis: redis-py loads OpenTelemetry's SDK whenever it is installed.
         from redis.asyncio import Redis
+        from redis.exceptions import RedisError
 
+        self._failures: tuple[type[Exception], ...] = (RedisError, OSError)
         self._redis: Redis = Redis.from_url(
             url, socket_timeout=REDIS_TIMEOUT, socket_connect_timeout=REDIS_TIMEOUT
         )
@@ -122,7 +125,7 @@ class RedisLimiter:
                 keys=[f"{self.prefix}:{limit.name}:{caller}"], args=[interval, limit.burst]
             )
         # A limiter must never be an outage: any Redis failure lets the request through.
-        except (RedisError, OSError) as error:
+        except self._failures as error:
             self._warn(error)
             return 0.0
         return int(wait) / 1_000_000
@@ -173,7 +176,8 @@ def rate_limited_error(limit: Limit, wait: float) -> GraphQLError:
 
 def caller_of(connection: HTTPConnection, settings: Settings) -> str:
     """The caller as the idempotency keys know it: a hash of its credentials (in aksk mode its
-    X-App-UserId, or the service itself when it sends none)."""
+    X-App-UserId, or the service itself when it sends none; with GATEWAY_CLIENT_AUTH=jwt the end user
+    its verified token names)."""
     return credentials_key(credentials_from(connection, settings))
 
 
@@ -197,7 +201,9 @@ class RateLimitMiddleware:
             await self.app(scope, receive, send)
             return
         limiter: Limiter = connection.app.state.rate_limiter
-        wait = await limiter.acquire(self.limit, caller_of(connection, self.settings))
+        caller = caller_of(connection, self.settings)
+        note_caller(caller)
+        wait = await limiter.acquire(self.limit, caller)
         if wait <= 0:
             await self.app(scope, receive, send)
             return

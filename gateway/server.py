@@ -442,11 +442,15 @@ def build_server(app: ASGIApp, settings: Settings, drain: Drain) -> GatewayServe
     # uvloop and httptools by name (here, through the protocol subclass), so a missing one fails the start
     # instead of silently falling back to the slower asyncio loop and h11 parser; no per-message deflate:
     # compressing every small subscription event costs CPU and a zlib context (tens of KB) per WebSocket.
+    # uvicorn's lines go through the gateway's log handler (gateway/logs.py), and its access log is off: the
+    # gateway's own access line has the request id, and no query string (it can carry variables).
     config = uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
+        log_config=None,
+        access_log=False,
         lifespan="on",
         loop="uvloop",
         http=protocol,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from starlette.middleware import Middleware
 
+from gateway.edge.access_log import AccessLogMiddleware
 from gateway.edge.caching import HttpCacheMiddleware
 from gateway.edge.compression import Compression, CompressionMiddleware
 from gateway.edge.cors import CorsMiddleware
@@ -12,10 +13,11 @@ from gateway.settings import Settings
 
 
 def outer_middleware(settings: Settings) -> list[Middleware]:
-    """Outside the drain guard, so that its refusals too carry a request id and, for an allowed origin,
-    the CORS headers a browser needs to read them."""
+    """Outside the drain guard, so that its refusals too carry a request id, are logged and, for an allowed
+    origin, carry the CORS headers a browser needs to read them."""
     return [
         Middleware(RequestIdMiddleware),
+        Middleware(AccessLogMiddleware),
         Middleware(CorsMiddleware, allowed_origins=settings.allowed_origins),
     ]
 
