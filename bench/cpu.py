@@ -14,8 +14,8 @@ import cProfile
 import pstats
 import sys
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import orjson
@@ -23,6 +23,9 @@ import orjson
 from bench import run, startup
 from gateway.app import create_app
 from gateway.settings import Settings
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
 
 ROUNDS, REQUESTS_PER_ROUND = 7, 200
 Message = MutableMapping[str, Any]
@@ -91,14 +94,35 @@ async def post(app: Callable[..., Awaitable[None]], body: bytes) -> bytes:
     return b"".join(chunks)
 
 
-async def measure(profile: str | None, only: str | None = None, rounds: int = ROUNDS) -> dict[str, float]:
+def dropping_provider() -> TracerProvider:
+    """A tracer provider that does all an exporting one does in this process (spans batched on the
+    processor's thread and encoded as OTLP) and then drops each batch instead of sending it."""
+    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+    from opentelemetry.sdk.trace import ReadableSpan
+    from opentelemetry.sdk.trace import TracerProvider as SDKTracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+
+    class Dropped(SpanExporter):
+        def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+            encode_spans(spans).SerializePartialToString()
+            return SpanExportResult.SUCCESS
+
+    provider = SDKTracerProvider()
+    provider.add_span_processor(BatchSpanProcessor(Dropped()))
+    return provider
+
+
+async def measure(
+    profile: str | None, only: str | None = None, rounds: int = ROUNDS, *, tracing: bool = False
+) -> dict[str, float]:
     emulator = startup.emulator()
     emulator.wait_ready("/_emulator/calls")
+    provider = dropping_provider() if tracing else None
     try:
         ids = await run.seed(emulator.url)
         settings = Settings.from_env(startup.gateway_env(emulator.url))
         upstream = RecordedUpstream(httpx.AsyncHTTPTransport())
-        app = create_app(settings, upstream_transport=upstream)
+        app = create_app(settings, upstream_transport=upstream, tracer_provider=provider)
         async with app.router.lifespan_context(app):
             bodies = {name: orjson.dumps(payload) for name, payload in run.payloads(ids).items()}
             for name, body in bodies.items():
@@ -116,6 +140,8 @@ async def measure(profile: str | None, only: str | None = None, rounds: int = RO
             }
     finally:
         emulator.stop()
+        if provider is not None:
+            provider.shutdown()
 
 
 async def per_request(app: Callable[..., Awaitable[None]], body: bytes, rounds_wanted: int = ROUNDS) -> float:
@@ -146,10 +172,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", metavar="OPERATION", help="measure one operation (to sample with py-spy)")
     parser.add_argument("--rounds", type=int, default=ROUNDS, help=f"rounds of {REQUESTS_PER_ROUND} requests")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    parser.add_argument(
+        "--tracing", action="store_true", help="trace every request (spans encoded as OTLP, then dropped)"
+    )
     args = parser.parse_args(argv)
     import uvloop
 
-    results = uvloop.run(measure(args.profile, args.only, args.rounds))
+    results = uvloop.run(measure(args.profile, args.only, args.rounds, tracing=args.tracing))
     if args.json:
         sys.stdout.buffer.write(orjson.dumps(results) + b"\n")
         return 0

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from functools import partial
+from functools import cache, partial
+from typing import Any
 
 import strawberry
 from graphql import GraphQLError
@@ -13,6 +14,7 @@ from schema import direct
 from schema.errors import ErrorMapping, log_errors
 from schema.limits import CheckedValidationCache, OperationLimits
 from schema.nodes import NodeQueries
+from schema.operation_log import OperationLog
 from schema.picture import PictureModelingJob, PictureModelingQueries
 from schema.picture_mutations import PictureModelingMutations
 from schema.slices import SlicedExecutor
@@ -47,15 +49,25 @@ class GatewaySchema(strawberry.Schema):
         log_errors(errors, operation, request_id)
 
 
-def build_schema(*, direct_fields: bool = True) -> strawberry.Schema:
+def build_schema(*, direct_fields: bool = True, traced: bool = False) -> strawberry.Schema:
     """The schema; with `direct_fields=False` the same schema resolved wholly through Strawberry's
-    per-field wrapper and graphql-core's own executor (the tests compare the two)."""
+    per-field wrapper and graphql-core's own executor (the tests compare the two); `traced` adds a span
+    per operation (gateway/tracing.py)."""
+    tracing: list[Any] = []
+    if traced:
+        from gateway.tracing import OperationSpans
+
+        tracing.append(OperationSpans)
     built = GatewaySchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         types=[*VIDEO_TYPES, TrainingJob, PictureModelingJob],
         extensions=[
+            # Outermost when traced: its span then covers the others' work and ends after theirs.
+            *tracing,
+            # Before the others: a WebSocket operation's log fields are its own from its start to its end.
+            OperationLog,
             # First, so that it sees the operation's errors once the others have given them their codes.
             RequestMetrics,
             # Parses (with a cache of its own) within the limits, and checks them before validation.
@@ -72,3 +84,9 @@ def build_schema(*, direct_fields: bool = True) -> strawberry.Schema:
 
 
 schema = build_schema()
+
+
+@cache
+def traced_schema() -> strawberry.Schema:
+    """The schema of apps that trace, built when the first one starts: the others pay nothing for it."""
+    return build_schema(traced=True)

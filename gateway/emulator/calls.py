@@ -16,6 +16,8 @@ class Call:
     request_id: str
     principal: str | None
     operation: str | None
+    # The W3C trace context the caller sent; no other header is kept (they carry credentials).
+    traceparent: str | None = None
 
 
 class CallLog:
@@ -32,9 +34,10 @@ class CallLog:
         request_id: str,
         principal: str | None,
         operation: str | None,
+        traceparent: str | None = None,
     ) -> None:
         self.calls.append(
-            Call(next(self._seq), method, path, query, status, request_id, principal, operation)
+            Call(next(self._seq), method, path, query, status, request_id, principal, operation, traceparent)
         )
 
     def as_json(self) -> list[dict[str, object]]:

@@ -72,6 +72,7 @@ class EmulatorMiddleware:
                 request_id=request_id,
                 principal=scope.get(PRINCIPAL_SCOPE_KEY),
                 operation=self._operation(scope),
+                traceparent=_header(scope, b"traceparent"),
             )
             logger.info("%s %s -> %s (%s)", method, path, answered.get("status"), request_id)
 
@@ -97,6 +98,13 @@ class EmulatorMiddleware:
         if fault.retry_after is not None:
             response.headers["Retry-After"] = fault.retry_after
         await response(scope, receive, send)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key.lower() == name:
+            return str(value.decode("latin-1"))
+    return None
 
 
 async def _drop_connection(receive: Receive) -> None:

@@ -6,7 +6,7 @@ import asyncio
 import time
 from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import httpx
@@ -14,6 +14,9 @@ import httpx
 from gateway.upstream.config import Credentials, UpstreamConfig
 from gateway.upstream.multipart import MultipartBody, PictureFile
 from gateway.upstream.session import Call, JSONObject, UpstreamSession
+
+if TYPE_CHECKING:
+    from gateway.upstream.tracing import UpstreamSpans
 
 QueryValue = str | int | float | bool | Sequence[str] | None
 
@@ -77,6 +80,10 @@ class UpstreamClient:
         """Have `observer` told of every upstream attempt: operation, HTTP status or transport outcome
         (timeout, unavailable, cancelled), and seconds."""
         self._session.observer = observer
+
+    def trace(self, spans: UpstreamSpans) -> None:
+        """Have every operation and every attempt but readiness probes traced by `spans`."""
+        self._session.tracing = spans
 
     def pool_starved_for(self) -> float:
         """Seconds during which calls waited in vain for an upstream connection and none got one."""

@@ -7,12 +7,13 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import httpx
 import orjson
 
+from gateway.logs import note_upstream_call, upstream_attempt_fields
 from gateway.upstream.backoff import Backoffs
 from gateway.upstream.config import Credentials, UpstreamConfig
 from gateway.upstream.errors import (
@@ -27,6 +28,9 @@ from gateway.upstream.multipart import MultipartBody
 from gateway.upstream.pool import PoolHealth, upstream_transport
 from gateway.upstream.retry import RetryPolicy
 from gateway.upstream.signer import canonical_query_string, sign_request
+
+if TYPE_CHECKING:
+    from gateway.upstream.tracing import UpstreamSpans
 
 logger = logging.getLogger("gateway.upstream")
 
@@ -68,6 +72,8 @@ class UpstreamSession:
         self.backoffs = Backoffs()
         # Told of every attempt: its operation, HTTP status or transport outcome, and seconds (metrics).
         self.observer: Callable[[str, str, float], None] | None = None
+        # Spans of operations and attempts (gateway/upstream/tracing.py); None when tracing is off.
+        self.tracing: UpstreamSpans | None = None
         self._http = httpx.AsyncClient(
             transport=transport or upstream_transport(limits),
             timeout=httpx.Timeout(
@@ -85,6 +91,12 @@ class UpstreamSession:
 
     async def call(self, call: Call, credentials: Credentials) -> JSONObject:
         """Send `call` for `credentials`, repeating it only when that is safe; the decoded JSON body."""
+        if self.tracing is not None:
+            with self.tracing.operation(call):
+                return await self._call(call, credentials)
+        return await self._call(call, credentials)
+
+    async def _call(self, call: Call, credentials: Credentials) -> JSONObject:
         self._check_credentials(call, credentials)
         deadline = asyncio.get_running_loop().time() + self._config.total_timeout
         try:
@@ -101,7 +113,8 @@ class UpstreamSession:
         """One attempt with the service's own credentials (none in token mode): its status, or None."""
         try:
             async with asyncio.timeout(self._config.total_timeout):
-                response = await self._attempt(call, None, 1)
+                # Readiness probes are left out of traces: they would be most of them.
+                response = await self._attempt(call, None, 1, traced=False)
         except (httpx.TransportError, TimeoutError):
             return None
         return response.status_code
@@ -133,11 +146,16 @@ class UpstreamSession:
             await asyncio.sleep(delay)
             retries += 1
 
-    async def _attempt(self, call: Call, credentials: Credentials | None, attempt: int) -> httpx.Response:
+    async def _attempt(
+        self, call: Call, credentials: Credentials | None, attempt: int, *, traced: bool = True
+    ) -> httpx.Response:
         request = self._build(call, credentials)
         started = time.perf_counter()
         try:
-            response = await self._http.send(request)
+            if self.tracing is not None and traced:
+                response = await self.tracing.attempt(self._http.send, call, request, attempt)
+            else:
+                response = await self._http.send(request)
         except httpx.PoolTimeout:
             self.pool_health.waited_in_vain(time.monotonic())
             self._log(call, request, attempt, "PoolTimeout", started, None)
@@ -256,15 +274,22 @@ class UpstreamSession:
         started: float,
         request_id: str | None,
     ) -> None:
+        note_upstream_call(request_id)
+        if not logger.isEnabledFor(logging.DEBUG):
+            return
+        path, milliseconds = request.url.path, (time.perf_counter() - started) * 1000
         logger.debug(
             "%s %s %s -> %s in %.1f ms (attempt %d, request id %s)",
             call.operation,
             call.method,
-            request.url.path,
+            path,
             outcome,
-            (time.perf_counter() - started) * 1000,
+            milliseconds,
             attempt,
             request_id or "-",
+            extra=upstream_attempt_fields(
+                call.operation, call.method, path, outcome, milliseconds, attempt, request_id
+            ),
         )
 
 
