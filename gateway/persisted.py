@@ -6,19 +6,18 @@ import logging
 import re
 import time
 from collections import OrderedDict
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol, cast
 
 import orjson
 from graphql import GraphQLError, GraphQLSyntaxError
-from redis.exceptions import RedisError
 from starlette.requests import HTTPConnection
 from strawberry.http import GraphQLRequestData
 from strawberry.types import ExecutionResult, SubscriptionExecutionResult
 
-from gateway.trusted import QUERIES_DIR, TrustedDocument, document_id, read_trusted_documents
+from gateway.trusted import TrustedDocument, document_id, load_trusted_documents
 from schema.errors import BadUserInput, GatewayError
 from schema.limits import Limits, OperationLimitExceeded, limits_of, parse_within
 
@@ -71,6 +70,9 @@ class PersistedQueryNotInList(GatewayError):
 class RegisteredQueries(Protocol):
     """Documents clients registered through APQ, by id."""
 
+    # What the store raises when it cannot answer.
+    failures: tuple[type[Exception], ...]
+
     async def get(self, digest: str) -> str | None: ...
 
     async def put(self, digest: str, text: str) -> None: ...
@@ -80,6 +82,8 @@ class RegisteredQueries(Protocol):
 
 class MemoryRegisteredQueries:
     """One process's registered documents, the least recently used forgotten past `capacity`."""
+
+    failures: tuple[type[Exception], ...] = (OSError,)
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
@@ -110,8 +114,11 @@ class RedisRegisteredQueries:
     PREFIX = "metastudio-gateway:apq:"
 
     def __init__(self, url: str) -> None:
+        # Imported only with Redis: redis-py loads OpenTelemetry's SDK whenever it is installed.
         from redis.asyncio import Redis
+        from redis.exceptions import RedisError
 
+        self.failures: tuple[type[Exception], ...] = (RedisError, OSError)
         self._redis: Redis = Redis.from_url(
             url, socket_connect_timeout=REDIS_TIMEOUT, socket_timeout=REDIS_TIMEOUT
         )
@@ -150,7 +157,7 @@ class PersistedDocuments:
         try:
             text = await self.registered.get(digest)
         # A store that cannot answer costs the client only a resend with the query.
-        except (RedisError, OSError) as exc:
+        except self.registered.failures as exc:
             self._warn(f"lookup failed ({type(exc).__name__}); answered as not found")
             return None
         return None if text is None else PersistedDocument(text, "registered")
@@ -161,7 +168,7 @@ class PersistedDocuments:
         try:
             await self.registered.put(digest, text)
         # The query runs all the same; the client registers it again on its next miss.
-        except (RedisError, OSError) as exc:
+        except self.registered.failures as exc:
             self._warn(f"registration failed ({type(exc).__name__})")
 
     def _warn(self, what: str) -> None:
@@ -176,10 +183,9 @@ class PersistedDocuments:
 
 
 def persisted_documents(
-    redis_url: str | None, capacity: int, trusted_directory: Path | None
+    redis_url: str | None, capacity: int, trusted_sources: Iterable[Path]
 ) -> PersistedDocuments:
-    directory = QUERIES_DIR if trusted_directory is None else trusted_directory
-    trusted = read_trusted_documents(directory) if directory.is_dir() else []
+    trusted = load_trusted_documents(trusted_sources)
     registered: RegisteredQueries = (
         RedisRegisteredQueries(redis_url) if redis_url else MemoryRegisteredQueries(capacity)
     )
