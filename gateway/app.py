@@ -7,7 +7,7 @@ import os
 import socket
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 from starlette.applications import Starlette
@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route, WebSocketRoute
 
+from gateway.clientauth import ClientAuthMiddleware, client_auth
 from gateway.context import build_context
 from gateway.drain import SHUTTING_DOWN, Drain, DrainGuard
 from gateway.edge import inner_middleware, outer_middleware
@@ -31,8 +32,14 @@ from gateway.metrics import Metrics, metrics_endpoint
 from gateway.persisted import persisted_documents
 from gateway.ratelimit import RateLimitMiddleware, rate_limiter
 from gateway.settings import Settings
+from gateway.trusted import trusted_sources
 from gateway.uploads import UploadGuard
 from gateway.upstream import UpstreamClient, UpstreamConfig
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import TracerProvider
+
+    from gateway.tracing import Tracing
 
 
 def upstream_config(settings: Settings) -> UpstreamConfig:
@@ -79,6 +86,13 @@ def live_hub(
     return hub, bus, leases
 
 
+def app_tracing(settings: Settings, provider: TracerProvider | None) -> Tracing:
+    """The app's tracing; OpenTelemetry is imported only here, once the app is known to trace."""
+    from gateway.tracing import start_tracing
+
+    return start_tracing(settings, provider)
+
+
 async def healthz(request: Request) -> JSONResponse:
     """Alive unless upstream calls have been unable to get a connection for longer than a pool under
     load ever waits: a state a restart cures and waiting does not."""
@@ -103,22 +117,36 @@ async def readyz(request: Request) -> JSONResponse:
 
 
 def create_app(
-    settings: Settings, *, upstream_transport: httpx.AsyncBaseTransport | None = None
+    settings: Settings,
+    *,
+    upstream_transport: httpx.AsyncBaseTransport | None = None,
+    tracer_provider: TracerProvider | None = None,
 ) -> Starlette:
     """Build the gateway for settings whose endpoint is known (real cloud or a running emulator).
 
     `upstream_transport` replaces the network under the upstream client (bench/cpu.py replays recorded
-    answers through it to time the gateway's own work)."""
+    answers through it to time the gateway's own work). `tracer_provider` traces the app through it
+    (tests pass one with an in-memory exporter; its owner shuts it down); without one, the app traces
+    only when the settings name an OTLP endpoint."""
     config = upstream_config(settings)
+    traced = tracer_provider is not None or settings.otlp_endpoint is not None
     drain = Drain()
     # Each app its own registry: tests run several apps in one process, and each replica reports its own.
     metrics = Metrics()
+    verifier = client_auth(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with UpstreamClient(config, transport=upstream_transport) as upstream:
+        app.state.tracing = tracing = app_tracing(settings, tracer_provider) if traced else None
+        # Spans still queued are exported once everything else has stopped.
+        async with (
+            tracing or contextlib.nullcontext(),
+            UpstreamClient(config, transport=upstream_transport) as upstream,
+        ):
             app.state.upstream = upstream
             upstream.observe(metrics.upstream_request)
+            if tracing is not None:
+                upstream.trace(tracing.upstream)
             metrics.upstream = upstream
             app.state.idempotency = idempotency_store(settings.redis_url)
             app.state.rate_limiter = rate_limiter(settings.redis_url)
@@ -126,7 +154,7 @@ def create_app(
             app.state.persisted = persisted_documents(
                 settings.redis_url,
                 settings.persisted_queries_max,
-                None if settings.trusted_documents is None else Path(settings.trusted_documents),
+                trusted_sources(settings.trusted_documents),
             )
             hub, bus, leases = live_hub(settings, upstream, app.state.kinds, app.state.idempotency)
             app.state.live = hub
@@ -151,11 +179,13 @@ def create_app(
                 await app.state.rate_limiter.aclose()
                 await app.state.callback_bindings.aclose()
                 await app.state.persisted.aclose()
+                if verifier is not None:
+                    await verifier.aclose()
 
-    from schema import schema
+    from schema import schema, traced_schema
 
     graphql = GatewayGraphQL(
-        schema,
+        traced_schema() if traced else schema,
         path="/graphql",
         multipart_uploads_enabled=True,
         graphiql=settings.graphiql,
@@ -177,6 +207,12 @@ def create_app(
         middleware=[
             *outer_middleware(settings),
             Middleware(DrainGuard, drain=drain),
+            # Before the rate limits, which then count the caller its bearer token names.
+            *(
+                [Middleware(ClientAuthMiddleware, verifier=verifier, settings=settings, path="/graphql")]
+                if verifier is not None
+                else []
+            ),
             Middleware(RateLimitMiddleware, settings=settings, path="/graphql"),
             *inner_middleware(settings, path="/graphql"),
             Middleware(UploadGuard, max_bytes=settings.upload_max_bytes, path="/graphql"),
@@ -187,4 +223,5 @@ def create_app(
     app.state.kinds = KindCache()
     app.state.drain = drain
     app.state.metrics = metrics
+    app.state.client_auth = verifier
     return app

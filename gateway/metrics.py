@@ -43,6 +43,31 @@ RATE_LIMIT_REASONS: tuple[RateLimitReason, ...] = (
     "call_budget",
     "request_rate",
 )
+# Why a caller's bearer token was refused (GATEWAY_CLIENT_AUTH=jwt); the label takes no other value.
+UnauthenticatedReason = Literal[
+    "missing",
+    "malformed",
+    "bad_algorithm",
+    "unknown_key",
+    "bad_signature",
+    "expired",
+    "not_yet_valid",
+    "wrong_audience",
+    "wrong_issuer",
+    "bad_claims",
+]
+UNAUTHENTICATED_REASONS: tuple[UnauthenticatedReason, ...] = (
+    "missing",
+    "malformed",
+    "bad_algorithm",
+    "unknown_key",
+    "bad_signature",
+    "expired",
+    "not_yet_valid",
+    "wrong_audience",
+    "wrong_issuer",
+    "bad_claims",
+)
 # The worse outcome wins when one request has errors of several classes.
 _SEVERITY: dict[Outcome, int] = {"ok": 0, "client_error": 1, "refused": 2, "upstream_error": 3, "internal": 4}
 _CODE_OUTCOMES: dict[str, Outcome] = {
@@ -102,6 +127,14 @@ class Metrics:
         )
         for reason in RATE_LIMIT_REASONS:
             self.rate_limited_total.labels(reason)
+        self.unauthenticated_total = Counter(
+            f"{PREFIX}_unauthenticated",
+            "Requests and WebSocket connections refused for their bearer token, by reason.",
+            ["reason"],
+            registry=self.registry,
+        )
+        for unauthenticated in UNAUTHENTICATED_REASONS:
+            self.unauthenticated_total.labels(unauthenticated)
         self.hub: JobStateHub | None = None
         self.upstream: UpstreamClient | None = None
         self.registry.register(_LiveFigures(self))
@@ -134,6 +167,11 @@ class Metrics:
         if reason not in RATE_LIMIT_REASONS:
             raise ValueError(f"unknown rate limit reason {reason!r}")
         self.rate_limited_total.labels(reason).inc()
+
+    def unauthenticated(self, reason: UnauthenticatedReason) -> None:
+        if reason not in UNAUTHENTICATED_REASONS:
+            raise ValueError(f"unknown unauthenticated reason {reason!r}")
+        self.unauthenticated_total.labels(reason).inc()
 
 
 def metrics_of(app: Starlette) -> Metrics:
@@ -184,6 +222,16 @@ def _outcome(error: GraphQLError) -> Outcome:
         return _CODE_OUTCOMES.get(code, "client_error")
     # Not yet mapped to a code: a document that does not parse, or one the view refused.
     return "client_error" if error.original_error is None else "internal"
+
+
+def worst_outcome(errors: Iterable[GraphQLError]) -> Outcome:
+    """An operation's outcome from its errors, once they have their codes: ok, or the worst class."""
+    outcome: Outcome = "ok"
+    for error in errors:
+        found = _outcome(error)
+        if _SEVERITY[found] > _SEVERITY[outcome]:
+            outcome = found
+    return outcome
 
 
 def _refusal(error: GraphQLError) -> RateLimitReason | None:
@@ -246,11 +294,8 @@ class RequestMetrics(SchemaExtension):
         for errors in (context.pre_execution_errors, context.result.errors if context.result else None):
             for error in errors or ():
                 seen.setdefault(id(error), error)
-        outcome: Outcome = "ok"
+        outcome = worst_outcome(seen.values())
         for error in seen.values():
-            found = _outcome(error)
-            if _SEVERITY[found] > _SEVERITY[outcome]:
-                outcome = found
             reason = _refusal(error)
             if reason is not None:
                 metrics.rate_limited(reason)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal, TypeVar
 from urllib.parse import urlsplit
 
@@ -14,6 +16,12 @@ AUTH_MODES: tuple[AuthMode, ...] = ("token", "aksk")
 # `open` runs any document; `trusted` only the trusted documents (safelisting).
 OperationsMode = Literal["open", "trusted"]
 OPERATIONS_MODES: tuple[OperationsMode, ...] = ("open", "trusted")
+LogFormat = Literal["text", "json"]
+# `jwt` verifies each caller's bearer JWT and takes its end user from a claim; `none` trusts callers.
+ClientAuthMode = Literal["none", "jwt"]
+CLIENT_AUTH_MODES: tuple[ClientAuthMode, ...] = ("none", "jwt")
+# HS256 keys shorter than its 256-bit hash weaken it (RFC 7518, 3.2).
+MIN_JWT_SECRET_BYTES = 32
 EMULATOR_PROJECT_ID = "demo-project"
 EMULATOR_TOKEN = "demo-token"  # noqa: S105 - the embedded emulator's public demo token, not a secret
 
@@ -64,6 +72,12 @@ class Settings:
     compression: tuple[str, ...] = ("br", "gzip")
     compression_min_bytes: int = 1024
     log_level: str = "info"
+    # `text` for a terminal, `json` for one JSON object per line (gateway/logs.py).
+    log_format: LogFormat = "text"
+    # Spans go out with OTLP over HTTP when set (gateway/tracing.py); the exporter reads its endpoint,
+    # headers and other OTEL_* variables from the environment itself.
+    otlp_endpoint: str | None = field(default=None, repr=False)
+    service_name: str = "metastudio-gateway"
     poll_interval: float = 2.0
     fast_poll_interval: float = 0.5
     fast_poll_seconds: float = 30.0
@@ -78,12 +92,20 @@ class Settings:
     subscriber_queue_size: int = 16
     callback_secret: str | None = field(default=None, repr=False)
     persisted_queries_max: int = 10_000
-    trusted_documents: str | None = None
+    # Directories of .graphql files and manifest files; empty: the source tree's queries/.
+    trusted_documents: tuple[str, ...] = ()
     # On when built directly (as tests do); `from_env` turns both off in front of a real endpoint.
     introspection: bool = True
     graphiql: bool = True
     operations: OperationsMode = "open"
     emulator_admin: bool = False
+    client_auth: ClientAuthMode = "none"
+    jwt_secret: str | None = field(default=None, repr=False)
+    jwks_url: str | None = None
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    jwt_user_claim: str = "sub"
+    jwt_leeway: float = 30.0
 
     @property
     def uses_emulator(self) -> bool:
@@ -157,6 +179,7 @@ class _Reader:
         origins = tuple(
             o.strip() for o in (self.raw("GATEWAY_ALLOWED_ORIGINS") or "").split(",") if o.strip()
         )
+        client_auth = self.client_auth(endpoint, mode)
         settings = Settings(
             endpoint=endpoint,
             project_id=project_id,
@@ -208,6 +231,9 @@ class _Reader:
             log_level=self.parsed(
                 "GATEWAY_LOG_LEVEL", "info", _log_level, "one of debug, info, warning, error"
             ),
+            log_format=self.parsed("GATEWAY_LOG_FORMAT", "text", _log_format, "one of text, json"),
+            otlp_endpoint=self.otlp_endpoint(),
+            service_name=self.raw("OTEL_SERVICE_NAME") or "metastudio-gateway",
             poll_interval=self.parsed("GATEWAY_POLL_INTERVAL", 2.0, _positive, "a positive number"),
             fast_poll_interval=self.parsed("GATEWAY_FAST_POLL_INTERVAL", 0.5, _positive, "a positive number"),
             fast_poll_seconds=self.parsed("GATEWAY_FAST_POLL_SECONDS", 30.0, _positive, "a positive number"),
@@ -239,12 +265,24 @@ class _Reader:
             persisted_queries_max=self.parsed(
                 "GATEWAY_PERSISTED_QUERIES_MAX", 10_000, _count, "a whole number of at least 1"
             ),
-            trusted_documents=self.raw("GATEWAY_TRUSTED_DOCUMENTS"),
+            trusted_documents=tuple(
+                t.strip() for t in (self.raw("GATEWAY_TRUSTED_DOCUMENTS") or "").split(",") if t.strip()
+            ),
             introspection=self.parsed("GATEWAY_INTROSPECTION", endpoint is None, _bool, _BOOL_RULE),
             graphiql=self.parsed("GATEWAY_GRAPHIQL", endpoint is None, _bool, _BOOL_RULE),
             operations=self.parsed("GATEWAY_OPERATIONS", "open", _operations, "one of open, trusted"),
             emulator_admin=self.parsed("METASTUDIO_EMULATOR_ADMIN", False, _bool, _BOOL_RULE),
+            client_auth=client_auth,
+            jwt_secret=self.raw("GATEWAY_JWT_SECRET"),
+            jwks_url=self.raw("GATEWAY_JWKS_URL"),
+            jwt_issuer=self.raw("GATEWAY_JWT_ISSUER"),
+            jwt_audience=self.raw("GATEWAY_JWT_AUDIENCE"),
+            jwt_user_claim=self.raw("GATEWAY_JWT_USER_CLAIM") or "sub",
+            jwt_leeway=self.parsed(
+                "GATEWAY_JWT_LEEWAY_SECONDS", 30.0, _leeway, "a number of seconds from 0 to 300"
+            ),
         )
+        self.problems.extend(_client_auth_problems(settings))
         if settings.public_url and settings.redis_url and not settings.callback_secret:
             self.problems.append(
                 "GATEWAY_CALLBACK_SECRET: required with GATEWAY_PUBLIC_URL and REDIS_URL, so that every "
@@ -252,8 +290,7 @@ class _Reader:
             )
         if settings.callback_secret is not None and len(settings.callback_secret) < 16:
             self.problems.append("GATEWAY_CALLBACK_SECRET: must be at least 16 characters")
-        if settings.trusted_documents is not None and not os.path.isdir(settings.trusted_documents):
-            self.problems.append("GATEWAY_TRUSTED_DOCUMENTS: must name a directory of .graphql files")
+        self.problems.extend(_trusted_documents_problems(settings.trusted_documents))
         if settings.pool_wedge_seconds <= settings.total_timeout:
             self.problems.append(
                 "METASTUDIO_POOL_WEDGE_SECONDS: must exceed METASTUDIO_TOTAL_TIMEOUT, which every call "
@@ -264,6 +301,30 @@ class _Reader:
         if self.problems:
             raise SettingsError(self.problems)
         return settings
+
+    def client_auth(self, endpoint: str | None, auth_mode: str) -> ClientAuthMode:
+        if self.raw("GATEWAY_CLIENT_AUTH") is None:
+            if endpoint is not None and auth_mode == "aksk":
+                self.problems.append(
+                    "GATEWAY_CLIENT_AUTH: required with METASTUDIO_ENDPOINT in aksk mode, where the gateway "
+                    "signs every call with its own key pair whoever sends it: set jwt to verify each "
+                    "caller's bearer JWT, or none to let any caller in under any X-App-UserId it names"
+                )
+            return "none"
+        return self.parsed("GATEWAY_CLIENT_AUTH", "none", _client_auth, "one of none, jwt")
+
+    def otlp_endpoint(self) -> str | None:
+        """The OTLP endpoint spans go to, the traces one first; no value is echoed (it may carry a key)."""
+        for name in ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"):
+            value = self.raw(name)
+            if value is None:
+                continue
+            parts = urlsplit(value)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                self.problems.append(f"{name}: must be an http:// or https:// URL with a host (OTLP/HTTP)")
+                return None
+            return value
+        return None
 
     def url(self, name: str) -> str | None:
         value = self.raw(name)
@@ -282,6 +343,94 @@ class _Reader:
             self.problems.append(f"{name}: {value!r} has an invalid port")
             return None
         return value.rstrip("/")
+
+
+def _trusted_documents_problems(sources: tuple[str, ...]) -> list[str]:
+    """Each source read once at start, so a missing file or a bad manifest stops the gateway here."""
+    from gateway.trusted import TrustedDocumentsError, load_trusted_documents
+
+    problems = []
+    for source in sources:
+        if not os.path.exists(source):
+            problems.append(f"GATEWAY_TRUSTED_DOCUMENTS: {source} is neither a directory nor a manifest file")
+            continue
+        try:
+            load_trusted_documents([Path(source)])
+        except TrustedDocumentsError as exc:
+            problems.append(f"GATEWAY_TRUSTED_DOCUMENTS: {exc}")
+    return problems
+
+
+def _client_auth_problems(settings: Settings) -> list[str]:
+    """What keeps the client authentication settings from working together; no value is echoed."""
+    if settings.client_auth != "jwt":
+        named = (
+            ("GATEWAY_JWT_SECRET", settings.jwt_secret),
+            ("GATEWAY_JWKS_URL", settings.jwks_url),
+            ("GATEWAY_JWT_ISSUER", settings.jwt_issuer),
+            ("GATEWAY_JWT_AUDIENCE", settings.jwt_audience),
+        )
+        # Set without jwt, it would leave the gateway open while its operator thinks it checks tokens.
+        return [f"{name}: set, but GATEWAY_CLIENT_AUTH is not jwt" for name, value in named if value]
+    problems = []
+    if settings.auth_mode != "aksk":
+        problems.append(
+            "GATEWAY_CLIENT_AUTH: jwt needs METASTUDIO_AUTH_MODE=aksk; in token mode the bearer token is "
+            "the caller's IAM token, which the gateway forwards to MetaStudio"
+        )
+    if settings.jwt_secret is None and settings.jwks_url is None:
+        problems.append(
+            "GATEWAY_CLIENT_AUTH: jwt needs GATEWAY_JWT_SECRET (HS256) or GATEWAY_JWKS_URL (RS256, ES256)"
+        )
+    if settings.jwt_secret is not None and settings.jwks_url is not None:
+        problems.append("GATEWAY_JWKS_URL: set either it or GATEWAY_JWT_SECRET, not both")
+    if settings.jwt_secret is not None and len(settings.jwt_secret.encode("utf-8")) < MIN_JWT_SECRET_BYTES:
+        problems.append(f"GATEWAY_JWT_SECRET: must be at least {MIN_JWT_SECRET_BYTES} bytes for HS256")
+    if settings.jwks_url is not None and not _is_jwks_url(settings.jwks_url):
+        problems.append(
+            "GATEWAY_JWKS_URL: must be an https:// URL with a host and no credentials "
+            "(http:// only on a loopback host)"
+        )
+    return problems
+
+
+def _is_jwks_url(value: str) -> bool:
+    parts = urlsplit(value)
+    if not parts.hostname or parts.username or parts.password:
+        return False
+    try:
+        parts.port  # noqa: B018 - urlsplit checks the port only when asked
+    except ValueError:
+        return False
+    if parts.scheme == "https":
+        return True
+    # Keys fetched in the clear could be swapped on the way; only this machine's own traffic is spared.
+    return parts.scheme == "http" and _is_loopback(parts.hostname)
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _client_auth(value: str) -> ClientAuthMode:
+    mode = value.lower()
+    if mode == "none":
+        return "none"
+    if mode == "jwt":
+        return "jwt"
+    raise ValueError(value)
+
+
+def _leeway(value: str) -> float:
+    number = float(value)
+    if not 0 <= number <= 300:
+        raise ValueError(value)
+    return number
 
 
 def _port(value: str) -> int:
@@ -356,3 +505,12 @@ def _log_level(value: str) -> str:
     if level not in ("debug", "info", "warning", "error"):
         raise ValueError(value)
     return level
+
+
+def _log_format(value: str) -> LogFormat:
+    word = value.lower()
+    if word == "text":
+        return "text"
+    if word == "json":
+        return "json"
+    raise ValueError(value)

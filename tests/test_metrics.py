@@ -79,6 +79,7 @@ async def test_metrics_are_prometheus_text_naming_every_contract_metric(live: Li
         "metastudio_gateway_subscriptions_active": "gauge",
         "metastudio_gateway_watched_jobs": "gauge",
         "metastudio_gateway_rate_limited": "counter",
+        "metastudio_gateway_unauthenticated": "counter",
         "metastudio_gateway_upstream_pool_starved_seconds": "gauge",
     }
 
