@@ -167,6 +167,8 @@ async def test_an_unexpected_error_logs_one_traceback_per_request(
 async def test_a_refused_document_logs_one_line(gateway: GatewayClient, captured_logs: Captured) -> None:
     await gateway.query("{" + " ".join(f"a{i}: __typename" for i in range(500)) + "}")
     written = "\n".join(captured_logs.lines)
-    assert len(captured_logs.lines) == 1, written
+    # The refusal's one line, beside the access line every request gets.
+    assert len(captured_logs.lines) == 2, written
+    assert sum("gateway.access POST /graphql 200" in line for line in captured_logs.lines) == 1, written
     assert "OPERATION_LIMIT_EXCEEDED x1" in written
     assert len(written.encode()) < 1_000

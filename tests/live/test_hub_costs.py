@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from urllib.parse import parse_qs
 
@@ -48,10 +49,13 @@ async def test_two_hundred_watchers_of_a_job_cost_what_one_does(emulator: Thread
         alone, _ = await _calls_over(upstream, 10)
 
         await upstream.reset_calls()
+        started = time.monotonic()
         others = [Subscriber(hub, ref) for _ in range(199)]
         await until(lambda: all(s.states == ["WAITING"] for s in others), what="199 first loads")
-        # Their first loads share one context, so one upstream read between them.
-        assert len(await upstream.calls(LIST)) <= 2
+        # Their first loads share one context, so one upstream read between them, beside the one poll
+        # of each interval that passed meanwhile (more than none only on a busy machine).
+        passed = math.ceil((time.monotonic() - started) / INTERVAL)
+        assert len(await upstream.calls(LIST)) <= 1 + passed
         await asyncio.sleep(2 * INTERVAL)
         together, _ = await _calls_over(upstream, 10)
 
