@@ -48,8 +48,12 @@ def gateway(emulator_url: str, log: Path) -> startup.Process:
 async def pool_recovery(http: httpx.AsyncClient, admin: httpx.AsyncClient) -> tuple[str, float, int]:
     """The issue's reproduction: upstream at 3.5 s, 100 dashboards at once; then fast again."""
     await admin.put("/_emulator/latency", json={"seconds": 3.5})
+    # A hundred callers: one caller's identical dashboards would share their upstream calls.
     burst = await asyncio.gather(
-        *(http.post("/graphql", json={"query": COUNTS}, headers=HEADERS) for _ in range(100))
+        *(
+            http.post("/graphql", json={"query": COUNTS}, headers={**HEADERS, "X-App-UserId": f"user-{n}"})
+            for n in range(100)
+        )
     )
     failed = sum(1 for r in burst if r.json().get("errors"))
     await admin.delete("/_emulator/latency")
@@ -69,8 +73,16 @@ async def healthz_under_worst_request(
     """Worst /healthz latency while `clients` clients each send 30 aliases of a 100-row page (30
     upstream calls and 3,000 rows each: within every default limit), beside /healthz when idle."""
     fields = "jobId state kind createTime lastUpdateTime duration outputAsset { assetName coverUrl }"
-    page = " ".join(f"p{i}: videoJobs(first: 100) {{ edges {{ node {{ {fields} }} }} }}" for i in range(30))
-    document = "{ " + page + " }"
+
+    def document(client: int) -> str:
+        # The same 100 jobs through 30 different filters: identical reads of one caller in flight would
+        # share one upstream call. The fragment keeps the document within the default token limit.
+        pages = (
+            f'p{i}: videoJobs(first: 100, filter: {{ createdSince: "2000-01-01T{client // 60:02d}:'
+            f'{client % 60:02d}:{i:02d}Z" }}) {{ edges {{ node {{ ...Row }} }} }}'
+            for i in range(30)
+        )
+        return "{ " + " ".join(pages) + " } fragment Row on VideoJob { " + fields + " }"
 
     def probe(until: threading.Event, url: str) -> list[float]:
         # A thread of its own: the big answers' parsing in this process must not delay the probe.
@@ -95,7 +107,7 @@ async def healthz_under_worst_request(
         started = time.perf_counter()
         for _ in range(ROUNDS):
             answers = await asyncio.gather(
-                *(http.post("/graphql", json={"query": document}, headers=HEADERS) for _ in range(clients))
+                *(http.post("/graphql", json={"query": document(n)}, headers=HEADERS) for n in range(clients))
             )
             assert all(a.status_code == 200 for a in answers), answers[0].text[:300]
         elapsed = time.perf_counter() - started

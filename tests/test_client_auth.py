@@ -220,6 +220,8 @@ def jwt_settings(emulator_url: str, **overrides: Any) -> Settings:
         "jwt_audience": AUDIENCE,
         "poll_interval": 0.1,
         "fast_poll_interval": 0.1,
+        # Jobs are moved behind the gateway's back and read at once (tests/test_read_cache.py keeps answers).
+        "read_cache_seconds": 0.0,
     }
     fields.update(overrides)
     return Settings(**fields)

@@ -74,6 +74,8 @@ async def live_gateway(emulator_url: str, **overrides: Any) -> AsyncIterator[Liv
         "poll_interval": POLL,
         "fast_poll_interval": POLL,
         "allowed_origins": (ALLOWED_ORIGIN,),
+        # Jobs are moved behind the gateway's back and read at once (tests/test_read_cache.py keeps answers).
+        "read_cache_seconds": 0.0,
     }
     fields.update(overrides)
     app = create_app(Settings(**fields))

@@ -216,6 +216,8 @@ class JobStateHub:
         """A callback says the job moved: whichever replica polls it looks soon (see CALLBACK_WINDOW)."""
         if self.finished(ref):
             return
+        # Kept answers showing the job go here at once, on the other replicas when the hint reaches them.
+        self.client.reads.job_hinted(ref.kind, ref.job_id)
         await self.bus.publish(RefreshHint(ref))
 
     def finished(self, ref: JobRef) -> bool:
@@ -294,8 +296,15 @@ class JobStateHub:
                 await asyncio.sleep(self.interval)
 
     def _receive(self, message: Message) -> None:
-        if isinstance(message, JobChange) and self.is_terminal(message.ref.kind, message.state):
-            self._remember_finished(message.ref)
+        # Before any watcher hears of it, so that what its event resolves is read anew: kept answers that
+        # show the job otherwise go, on every replica, whoever watches the job.
+        ref = message.ref
+        if isinstance(message, JobChange):
+            self.client.reads.job_changed(ref.kind, ref.job_id, message.state)
+            if self.is_terminal(ref.kind, message.state):
+                self._remember_finished(ref)
+        elif not self.finished(ref):
+            self.client.reads.job_hinted(ref.kind, ref.job_id)
         job = self._jobs.get(message.ref)
         if job is None:
             return

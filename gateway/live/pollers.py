@@ -248,6 +248,8 @@ class JobStatePoller:
                 limit=len(asked),
                 offset=0,
                 create_since=OLDEST_CREATE_SINCE,
+                # A poll reads the upstream itself; its answer renews or drops what is kept.
+                fresh=True,
             )
         except Exception as exc:
             for job in asked:
@@ -276,7 +278,7 @@ class JobStatePoller:
             report.unreadable(job, poll.key)
             return
         try:
-            data = await show(poll.credentials, job.ref.job_id)
+            data = await show(poll.credentials, job.ref.job_id, fresh=True)
         except Exception as exc:
             _refused(job, poll.key, exc, report)
             return

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -12,6 +11,9 @@ from aiodataloader import DataLoader
 
 from gateway.turns import Turns
 from gateway.upstream import Credentials, UpstreamClient, UpstreamHTTPError
+
+# Re-exported: every cache above the upstream client keys its callers the same way.
+from gateway.upstream.config import credentials_key as credentials_key
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -37,15 +39,6 @@ class CallBudgetExceeded(Exception):
 
 class MissingCredentials(Exception):
     """The caller sent no credentials the gateway can use; nothing is sent upstream."""
-
-
-def credentials_key(credentials: Credentials) -> str:
-    """A stable, non-reversible key for one caller, so caches never hold a token in the clear."""
-    digest = hashlib.sha256()
-    for part in (credentials.token or "", credentials.app_user_id or ""):
-        digest.update(part.encode("utf-8"))
-        digest.update(b"\x00")
-    return digest.hexdigest()
 
 
 class RequestUpstream:

@@ -13,6 +13,7 @@ import httpx
 
 from gateway.upstream.config import Credentials, UpstreamConfig
 from gateway.upstream.multipart import MultipartBody, PictureFile
+from gateway.upstream.readcache import IsTerminal, JobKind, ReadCache
 from gateway.upstream.session import Call, JSONObject, UpstreamSession
 
 if TYPE_CHECKING:
@@ -30,10 +31,25 @@ _PICTURES = "/digital-human/stylized/picture-modelings"
 class UpstreamClient:
     """Calls MetaStudio over one shared connection pool; knows the REST API and nothing above it."""
 
-    def __init__(self, config: UpstreamConfig, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        config: UpstreamConfig,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        is_terminal: IsTerminal | None = None,
+    ) -> None:
         self.config = config
         self._session = UpstreamSession(config, transport)
         self._reprobe: asyncio.Future[int | None] | None = None
+        # Every GET goes through it; every write tells it what the write may have changed.
+        self.reads = ReadCache(
+            self._session.call,
+            keep_seconds=config.read_cache_seconds,
+            terminal_seconds=config.read_cache_terminal_seconds,
+            max_entries=config.read_cache_max_entries,
+            max_bytes=config.read_cache_max_bytes,
+            is_terminal=is_terminal,
+        )
 
     def __repr__(self) -> str:
         return f"UpstreamClient(endpoint={self.config.endpoint!r}, auth_mode={self.config.auth_mode!r})"
@@ -41,6 +57,7 @@ class UpstreamClient:
     async def aclose(self) -> None:
         if self._reprobe is not None:
             self._reprobe.cancel()
+        await self.reads.aclose()
         await self._session.aclose()
 
     async def __aenter__(self) -> UpstreamClient:
@@ -108,7 +125,9 @@ class UpstreamClient:
         job_type: str | None = None,
         job_id: str | None = None,
         job_ids: Sequence[str] | None = None,
+        fresh: bool = False,
     ) -> JSONObject:
+        """`fresh` takes no kept answer (the live state's polls): see ReadCache.read."""
         query = _query(
             offset=offset,
             limit=limit,
@@ -123,72 +142,74 @@ class UpstreamClient:
             job_id=job_id,
             job_ids=job_ids,
         )
-        return await self._get("ListDigitalHumanVideo", creds, _VIDEOS, query)
+        return await self._get("ListDigitalHumanVideo", "video", creds, _VIDEOS, query, fresh=fresh)
 
     async def create_2d_digital_human_video(
         self, creds: Credentials, /, body: Mapping[str, Any]
     ) -> JSONObject:
-        return await self._send("Create2DDigitalHumanVideo", creds, "POST", _VIDEOS_2D, body)
+        return await self._send("Create2DDigitalHumanVideo", "video", creds, "POST", _VIDEOS_2D, body)
 
     async def show_2d_digital_human_video(
         self, creds: Credentials, /, job_id: str, *, show_script: bool = False
     ) -> JSONObject:
         query = _query(show_script=True) if show_script else []
-        return await self._get("Show2DDigitalHumanVideo", creds, f"{_VIDEOS_2D}/{_segment(job_id)}", query)
+        path = f"{_VIDEOS_2D}/{_segment(job_id)}"
+        return await self._get("Show2DDigitalHumanVideo", "video", creds, path, query, job_id=job_id)
 
     async def cancel_2d_digital_human_video(self, creds: Credentials, /, job_id: str) -> JSONObject:
-        return await self._send(
-            "Cancel2DDigitalHumanVideo", creds, "POST", f"{_VIDEOS_2D}/{_segment(job_id)}/cancel"
-        )
+        path = f"{_VIDEOS_2D}/{_segment(job_id)}/cancel"
+        return await self._send("Cancel2DDigitalHumanVideo", "video", creds, "POST", path, job_id=job_id)
 
     async def create_photo_digital_human_video(
         self, creds: Credentials, /, body: Mapping[str, Any]
     ) -> JSONObject:
-        return await self._send("CreatePhotoDigitalHumanVideo", creds, "POST", _VIDEOS_PHOTO, body)
+        return await self._send("CreatePhotoDigitalHumanVideo", "video", creds, "POST", _VIDEOS_PHOTO, body)
 
     async def show_photo_digital_human_video(
         self, creds: Credentials, /, job_id: str, *, show_script: bool = False
     ) -> JSONObject:
         query = _query(show_script=True) if show_script else []
-        return await self._get(
-            "ShowPhotoDigitalHumanVideo", creds, f"{_VIDEOS_PHOTO}/{_segment(job_id)}", query
-        )
+        path = f"{_VIDEOS_PHOTO}/{_segment(job_id)}"
+        return await self._get("ShowPhotoDigitalHumanVideo", "video", creds, path, query, job_id=job_id)
 
     async def cancel_photo_digital_human_video(self, creds: Credentials, /, job_id: str) -> JSONObject:
         path = f"{_VIDEOS_PHOTO}/{_segment(job_id)}/cancel"
-        return await self._send("CancelPhotoDigitalHumanVideo", creds, "POST", path)
+        return await self._send("CancelPhotoDigitalHumanVideo", "video", creds, "POST", path, job_id=job_id)
 
     # 2D model training
 
     async def list_2d_model_training_jobs(self, creds: Credentials, /, **filters: QueryValue) -> JSONObject:
         """Filters are the upstream's query names (offset, limit, state, batch_name, tag, job_id, ...)."""
-        return await self._get("List2dModelTrainingJob", creds, _TRAINING, _filters(filters))
+        return await self._get("List2dModelTrainingJob", "training", creds, _TRAINING, _filters(filters))
 
     async def create_2d_model_training_job(
         self, creds: Credentials, /, body: Mapping[str, Any]
     ) -> JSONObject:
-        return await self._send("Create2dModelTrainingJob", creds, "POST", _TRAINING, body)
+        return await self._send("Create2dModelTrainingJob", "training", creds, "POST", _TRAINING, body)
 
-    async def show_2d_model_training_job(self, creds: Credentials, /, job_id: str) -> JSONObject:
-        return await self._get("Show2dModelTrainingJob", creds, f"{_TRAINING}/{_segment(job_id)}")
+    async def show_2d_model_training_job(
+        self, creds: Credentials, /, job_id: str, *, fresh: bool = False
+    ) -> JSONObject:
+        path = f"{_TRAINING}/{_segment(job_id)}"
+        return await self._get("Show2dModelTrainingJob", "training", creds, path, job_id=job_id, fresh=fresh)
 
     async def update_2d_model_training_job(
         self, creds: Credentials, /, job_id: str, body: Mapping[str, Any]
     ) -> JSONObject:
-        return await self._send(
-            "Update2dModelTrainingJob", creds, "PUT", f"{_TRAINING}/{_segment(job_id)}", body
-        )
+        path = f"{_TRAINING}/{_segment(job_id)}"
+        operation = "Update2dModelTrainingJob"
+        return await self._send(operation, "training", creds, "PUT", path, body, job_id=job_id)
 
     async def delete_2d_model_training_job(self, creds: Credentials, /, job_id: str) -> JSONObject:
-        return await self._send(
-            "Delete2dModelTrainingJob", creds, "DELETE", f"{_TRAINING}/{_segment(job_id)}"
-        )
+        path = f"{_TRAINING}/{_segment(job_id)}"
+        return await self._send("Delete2dModelTrainingJob", "training", creds, "DELETE", path, job_id=job_id)
 
     async def execute_2d_model_training_command(
         self, creds: Credentials, /, job_id: str, body: Mapping[str, Any]
     ) -> JSONObject:
         path = f"{_TRAINING}/{_segment(job_id)}/command"
-        return await self._send("Execute2dModelTrainingCommandByUser", creds, "POST", path, body)
+        operation = "Execute2dModelTrainingCommandByUser"
+        return await self._send(operation, "training", creds, "POST", path, body, job_id=job_id)
 
     # Stylized picture modeling
 
@@ -208,35 +229,59 @@ class UpstreamClient:
             for key, value in (("style_id", style_id), ("name", name), ("notify_url", notify_url))
             if value is not None
         ]
-        form = MultipartBody(fields, "file", file)
-        return await self._session.call(Call("CreatePictureModelingJob", "POST", _PICTURES, form=form), creds)
+        call = Call("CreatePictureModelingJob", "POST", _PICTURES, form=MultipartBody(fields, "file", file))
+        try:
+            return await self._session.call(call, creds)
+        finally:
+            self.reads.wrote(creds, "picture", None)
 
     async def create_picture_modeling_job_by_url(
         self, creds: Credentials, /, body: Mapping[str, Any]
     ) -> JSONObject:
-        return await self._send("CreatePictureModelingByUrlJob", creds, "POST", f"{_PICTURES}-by-url", body)
+        path = f"{_PICTURES}-by-url"
+        return await self._send("CreatePictureModelingByUrlJob", "picture", creds, "POST", path, body)
 
     async def list_picture_modeling_jobs(self, creds: Credentials, /, **filters: QueryValue) -> JSONObject:
         """Filters are the upstream's query names (offset, limit, state, style_id, name, ...)."""
-        return await self._get("ListPictureModelingJobs", creds, _PICTURES, _filters(filters))
+        return await self._get("ListPictureModelingJobs", "picture", creds, _PICTURES, _filters(filters))
 
-    async def show_picture_modeling_job(self, creds: Credentials, /, job_id: str) -> JSONObject:
-        return await self._get("ShowPictureModelingJob", creds, f"{_PICTURES}/{_segment(job_id)}")
+    async def show_picture_modeling_job(
+        self, creds: Credentials, /, job_id: str, *, fresh: bool = False
+    ) -> JSONObject:
+        path = f"{_PICTURES}/{_segment(job_id)}"
+        return await self._get("ShowPictureModelingJob", "picture", creds, path, job_id=job_id, fresh=fresh)
 
     async def _get(
-        self, operation: str, creds: Credentials, path: str, query: Sequence[tuple[str, str]] = ()
+        self,
+        operation: str,
+        kind: JobKind,
+        creds: Credentials,
+        path: str,
+        query: Sequence[tuple[str, str]] = (),
+        *,
+        job_id: str | None = None,
+        fresh: bool = False,
     ) -> JSONObject:
-        return await self._session.call(Call(operation, "GET", path, query), creds)
+        """A list (no `job_id`) or a job's show call, shared and kept by the read cache."""
+        return await self.reads.read(Call(operation, "GET", path, query), creds, kind, job_id, fresh=fresh)
 
     async def _send(
         self,
         operation: str,
+        kind: JobKind,
         creds: Credentials,
         method: str,
         path: str,
         body: Mapping[str, Any] | None = None,
+        *,
+        job_id: str | None = None,
     ) -> JSONObject:
-        return await self._session.call(Call(operation, method, path, json=body), creds)
+        """A write: a create (no `job_id`) or a change to a job. Never repeated; whatever its outcome, the
+        read cache drops what it may have made stale."""
+        try:
+            return await self._session.call(Call(operation, method, path, json=body), creds)
+        finally:
+            self.reads.wrote(creds, kind, job_id)
 
 
 def _segment(job_id: str) -> str:

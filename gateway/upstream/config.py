@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -18,6 +19,15 @@ class Credentials:
     def __repr__(self) -> str:
         token = "<set>" if self.token else None
         return f"Credentials(token={token}, app_user_id={self.app_user_id!r})"
+
+
+def credentials_key(credentials: Credentials) -> str:
+    """A stable, non-reversible key for one caller, so caches never hold a token in the clear."""
+    digest = hashlib.sha256()
+    for part in (credentials.token or "", credentials.app_user_id or ""):
+        digest.update(part.encode("utf-8"))
+        digest.update(b"\x00")
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -37,6 +47,13 @@ class UpstreamConfig:
     backoff_max: float = 2.0
     max_connections: int = 100
     max_keepalive: int = 20
+    # Answers to GETs kept per caller (gateway/upstream/readcache.py); 0 keeps none, identical reads
+    # in flight are shared all the same. A terminal job's show answer is kept the longer time, which
+    # also bounds how long any answer is kept through renewals.
+    read_cache_seconds: float = 0.0
+    read_cache_terminal_seconds: float = 0.0
+    read_cache_max_entries: int = 10_000
+    read_cache_max_bytes: int = 64 * 1024 * 1024
 
     def __post_init__(self) -> None:
         if self.auth_mode not in ("token", "aksk"):
@@ -48,3 +65,8 @@ class UpstreamConfig:
         for name in ("connect_timeout", "read_timeout", "total_timeout"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
+        for name in ("read_cache_seconds", "read_cache_terminal_seconds"):
+            if not 0 <= getattr(self, name) < float("inf"):
+                raise ValueError(f"{name} must be a finite number of seconds, 0 or more")
+        if self.read_cache_max_entries < 1 or self.read_cache_max_bytes < 1:
+            raise ValueError("read_cache_max_entries and read_cache_max_bytes must be at least 1")

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+from starlette.applications import Starlette
 
 from gateway.app import create_app
 from gateway.emulator import EmulatorConfig, Timings
@@ -82,9 +83,12 @@ PICTURE_BODY: dict[str, Any] = {
 class GatewayClient:
     """Sends GraphQL to the gateway as a client would, and looks at what the emulator saw."""
 
-    def __init__(self, http: httpx.AsyncClient, emulator: httpx.AsyncClient) -> None:
+    def __init__(
+        self, http: httpx.AsyncClient, emulator: httpx.AsyncClient, app: Starlette | None = None
+    ) -> None:
         self.http = http
         self.emulator = emulator
+        self.app = app
 
     async def post(
         self, payload: dict[str, Any], token: str | None = "alice-token", **headers: str
@@ -151,6 +155,9 @@ async def gateway_client(emulator_url: str, **settings: Any) -> AsyncIterator[Ga
         "project_id": PROJECT,
         "auth_mode": "token",
         "max_retries": 0,
+        # Tests move jobs behind the gateway's back and read them at once; tests/test_read_cache.py
+        # covers keeping answers.
+        "read_cache_seconds": 0.0,
     }
     fields.update(settings)
     app = create_app(Settings(**fields))
@@ -159,4 +166,4 @@ async def gateway_client(emulator_url: str, **settings: Any) -> AsyncIterator[Ga
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway") as http,
         httpx.AsyncClient(base_url=emulator_url) as emulator,
     ):
-        yield GatewayClient(http, emulator)
+        yield GatewayClient(http, emulator, app)

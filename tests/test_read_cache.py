@@ -1,0 +1,431 @@
+"""Upstream reads shared while in flight and kept per caller, through the real gateway and emulator:
+coalescing, keeping, isolation between callers, and what drops a kept answer."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gateway.live.events import JobRef
+from gateway.live.hub import JobStateHub
+from gateway.upstream import Credentials, UpstreamClient
+from tests.live import until
+from tests.support.gateway import AK, SK, VIDEO_BODY, GatewayClient, gateway_client
+from tests.support.servers import ThreadedServer
+
+QUERIES = Path(__file__).resolve().parents[1] / "queries"
+PAGE = (QUERIES / "video_job_list.graphql").read_text(encoding="utf-8")
+DETAIL = (QUERIES / "video_job_detail.graphql").read_text(encoding="utf-8")
+CANCEL = (QUERIES / "cancel_video_job.graphql").read_text(encoding="utf-8")
+CREATE = (QUERIES / "create_video_job.graphql").read_text(encoding="utf-8")
+LIST = "query ($first: Int) { videoJobs(first: $first) { totalCount edges { node { jobId state } } } }"
+STATE = "query ($jobId: String!) { videoJob(jobId: $jobId) { jobId state } }"
+VIDEO_INPUT: dict[str, Any] = {
+    "modelAssetId": "cda7e9a469ee9cf3ffc1ad62794a12ff",
+    "voiceConfig": {"voiceAssetId": "f5e6a13eab4443fa85421191ad061780"},
+    "videoConfig": {"bitrate": 5000, "width": 1080, "height": 1920},
+    "shootScripts": [{"sequenceNo": 0, "shootScript": {"textConfig": {"text": "Hello there."}}}],
+    "outputAssetConfig": {"assetName": "Greeting"},
+}
+REDIS_URL = "redis://127.0.0.1:6379/0"
+KEEP = 1.0
+TERMINAL = 300.0
+# Long enough that every request sent together is still waiting when the upstream answers.
+LATENCY = 1.0
+
+
+class Clock:
+    """The read cache's clock: time moves only when a test says so."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@contextlib.asynccontextmanager
+async def keeping(emulator_url: str, **settings: Any) -> AsyncIterator[tuple[GatewayClient, Clock]]:
+    """The gateway keeping answers (1 s, terminal jobs' details 300 s) on a clock the test moves."""
+    fields: dict[str, Any] = {"read_cache_seconds": KEEP, "read_cache_terminal_seconds": TERMINAL}
+    fields.update(settings)
+    async with gateway_client(emulator_url, **fields) as gateway:
+        clock = Clock()
+        upstream(gateway).reads.clock = clock
+        yield gateway, clock
+
+
+def upstream(gateway: GatewayClient) -> UpstreamClient:
+    assert gateway.app is not None
+    client: UpstreamClient = gateway.app.state.upstream
+    return client
+
+
+async def operations(gateway: GatewayClient) -> list[str]:
+    """The upstream operations the emulator saw since the last reset, in order."""
+    return [str(call["operation"]) for call in await gateway.calls()]
+
+
+async def slow_upstream(gateway: GatewayClient) -> None:
+    response = await gateway.emulator.put("/_emulator/latency", json={"seconds": LATENCY})
+    assert response.status_code == 200
+
+
+def states(body: dict[str, Any]) -> dict[str, str]:
+    return {edge["node"]["jobId"]: edge["node"]["state"] for edge in body["data"]["videoJobs"]["edges"]}
+
+
+# Coalescing
+
+
+async def test_identical_queries_in_flight_make_one_upstream_call(emulator: ThreadedServer) -> None:
+    # Keeping off: what is shared is the call in flight, not a kept answer.
+    async with gateway_client(emulator.url, read_cache_seconds=0.0) as gateway:
+        await gateway.create_videos(3)
+        await slow_upstream(gateway)
+        await gateway.reset_calls()
+        bodies = await asyncio.gather(*(gateway.query(LIST, {"first": 10}) for _ in range(20)))
+        assert await operations(gateway) == ["ListDigitalHumanVideo"]
+        assert all(body == bodies[0] and "errors" not in body for body in bodies)
+        assert len(states(bodies[0])) == 3
+        # Nothing is kept: the next query calls again.
+        await gateway.query(LIST, {"first": 10})
+        assert await operations(gateway) == ["ListDigitalHumanVideo"] * 2
+
+
+async def test_an_answer_is_kept_for_the_keeping_time_and_then_read_again(emulator: ThreadedServer) -> None:
+    async with keeping(emulator.url) as (gateway, clock):
+        await gateway.create_videos(2)
+        await gateway.reset_calls()
+        first = await gateway.query(LIST, {"first": 10})
+        clock.advance(KEEP / 2)
+        again = [await gateway.query(LIST, {"first": 10}) for _ in range(5)]
+        assert await operations(gateway) == ["ListDigitalHumanVideo"]
+        assert all(body == first for body in again)
+
+        clock.advance(KEEP)
+        await gateway.query(LIST, {"first": 10})
+        assert await operations(gateway) == ["ListDigitalHumanVideo"] * 2
+
+
+async def test_readers_get_copies_that_cannot_change_the_kept_answer(emulator: ThreadedServer) -> None:
+    async with keeping(emulator.url) as (gateway, _):
+        [job_id] = await gateway.create_videos(1)
+        client, alice = upstream(gateway), Credentials(token="alice-token")
+        first = await client.list_digital_human_videos(alice, limit=10)
+        first["jobs"][0]["state"] = "TAMPERED"
+        second = await client.list_digital_human_videos(alice, limit=10)
+        second["jobs"].clear()
+        third = await client.list_digital_human_videos(alice, limit=10)
+        assert [(job["job_id"], job["state"]) for job in third["jobs"]] == [(job_id, "WAITING")]
+        assert client.reads.counts["hit"] == 2
+
+
+# A page and its details, polled
+
+
+async def test_a_page_and_ten_details_polled_cost_one_call_per_keeping_time(emulator: ThreadedServer) -> None:
+    async with keeping(emulator.url) as (gateway, clock):
+        job_ids = await gateway.create_videos(50)
+        shown = job_ids[:10]
+
+        async def poll(details_first: bool) -> list[dict[str, Any]]:
+            page = gateway.query(PAGE, {"first": 50})
+            details = [gateway.query(DETAIL, {"jobId": job_id}) for job_id in shown]
+            bodies = [await body for body in ([*details, page] if details_first else [page, *details])]
+            assert all("errors" not in body for body in bodies)
+            return bodies
+
+        await poll(details_first=False)
+        assert (await operations(gateway)).count("Show2DDigitalHumanVideo") == 10
+        for details_first in (False, True, False, True):
+            clock.advance(KEEP)
+            await gateway.reset_calls()
+            await poll(details_first)
+            # The page's list call proves every detail it shows unchanged: no show call.
+            assert await operations(gateway) == ["ListDigitalHumanVideo"]
+
+        # A job that moves costs its own detail once more, and every poller sees it move.
+        await gateway.set_state(shown[3], "PROCESSING")
+        clock.advance(KEEP)
+        await gateway.reset_calls()
+        bodies = await poll(details_first=False)
+        assert sorted(await operations(gateway)) == ["ListDigitalHumanVideo", "Show2DDigitalHumanVideo"]
+        page, details = bodies[0], bodies[1:]
+        assert states(page)[shown[3]] == "PROCESSING"
+        assert [body["data"]["videoJob"]["state"] for body in details] == [
+            "PROCESSING" if job_id == shown[3] else "WAITING" for job_id in shown
+        ]
+
+
+# Callers never share
+
+
+async def test_two_tokens_never_share_a_kept_answer(emulator: ThreadedServer) -> None:
+    async with keeping(emulator.url) as (gateway, _):
+        alices = set(await gateway.create_videos(2, "alice-token"))
+        bobs = set(await gateway.create_videos(3, "bob-token"))
+        await slow_upstream(gateway)
+        await gateway.reset_calls()
+        alice, bob = await asyncio.gather(
+            gateway.query(LIST, {"first": 10}, token="alice-token"),
+            gateway.query(LIST, {"first": 10}, token="bob-token"),
+        )
+        assert set(states(alice)) == alices and set(states(bob)) == bobs
+        assert await operations(gateway) == ["ListDigitalHumanVideo"] * 2
+
+        # Kept for each, each its own.
+        assert set(states(await gateway.query(LIST, {"first": 10}, token="bob-token"))) == bobs
+        assert set(states(await gateway.query(LIST, {"first": 10}, token="alice-token"))) == alices
+        assert len(await operations(gateway)) == 2
+
+        # A caller the upstream refuses is refused, whatever others have kept.
+        refused = await gateway.query(LIST, {"first": 10}, token="mallory-token")
+        assert refused["data"] is None
+        assert refused["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+        assert len(await operations(gateway)) == 3
+        missing = await gateway.query(LIST, {"first": 10}, token=None)
+        assert missing["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+        assert len(await operations(gateway)) == 3
+
+
+async def test_two_app_users_never_share_a_kept_answer(emulator: ThreadedServer) -> None:
+    async with keeping(emulator.url, auth_mode="aksk", ak=AK, sk=SK) as (gateway, _):
+        client = upstream(gateway)
+        owned: dict[str, set[str]] = {}
+        for user, count in (("user-1", 1), ("user-2", 2)):
+            created = [
+                await client.create_2d_digital_human_video(Credentials(app_user_id=user), VIDEO_BODY)
+                for _ in range(count)
+            ]
+            owned[user] = {answer["job_id"] for answer in created}
+        await gateway.reset_calls()
+        for _ in range(2):
+            for user in ("user-1", "user-2"):
+                body = await gateway.query(LIST, {"first": 10}, token=None, **{"X-App-UserId": user})
+                assert set(states(body)) == owned[user]
+            # The service itself, with no app user, is a caller of its own.
+            assert states(await gateway.query(LIST, {"first": 10}, token=None)) == {}
+        assert await operations(gateway) == ["ListDigitalHumanVideo"] * 3
+
+
+# What drops a kept answer
+
+
+async def test_a_mutation_of_our_own_drops_what_it_made_stale(emulator: ThreadedServer) -> None:
+    async with keeping(emulator.url) as (gateway, _):
+        [job_id] = await gateway.create_videos(1)
+        assert (await gateway.query(STATE, {"jobId": job_id}))["data"]["videoJob"]["state"] == "WAITING"
+        assert states(await gateway.query(LIST, {"first": 10})) == {job_id: "WAITING"}
+
+        canceled = await gateway.query(CANCEL, {"jobId": job_id})
+        assert canceled["data"]["cancelVideoJob"]["job"]["state"] == "CANCELED"
+        assert (await gateway.query(STATE, {"jobId": job_id}))["data"]["videoJob"]["state"] == "CANCELED"
+        assert states(await gateway.query(LIST, {"first": 10})) == {job_id: "CANCELED"}
+
+        created = await gateway.query(CREATE, {"input": VIDEO_INPUT})
+        new_id = created["data"]["createVideoJob"]["job"]["jobId"]
+        assert states(await gateway.query(LIST, {"first": 10})) == {job_id: "CANCELED", new_id: "WAITING"}
+
+
+async def test_a_callback_drops_the_jobs_kept_answers(emulator: ThreadedServer) -> None:
+    # Nothing listens there: the emulator's POST fails, and the test delivers what it sent.
+    public_url = "http://127.0.0.1:9"
+    async with keeping(emulator.url, public_url=public_url) as (gateway, _):
+        created = await gateway.query(CREATE, {"input": VIDEO_INPUT})
+        job_id = created["data"]["createVideoJob"]["job"]["jobId"]
+        assert (await gateway.query(STATE, {"jobId": job_id}))["data"]["videoJob"]["state"] == "WAITING"
+        await gateway.set_state(job_id, "SUCCEED")
+        # Kept: the gateway has not seen the change yet.
+        assert (await gateway.query(STATE, {"jobId": job_id}))["data"]["videoJob"]["state"] == "WAITING"
+
+        sent = await callback_sent(gateway, job_id)
+        response = await gateway.http.post(sent["url"].removeprefix(public_url), json=sent["body"])
+        assert response.status_code == 204
+        await gateway.reset_calls()
+        assert (await gateway.query(STATE, {"jobId": job_id}))["data"]["videoJob"]["state"] == "SUCCEED"
+        assert await operations(gateway) == ["ListDigitalHumanVideo"]
+
+
+async def callback_sent(gateway: GatewayClient, job_id: str) -> dict[str, Any]:
+    """The callback the emulator tried to deliver for the job, once it has tried."""
+    for _ in range(600):
+        sent = (await gateway.emulator.get("/_emulator/callbacks")).json()["callbacks"]
+        found = [callback for callback in sent if callback["job_id"] == job_id]
+        if found:
+            callback: dict[str, Any] = found[0]
+            return callback
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the emulator sent no callback for job {job_id}")
+
+
+async def test_a_poll_result_drops_the_jobs_kept_answers_before_subscribers_hear_of_it(
+    emulator: ThreadedServer,
+) -> None:
+    async with keeping(emulator.url, poll_interval=0.1, fast_poll_interval=0.1) as (gateway, _):
+        [job_id] = await gateway.create_videos(1)
+        assert (await gateway.query(DETAIL, {"jobId": job_id}))["data"]["videoJob"]["state"] == "WAITING"
+        await gateway.set_state(job_id, "PROCESSING")
+        assert (await gateway.query(DETAIL, {"jobId": job_id}))["data"]["videoJob"]["state"] == "WAITING"
+
+        assert gateway.app is not None
+        hub: JobStateHub = gateway.app.state.live
+        async with hub.watch(JobRef("video", job_id), Credentials(token="alice-token")) as watch:
+            watch.seen("WAITING")
+            assert await asyncio.wait_for(anext(watch), 30) == "PROCESSING"
+            await gateway.reset_calls()
+            body = await gateway.query(DETAIL, {"jobId": job_id})
+        assert body["data"]["videoJob"]["state"] == "PROCESSING"
+        # The hub's next polls may come meanwhile; the query itself costs its show call.
+        shows = [operation for operation in await operations(gateway) if operation.startswith("Show")]
+        assert shows == ["Show2DDigitalHumanVideo"]
+
+
+async def test_a_change_another_replica_polled_drops_this_replicas_kept_answers(
+    emulator: ThreadedServer,
+) -> None:
+    shared = {"redis_url": REDIS_URL, "poll_interval": 0.1, "fast_poll_interval": 0.1}
+    async with (
+        keeping(emulator.url, **shared) as (polling, _),
+        keeping(emulator.url, **shared) as (reading, _),
+    ):
+        [job_id] = await reading.create_videos(1)
+        assert (await reading.query(DETAIL, {"jobId": job_id}))["data"]["videoJob"]["state"] == "WAITING"
+        ref, alice = JobRef("video", job_id), Credentials(token="alice-token")
+        assert polling.app is not None and reading.app is not None
+        polls: JobStateHub = polling.app.state.live
+        async with polls.watch(ref, alice) as first:
+            first.seen("WAITING")
+            await until(lambda: polls.counts()["leases"] == 1, 30, "the poll lease taken")
+            # This replica never polls the job: only the other's change, over Redis, can reach it.
+            async with reading.app.state.live.watch(ref, alice) as heard:
+                heard.seen("WAITING")
+                await reading.set_state(job_id, "PROCESSING")
+                assert await asyncio.wait_for(anext(heard), 30) == "PROCESSING"
+                body = await reading.query(DETAIL, {"jobId": job_id})
+        assert body["data"]["videoJob"]["state"] == "PROCESSING"
+
+
+async def test_a_state_the_live_machinery_learns_drops_every_callers_stale_answers(
+    emulator: ThreadedServer,
+) -> None:
+    async with keeping(emulator.url) as (gateway, _):
+        [job_id] = await gateway.create_videos(1)
+        reads = upstream(gateway).reads
+        await gateway.query(STATE, {"jobId": job_id})
+        await gateway.query(LIST, {"first": 10})
+        kept = len(reads)
+        # A change some replica's poll published: what shows the job otherwise goes, what agrees stays.
+        reads.job_changed("video", job_id, "WAITING")
+        assert len(reads) == kept
+        reads.job_changed("video", job_id, "PROCESSING")
+        assert len(reads) == 0
+
+
+# Keeping longer, never keeping errors
+
+
+async def test_a_terminal_jobs_detail_is_kept_longer(emulator: ThreadedServer) -> None:
+    async with keeping(emulator.url) as (gateway, clock):
+        finished, running = await gateway.create_videos(2)
+        await gateway.set_state(finished, "SUCCEED")
+        for job_id in (finished, running):
+            assert "errors" not in await gateway.query(DETAIL, {"jobId": job_id})
+
+        clock.advance(10 * KEEP)
+        await gateway.reset_calls()
+        assert (await gateway.query(DETAIL, {"jobId": finished}))["data"]["videoJob"]["state"] == "SUCCEED"
+        assert await operations(gateway) == []
+        # The running job's detail is proved current again by the one list call that showed it.
+        assert (await gateway.query(DETAIL, {"jobId": running}))["data"]["videoJob"]["state"] == "WAITING"
+        assert await operations(gateway) == ["ListDigitalHumanVideo"]
+
+        clock.advance(TERMINAL)
+        await gateway.reset_calls()
+        assert (await gateway.query(DETAIL, {"jobId": finished}))["data"]["videoJob"]["state"] == "SUCCEED"
+        assert await operations(gateway) == ["Show2DDigitalHumanVideo"]
+
+
+async def test_an_error_is_shared_by_those_waiting_for_it_and_never_kept(emulator: ThreadedServer) -> None:
+    async with keeping(emulator.url) as (gateway, _):
+        await gateway.create_videos(1)
+        fault = {"status": 503, "method": "GET", "path": "/digital-human-videos$", "times": 1}
+        fault["delay"] = LATENCY
+        assert (await gateway.emulator.post("/_emulator/faults", json=fault)).status_code == 200
+        await gateway.reset_calls()
+        failed = await asyncio.gather(*(gateway.query(LIST, {"first": 10}) for _ in range(5)))
+        assert all(body["errors"][0]["extensions"]["code"] == "UPSTREAM_UNAVAILABLE" for body in failed)
+        assert await operations(gateway) == ["ListDigitalHumanVideo"]
+
+        body = await gateway.query(LIST, {"first": 10})
+        assert "errors" not in body and len(states(body)) == 1
+        assert await operations(gateway) == ["ListDigitalHumanVideo"] * 2
+
+
+async def test_kept_answers_are_bounded_the_least_recently_used_going_first(emulator: ThreadedServer) -> None:
+    async with keeping(emulator.url, read_cache_max_entries=2) as (gateway, _):
+        await gateway.create_videos(3)
+        await gateway.reset_calls()
+        for first in (1, 2, 1, 3, 1, 2):
+            await gateway.query(LIST, {"first": first})
+        # 1 and 2 are read and kept; 1 is read again, so 3 pushes 2 out; 1 is still kept, 2 is read again.
+        assert len(await operations(gateway)) == 4
+        assert len(upstream(gateway).reads) == 2
+
+
+async def test_answers_no_reader_can_use_any_more_are_swept_out(emulator: ThreadedServer) -> None:
+    async with keeping(emulator.url) as (gateway, clock):
+        await gateway.create_videos(2)
+        reads = upstream(gateway).reads
+        for first in (1, 2):
+            await gateway.query(LIST, {"first": first})
+        assert len(reads) == 2
+        clock.advance(60)
+        await gateway.query(LIST, {"first": 3})
+        assert len(reads) == 1
+
+
+@pytest.mark.parametrize("cancelled", ["the reader that started the call", "a reader that joined it"])
+async def test_a_cancelled_reader_leaves_the_call_to_the_others(
+    emulator: ThreadedServer, cancelled: str
+) -> None:
+    async with keeping(emulator.url) as (gateway, _):
+        [job_id] = await gateway.create_videos(1)
+        await slow_upstream(gateway)
+        await gateway.reset_calls()
+        client, alice = upstream(gateway), Credentials(token="alice-token")
+        started = asyncio.ensure_future(client.show_2d_digital_human_video(alice, job_id))
+        await until(lambda: client.reads.counts["miss"] == 1, 30, "the call started")
+        joined = asyncio.ensure_future(client.show_2d_digital_human_video(alice, job_id))
+        await until(lambda: client.reads.counts["coalesced"] == 1, 30, "the call joined")
+        starter_gone = cancelled == "the reader that started the call"
+        gone, left = (started, joined) if starter_gone else (joined, started)
+        gone.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await gone
+        assert (await left)["job_id"] == job_id
+        # The call went on to its end and its answer is kept.
+        assert (await client.show_2d_digital_human_video(alice, job_id))["job_id"] == job_id
+        assert await operations(gateway) == ["Show2DDigitalHumanVideo"]
+
+
+async def test_the_metrics_count_hits_misses_and_coalesced_reads(emulator: ThreadedServer) -> None:
+    async with keeping(emulator.url) as (gateway, _):
+        await gateway.create_videos(1)
+        await slow_upstream(gateway)
+        await asyncio.gather(*(gateway.query(LIST, {"first": 10}) for _ in range(3)))
+        await gateway.query(LIST, {"first": 10})
+        text = (await gateway.http.get("/metrics")).text
+    lines = set(text.splitlines())
+    assert 'metastudio_gateway_read_cache_lookups_total{outcome="miss"} 1.0' in lines
+    assert 'metastudio_gateway_read_cache_lookups_total{outcome="coalesced"} 2.0' in lines
+    assert 'metastudio_gateway_read_cache_lookups_total{outcome="hit"} 1.0' in lines
+    assert "metastudio_gateway_read_cache_entries 1.0" in lines
