@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from functools import cache, partial
 from typing import Any
 
@@ -10,6 +11,7 @@ from graphql import GraphQLError
 from strawberry.types import ExecutionContext
 
 from gateway.metrics import RequestMetrics
+from gateway.settings import ExecutionMode
 from schema import direct
 from schema.errors import ErrorMapping, log_errors
 from schema.limits import CheckedValidationCache, OperationLimits
@@ -17,12 +19,15 @@ from schema.nodes import NodeQueries
 from schema.operation_log import OperationLog
 from schema.picture import PictureModelingJob, PictureModelingQueries
 from schema.picture_mutations import PictureModelingMutations
+from schema.plans import PlannedExecutor
 from schema.slices import SlicedExecutor
 from schema.subscriptions import StreamedOperations, Subscription
 from schema.training import TrainingJob, TrainingQueries
 from schema.training_mutations import TrainingMutations
 from schema.video import VIDEO_TYPES, VideoQueries
 from schema.video_mutations import VideoMutations
+
+logger = logging.getLogger("gateway.schema")
 
 
 @strawberry.type(description="Read MetaStudio jobs: by id, in pages, or any mix by global id.")
@@ -49,15 +54,22 @@ class GatewaySchema(strawberry.Schema):
         log_errors(errors, operation, request_id)
 
 
-def build_schema(*, direct_fields: bool = True, traced: bool = False) -> strawberry.Schema:
-    """The schema; with `direct_fields=False` the same schema resolved wholly through Strawberry's
-    per-field wrapper and graphql-core's own executor (the tests compare the two); `traced` adds a span
-    per operation (gateway/tracing.py)."""
+def build_schema(*, execution: ExecutionMode = "planned", traced: bool = False) -> strawberry.Schema:
+    """The schema, executing as `execution` says (GATEWAY_EXECUTION): `planned` completes object
+    selections along plans (schema/plans.py) over direct fields (schema/direct.py), `direct` uses direct
+    fields alone, `standard` resolves wholly through Strawberry's per-field wrapper and graphql-core's
+    own completion (the tests compare the three); `traced` adds a span per operation
+    (gateway/tracing.py)."""
     tracing: list[Any] = []
     if traced:
         from gateway.tracing import OperationSpans
 
         tracing.append(OperationSpans)
+    executors: dict[ExecutionMode, type[SlicedExecutor]] = {
+        "planned": PlannedExecutor,
+        "direct": direct.DirectExecutor,
+        "standard": SlicedExecutor,
+    }
     built = GatewaySchema(
         query=Query,
         mutation=Mutation,
@@ -76,17 +88,42 @@ def build_schema(*, direct_fields: bool = True, traced: bool = False) -> strawbe
             ErrorMapping,
             StreamedOperations,
         ],
-        execution_context_class=direct.DirectExecutor if direct_fields else SlicedExecutor,
+        execution_context_class=executors[execution],
     )
-    if direct_fields:
-        direct.install(built)
+    direct.install(built, resolve_directly=execution != "standard")
     return built
 
 
-schema = build_schema()
+def effective_execution(execution: ExecutionMode) -> ExecutionMode:
+    """`execution`, unless it takes shortcuts through Strawberry's or graphql-core's internals and the
+    installed releases are not the ones those were checked with: then `standard`, with a warning."""
+    if execution == "standard" or direct.shortcuts_supported():
+        return execution
+    logger.warning(
+        "GATEWAY_EXECUTION=%s reads internals of strawberry-graphql and graphql-core checked only with %s; "
+        "running standard execution",
+        execution,
+        ", ".join(
+            f"{name} {' or '.join(p + '*' for p in prefixes)}"
+            for name, prefixes in direct.CHECKED_VERSIONS.items()
+        ),
+    )
+    return "standard"
 
 
 @cache
+def schema_for(execution: ExecutionMode = "planned", traced: bool = False) -> strawberry.Schema:
+    """The schema of apps executing as `execution` (when the installed releases allow it), built when the
+    first such app starts: the others pay nothing for it."""
+    execution = effective_execution(execution)
+    if execution == "planned" and not traced:
+        return schema
+    return build_schema(execution=execution, traced=traced)
+
+
+schema = build_schema(execution=effective_execution("planned"))
+
+
 def traced_schema() -> strawberry.Schema:
-    """The schema of apps that trace, built when the first one starts: the others pay nothing for it."""
-    return build_schema(traced=True)
+    """The schema of apps that trace (and execute the default way)."""
+    return schema_for("planned", traced=True)

@@ -19,7 +19,8 @@ which calls the resolver again.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from importlib.metadata import version
 from typing import Any, NamedTuple, TypeAlias, TypeVar, cast
 
 import strawberry
@@ -50,6 +51,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 MaybeAwaitable: TypeAlias = T | Awaitable[T]
 
 _MARK = "__resolves_directly__"
+_READS_KNOWN = "__reads_known_summary__"
 
 
 def direct_field(description: str, graphql_type: object) -> Callable[[F], F]:
@@ -61,6 +63,12 @@ def direct_field(description: str, graphql_type: object) -> Callable[[F], F]:
         return cast(F, strawberry.field(description=description, graphql_type=graphql_type)(resolver))
 
     return mark
+
+
+def reads_known_summary(resolver: Callable[..., Any], read: Callable[[Any, Any], Any]) -> None:
+    """Records that the direct `resolver` answers `read(source, source.known_summary)` whenever the
+    source's `known_summary` is set (schema/relay.py's summary fields): plans then call `read` alone."""
+    setattr(resolver, _READS_KNOWN, read)
 
 
 def direct(resolver: F) -> F:
@@ -81,6 +89,10 @@ class DirectField(NamedTuple):
     non_null: bool
     # Value types the leaf type gives back unchanged (str for String and ID, bool for Boolean).
     unchanged: tuple[type, ...]
+    # For a summary field: what it reads of a source's known summary (see reads_known_summary).
+    read_known: Callable[[Any, Any], Any] | None = None
+    # For a resolver that takes `self` alone: the resolver itself, without the wrapper adding `info`.
+    resolve_self: Callable[[Any], Any] | None = None
 
 
 # Where `install` leaves the schema's direct fields, by (type name, field name), for DirectExecutor.
@@ -92,11 +104,26 @@ _UNCHANGED: dict[GraphQLNamedType, tuple[type, ...]] = {
 }
 
 
-def install(schema: strawberry.Schema) -> int:
+# The releases whose internals the shortcuts here and in schema/plans.py were read against and tested
+# with: Strawberry's schema converter (the graphql-core schema it keeps, its field definitions, enum types
+# and attribute resolvers) and graphql-core's executor (its per-field and per-object methods).
+CHECKED_VERSIONS: dict[str, tuple[str, ...]] = {"strawberry-graphql": ("0.341.",), "graphql-core": ("3.3.",)}
+
+
+def shortcuts_supported(versions: Mapping[str, str] | None = None) -> bool:
+    """Whether the installed Strawberry and graphql-core are releases the shortcuts were checked with;
+    `versions` (by distribution name) stands in for the installed ones."""
+    found = versions if versions is not None else {name: version(name) for name in CHECKED_VERSIONS}
+    return all(found.get(name, "").startswith(prefixes) for name, prefixes in CHECKED_VERSIONS.items())
+
+
+def install(schema: strawberry.Schema, *, resolve_directly: bool = True) -> int:
     """Give every marked field of the schema's object types its resolver as graphql-core's resolve
     function, and list the fields DirectExecutor completes itself; returns how many fields were
     marked. A marked resolver that takes arguments is refused, as is one on a field with extensions or
-    permissions: those need Strawberry's wrapper."""
+    permissions: those need Strawberry's wrapper. With `resolve_directly` off the fields are listed and
+    nothing is replaced: the list also tells the operation limits which fields a job's summary answers
+    (schema/limits.py), which holds however the schema executes."""
     marked = 0
     fields: dict[tuple[str, str], DirectField] = {}
     # Strawberry keeps the graphql-core schema it executes on this attribute; it has no public accessor.
@@ -109,11 +136,16 @@ def install(schema: strawberry.Schema) -> int:
             if not isinstance(definition, StrawberryField):
                 continue
             resolver = definition.base_resolver.wrapped_func if definition.base_resolver else None
+            read_known = getattr(resolver, _READS_KNOWN, None)
+            resolve_self = None
             if callable(resolver) and getattr(resolver, _MARK, False):
                 where = f"{graphql_type.name}.{name}"
                 if field.args or definition.extensions or definition.permission_classes:
                     raise TypeError(f"{where} has arguments, extensions or permissions: it needs Strawberry")
-                field.resolve = _resolve_function(resolver, where)
+                direct_resolve = _resolve_function(resolver, where)
+                resolve_self = resolver if direct_resolve is not resolver else None
+                if resolve_directly:
+                    field.resolve = direct_resolve
                 marked += 1
             elif not getattr(field.resolve, "_is_default", False):
                 continue
@@ -123,7 +155,13 @@ def install(schema: strawberry.Schema) -> int:
                 continue
             if is_leaf_type(named) or isinstance(named, GraphQLObjectType):
                 fields[graphql_type.name, name] = DirectField(
-                    field.resolve, field.type, named, non_null, _UNCHANGED.get(named, ())
+                    field.resolve,
+                    field.type,
+                    named,
+                    non_null,
+                    _UNCHANGED.get(named, ()),
+                    read_known,
+                    resolve_self,
                 )
     graphql_schema.extensions[FIELDS] = fields
     return marked
@@ -178,14 +216,21 @@ class DirectExecutor(SlicedExecutor):
                         result = value
                     elif isinstance(direct.named_type, GraphQLObjectType):
                         result = self._complete_object(
-                            direct, field_details_list, Path(path, response_name, type_name), value, info,
+                            direct,
+                            field_details_list,
+                            Path(path, response_name, type_name),
+                            value,
+                            info,
                             position_context,
                         )
                     else:
                         result = _coerced(direct, value)
                 if result is _ELSEWHERE:
                     result = self.execute_field(
-                        parent_type, source_value, field_details_list, Path(path, response_name, type_name),
+                        parent_type,
+                        source_value,
+                        field_details_list,
+                        Path(path, response_name, type_name),
                         position_context,
                     )
                     if result is Undefined:
@@ -287,4 +332,13 @@ def _resolve_function(resolver: Callable[..., Any], where: str) -> Callable[...,
     raise TypeError(f"{where}: a direct resolver takes (self) or (self, info), not {parameters}")
 
 
-__all__ = ["DirectExecutor", "MaybeAwaitable", "direct", "direct_field", "install"]
+__all__ = [
+    "CHECKED_VERSIONS",
+    "DirectExecutor",
+    "MaybeAwaitable",
+    "direct",
+    "direct_field",
+    "install",
+    "reads_known_summary",
+    "shortcuts_supported",
+]

@@ -96,9 +96,12 @@ class IntrospectionDisabled(GatewayError):
 
 def check_introspection(document: DocumentNode) -> None:
     """Refuse a document that selects `__schema` or `__type` anywhere, fragments included."""
-    for node in _fields_in(document):
-        if node.name.value in INTROSPECTION_FIELDS:
-            raise IntrospectionDisabled(node.name.value)
+    measures = _measures_of(document)
+    if measures.introspects is None:
+        found = (node.name.value for node in _fields_in(document) if node.name.value in INTROSPECTION_FIELDS)
+        measures.introspects = next(found, "")
+    if measures.introspects:
+        raise IntrospectionDisabled(measures.introspects)
 
 
 def introspection_allowed(request_context: object) -> bool:
@@ -170,6 +173,8 @@ class _Measures:
     depths: dict[str | None, int]
     costs: dict[tuple[str | None, tuple[tuple[str, object], ...]], int]
     cost_variables: dict[str | None, frozenset[str]]
+    # The first introspection field the document selects ("" for none), once looked for.
+    introspects: str | None = None
 
 
 # Measures of the documents last checked, by the identity of their (cached) parsed document.

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import binascii
 import json
+import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -173,6 +174,36 @@ def _encode(order: ListOrder, cursor: Cursor) -> str:
     return to_base64(json.dumps(fields, separators=(",", ":")))
 
 
+class _AnchoredCursors:
+    """Anchored cursors of one list order and walk, as `_encode` writes them, made for a page at a time:
+    every row of a page has one. Where a job id is plain text, the JSON is written at once (json.dumps
+    would write it the same), and each create time is written once per page."""
+
+    def __init__(self, order: ListOrder, descending: bool) -> None:
+        self.order = order
+        self.descending = descending
+        self.walk = "d" if descending else "a"
+        self.prefix = (
+            f'[{_CURSOR_VERSION},"{order.kind}","{order.tag}","k",'
+            if _PLAIN.fullmatch(order.kind) and _PLAIN.fullmatch(order.tag)
+            else None
+        )
+        self.times: dict[datetime | None, str] = {}
+
+    def cursor(self, time: datetime | None, job_id: str, ties: int) -> str:
+        if self.prefix is None or not _PLAIN.fullmatch(job_id):
+            cursor = Cursor(time=time, job_id=job_id, ties=ties, walked_descending=self.descending)
+            return _encode(self.order, cursor)
+        quoted = self.times.get(time)
+        if quoted is None:
+            quoted = self.times[time] = "null" if time is None else f'"{time.isoformat()}"'
+        return to_base64(f'{self.prefix}{quoted},"{job_id}",{ties},"{self.walk}"]')
+
+
+# Text json.dumps writes as it is, between quotes (job ids are UUIDs or hex digits).
+_PLAIN = re.compile(r"[A-Za-z0-9_.:+-]*")
+
+
 def decode_cursor(value: str, order: ListOrder, argument: str) -> Cursor:
     """The cursor `value` of this list in this order; BAD_USER_INPUT names `argument` for anything else."""
     refused = BadUserInput(f"{argument}: {value!r} is not a cursor of this list in this order")
@@ -287,23 +318,24 @@ def _anchored_cursors(
     """Cursors for the jobs of `page`, counting ties over everything `walked` (the walk's answer from
     its bound on, in walk order, which `page` is a slice of)."""
     seen: dict[datetime | None, int] = {}
-    ties: dict[int, int] = {}
+    # By job: its create time and how many of that time the walk had passed, itself included.
+    counted: dict[int, tuple[datetime | None, int]] = {}
+    # Jobs of one page often share their create time's text (a batch made in one second).
+    parsed: dict[str, datetime | None] = {}
     for job in walked:
-        time = _time_of(job, time_field)
+        raw = job.get(time_field)
+        if type(raw) is str:
+            time = parsed[raw] if raw in parsed else parsed.setdefault(raw, parse_time(raw))
+        else:
+            time = parse_time(raw)
         seen[time] = seen.get(time, 0) + 1
-        ties[id(job)] = seen[time]
-    return [
-        _encode(
-            order,
-            Cursor(
-                time=_time_of(job, time_field),
-                job_id=str(job.get("job_id") or ""),
-                ties=ties.get(id(job), 1),
-                walked_descending=descending,
-            ),
-        )
-        for job in page
-    ]
+        counted[id(job)] = (time, seen[time])
+    made = _AnchoredCursors(order, descending)
+    cursors = []
+    for job in page:
+        time, ties = counted.get(id(job)) or (_time_of(job, time_field), 1)
+        cursors.append(made.cursor(time, str(job.get("job_id") or ""), ties))
+    return cursors
 
 
 def _bounded(query: dict[str, QueryValue], anchor: datetime, descending: bool) -> dict[str, QueryValue]:

@@ -14,7 +14,17 @@ from schema.direct import MaybeAwaitable, direct_field
 from schema.errors import BadUserInput, NotFound
 from schema.paging import After, Before, First, Last, Lazy, ListOrder, Page, PageInfo, page_request, paginate
 from schema.reading import Data, integer, link, records, text
-from schema.relay import GatewayInfo, Job, JobIdArgument, described, enum_value, parse_time, upstream_time
+from schema.relay import (
+    GatewayInfo,
+    Job,
+    JobIdArgument,
+    Summary,
+    described,
+    enum_value,
+    parse_time,
+    summary_field,
+    upstream_time,
+)
 from schema.video import SortDirection
 
 CURSOR_KIND = "PictureModelingJob"
@@ -55,35 +65,35 @@ class PictureModelingJob(Job):
             raise NotFound("PictureModelingJob", self.job_id)
         return data
 
-    @direct_field(
+    @summary_field(
         "The state; UNKNOWN for one this gateway does not know (see rawState).", PictureModelingJobState
     )
-    def state(self, info: GatewayInfo) -> MaybeAwaitable[PictureModelingJobState]:
-        return self.summarized(info, lambda data: picture_state(data.get("state")))
+    def state(self, data: Summary) -> PictureModelingJobState:
+        return picture_state(data.get("state"))
 
-    @direct_field("When processing started.", datetime | None)
-    def start_time(self, info: GatewayInfo) -> MaybeAwaitable[datetime | None]:
-        return self.summarized(info, lambda data: parse_time(data.get("start_time")))
+    @summary_field("When processing started.", datetime | None)
+    def start_time(self, data: Summary) -> datetime | None:
+        return parse_time(data.get("start_time"))
 
-    @direct_field("When processing ended.", datetime | None)
-    def end_time(self, info: GatewayInfo) -> MaybeAwaitable[datetime | None]:
-        return self.summarized(info, lambda data: parse_time(data.get("end_time")))
+    @summary_field("When processing ended.", datetime | None)
+    def end_time(self, data: Summary) -> datetime | None:
+        return parse_time(data.get("end_time"))
 
-    @direct_field("Id of the model asset the job builds.", str | None)
-    def model_asset_id(self, info: GatewayInfo) -> MaybeAwaitable[str | None]:
-        return self.summarized(info, lambda data: text(data, "model_asset_id"))
+    @summary_field("Id of the model asset the job builds.", str | None)
+    def model_asset_id(self, data: Summary) -> str | None:
+        return text(data, "model_asset_id")
 
-    @direct_field("Name of the model.", str | None)
-    def name(self, info: GatewayInfo) -> MaybeAwaitable[str | None]:
-        return self.summarized(info, lambda data: text(data, "name"))
+    @summary_field("Name of the model.", str | None)
+    def name(self, data: Summary) -> str | None:
+        return text(data, "name")
 
-    @direct_field("The style the model is built in, e.g. system_male_001.", str | None)
-    def style_id(self, info: GatewayInfo) -> MaybeAwaitable[str | None]:
-        return self.summarized(info, lambda data: text(data, "style_id"))
+    @summary_field("The style the model is built in, e.g. system_male_001.", str | None)
+    def style_id(self, data: Summary) -> str | None:
+        return text(data, "style_id")
 
-    @direct_field("The model's cover image URL, once the job has succeeded.", str | None)
-    def model_cover_url(self, info: GatewayInfo) -> MaybeAwaitable[str | None]:
-        return self.summarized(info, lambda data: link(data, "model_cover_url"))
+    @summary_field("The model's cover image URL, once the job has succeeded.", str | None)
+    def model_cover_url(self, data: Summary) -> str | None:
+        return link(data, "model_cover_url")
 
 
 @strawberry.enum(description="What a picture modeling job list is ordered by.")

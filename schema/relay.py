@@ -7,13 +7,13 @@ import binascii
 import enum
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
-from typing import Annotated, Any, ClassVar, TypeAlias, TypeVar, cast
+from typing import Annotated, Any, ClassVar, NamedTuple, TypeAlias, TypeVar, cast
 
 import strawberry
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
 
 from gateway.context import RequestContext
-from schema.direct import MaybeAwaitable, direct, direct_field
+from schema.direct import MaybeAwaitable, direct_field, reads_known_summary
 from schema.errors import BadUserInput
 
 GatewayInfo: TypeAlias = strawberry.Info[RequestContext, None]
@@ -32,6 +32,8 @@ GlobalIdsArgument: TypeAlias = Annotated[
 E = TypeVar("E", bound=enum.Enum)
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
+J = TypeVar("J", bound="Job")
+Summary: TypeAlias = Mapping[str, Any]
 
 
 def described(description: str) -> Callable[[F], F]:
@@ -49,8 +51,18 @@ def selected_fields(selections: Iterable[Selection], type_names: frozenset[str])
                 yield from selected_fields(selection.selections, type_names)
 
 
+# base64.urlsafe_b64encode's translation, applied to binascii's encoding directly (ids and cursors of
+# every row are encoded).
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
+
+
 def to_base64(text: str) -> str:
-    return base64.urlsafe_b64encode(text.encode("utf-8")).decode("ascii").rstrip("=")
+    return (
+        binascii.b2a_base64(text.encode("utf-8"), newline=False)
+        .translate(_URLSAFE)
+        .decode("ascii")
+        .rstrip("=")
+    )
 
 
 def from_base64(value: str) -> str:
@@ -84,6 +96,15 @@ def parse_time(value: object) -> datetime | None:
     The upstream mostly sends `2024-05-10T09:02:37Z`, sometimes with milliseconds or an offset,
     and a few nested models send epoch milliseconds.
     """
+    if type(value) is str:
+        # Most upstream times read as they are (Python reads a trailing `Z` as UTC); the rest go the
+        # long way below, which reads the same times alike.
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            pass
+        else:
+            return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, int | float):
@@ -116,17 +137,37 @@ UNKNOWN_DESCRIPTION = (
 )
 
 
+class _EnumTable(NamedTuple):
+    by_name: dict[str, enum.Enum]
+    # The first member of each value: what a scan in definition order finds.
+    by_value: dict[object, enum.Enum]
+    unknown: enum.Enum
+
+
+_ENUM_TABLES: dict[type[enum.Enum], _EnumTable] = {}
+
+
+def _enum_table(enum_cls: type[enum.Enum]) -> _EnumTable:
+    table = _ENUM_TABLES.get(enum_cls)
+    if table is None:
+        by_value: dict[object, enum.Enum] = {}
+        for member in enum_cls:
+            by_value.setdefault(member.value, member)
+        table = _ENUM_TABLES[enum_cls] = _EnumTable(dict(enum_cls.__members__), by_value, enum_cls["UNKNOWN"])
+    return table
+
+
 def enum_value(enum_cls: type[E], raw: object, aliases: Mapping[str, str] | None = None) -> E:
     """The enum member named by an upstream string (its name, or its value where the two differ, as
     V3_2 for "V3.2"), or UNKNOWN for anything the gateway does not know."""
-    unknown = enum_cls["UNKNOWN"]
+    # Every row of a page reads a few enums: a table per enum instead of a scan of its members.
+    table = _ENUM_TABLES.get(enum_cls) or _enum_table(enum_cls)
     if not isinstance(raw, str):
-        return unknown
-    name = (aliases or {}).get(raw, raw)
-    member = enum_cls.__members__.get(name)
+        return table.unknown  # type: ignore[return-value]
+    member = table.by_name.get(aliases.get(raw, raw) if aliases else raw)
     if member is None:
-        member = next((m for m in enum_cls if m.value == raw), None)
-    return unknown if member is None else member
+        member = table.by_value.get(raw)
+    return table.unknown if member is None else member  # type: ignore[return-value]
 
 
 def optional_enum_value(enum_cls: type[E], raw: object) -> E | None:
@@ -160,10 +201,27 @@ class JobError:
 
 @strawberry.interface(description="An object with a global id, fetchable with `node(id:)`.")
 class Node:
-    @described("Global, opaque id of this object.")
-    @direct
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(encode_global_id(type(self).__name__, getattr(self, "job_id", "")))
+    @direct_field("Global, opaque id of this object.", strawberry.ID)
+    def id(self) -> MaybeAwaitable[str]:
+        return encode_global_id(type(self).__name__, getattr(self, "job_id", ""))
+
+
+def summary_field(
+    description: str, graphql_type: object
+) -> Callable[[Callable[[J, Summary], T]], Callable[[J, Summary], T]]:
+    """A direct field of a job answered by `read(job, summary)` from the job's summary: at once when the
+    summary is known (a listed job), else once the job's loader answers. Plans (schema/plans.py) call
+    `read` themselves for a job whose summary is known. The type checker keeps seeing `read`."""
+
+    def declare(read: Callable[[J, Summary], T]) -> Callable[[J, Summary], T]:
+        def resolve(self: Any, info: GatewayInfo) -> Any:
+            return self.read_summary(info, read)
+
+        resolve.__name__, resolve.__qualname__ = read.__name__, read.__qualname__
+        reads_known_summary(resolve, read)
+        return cast(Callable[[J, Summary], T], direct_field(description, graphql_type)(resolve))
+
+    return declare
 
 
 @strawberry.interface(description="A long-running MetaStudio job of any kind.")
@@ -203,17 +261,27 @@ class Job(Node):
     async def _read_summary(self, info: GatewayInfo, read: Callable[[Mapping[str, Any]], T]) -> T:
         return read(await self.load_summary(info))
 
-    @direct_field("The state string exactly as the upstream sent it.", str)
-    def raw_state(self, info: GatewayInfo) -> MaybeAwaitable[str]:
-        return self.summarized(info, raw_state_of)
+    def read_summary(self: J, info: GatewayInfo, read: Callable[[J, Summary], T]) -> MaybeAwaitable[T]:
+        """`read(self, summary)` of the job's summary: at once when it is known, else once the loader
+        answers (the resolver of every summary_field)."""
+        if self.known_summary is not None:
+            return read(self, self.known_summary)
+        return self._read_summary_of(info, read)
 
-    @direct_field("True once the job has reached a state it will not leave by itself.", bool)
-    def terminal(self, info: GatewayInfo) -> MaybeAwaitable[bool]:
-        return self.summarized(info, lambda summary: self.is_terminal(raw_state_of(summary)))
+    async def _read_summary_of(self: J, info: GatewayInfo, read: Callable[[J, Summary], T]) -> T:
+        return read(self, await self.load_summary(info))
 
-    @direct_field("Why the job failed, when it did.", JobError | None)
-    def error(self, info: GatewayInfo) -> MaybeAwaitable[JobError | None]:
-        return self.summarized(info, lambda summary: JobError.from_upstream(summary.get("error_info")))
+    @summary_field("The state string exactly as the upstream sent it.", str)
+    def raw_state(self, summary: Summary) -> str:
+        return raw_state_of(summary)
+
+    @summary_field("True once the job has reached a state it will not leave by itself.", bool)
+    def terminal(self, summary: Summary) -> bool:
+        return self.is_terminal(raw_state_of(summary))
+
+    @summary_field("Why the job failed, when it did.", JobError | None)
+    def error(self, summary: Summary) -> JobError | None:
+        return JobError.from_upstream(summary.get("error_info"))
 
     @classmethod
     def is_terminal(cls, raw_state: str) -> bool:

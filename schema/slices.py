@@ -59,11 +59,7 @@ class SlicedExecutor(StrawberryGraphQLCoreExecutionContext):
             return super().complete_iterable_value(
                 item_type, field_details_list, info, path, items, position_context
             )
-        work = _ListCompletion(self, items, item_type, field_details_list, info, path, position_context)
-        stopped = work.advance(0) if self.turns.open() else 0
-        if stopped == len(items) and not work.awaitable_indices:
-            return work.completed
-        return work.finish(stopped)
+        return _ListCompletion(self, items, item_type, field_details_list, info, path, position_context).run()
 
 
 @dataclass
@@ -79,39 +75,46 @@ class _ListCompletion:
     position_context: Any
     completed: list[Any] = field(default_factory=list)
     awaitable_indices: list[int] = field(default_factory=list)
+    # Off for a list shorter than SLICED_LIST_MIN, completed at once whatever the slice.
+    sliced: bool = True
+
+    def run(self) -> Any:
+        """The completed list, or an awaitable of it when the slice ran out or items are awaited."""
+        stopped = self.advance(0) if not self.sliced or self.executor.turns.open() else 0
+        if stopped == len(self.items) and not self.awaitable_indices:
+            return self.completed
+        return self.finish(stopped)
+
+    def complete_item(self, item: Any, item_path: Path) -> bool:
+        """Append the item's completion to `completed`; True when what it appended is awaited."""
+        executor = self.executor
+        if executor.is_awaitable(item):
+            self.completed.append(
+                executor.complete_awaitable_list_item_value(
+                    item, self.item_type, self.field_details_list, self.info, item_path, self.position_context
+                )
+            )
+            return True
+        return executor.complete_list_item_value(
+            item,
+            self.completed,
+            self.item_type,
+            self.field_details_list,
+            self.info,
+            item_path,
+            self.position_context,
+        )
 
     def advance(self, start: int) -> int:
         """Complete items from `start` while the operation's slice lasts; the index of the first left."""
-        executor, turns = self.executor, self.executor.turns
+        turns = self.executor.turns
         index, count = start, len(self.items)
         try:
             while index < count:
-                item = self.items[index]
-                item_path = self.path.add_key(index, None)
-                if executor.is_awaitable(item):
-                    self.completed.append(
-                        executor.complete_awaitable_list_item_value(
-                            item,
-                            self.item_type,
-                            self.field_details_list,
-                            self.info,
-                            item_path,
-                            self.position_context,
-                        )
-                    )
-                    self.awaitable_indices.append(index)
-                elif executor.complete_list_item_value(
-                    item,
-                    self.completed,
-                    self.item_type,
-                    self.field_details_list,
-                    self.info,
-                    item_path,
-                    self.position_context,
-                ):
+                if self.complete_item(self.items[index], self.path.add_key(index, None)):
                     self.awaitable_indices.append(index)
                 index += 1
-                if not turns.open():
+                if self.sliced and not turns.open():
                     break
         except BaseException:
             self._settle()

@@ -30,10 +30,12 @@ from schema.relay import (
     GatewayInfo,
     Job,
     JobIdArgument,
+    Summary,
     described,
     enum_values,
     optional_enum_value,
     parse_time,
+    summary_field,
     upstream_time,
 )
 from schema.training_types import (
@@ -87,101 +89,99 @@ class TrainingJob(Job):
 
     # Basic fields (TrainingJobBasicInfo): a list page carries them.
 
-    @direct_field("The state; UNKNOWN for one this gateway does not know (see rawState).", TrainingJobState)
-    def state(self, info: GatewayInfo) -> MaybeAwaitable[TrainingJobState]:
-        return self.summarized(info, lambda basic: training_state(basic.get("state")))
+    @summary_field("The state; UNKNOWN for one this gateway does not know (see rawState).", TrainingJobState)
+    def state(self, basic: Summary) -> TrainingJobState:
+        return training_state(basic.get("state"))
 
-    @direct_field("The coarse group the MetaStudio console shows for the state.", TrainingJobPhase)
-    def phase(self, info: GatewayInfo) -> MaybeAwaitable[TrainingJobPhase]:
-        return self.summarized(info, lambda basic: training_phase(training_state(basic.get("state"))))
+    @summary_field("The coarse group the MetaStudio console shows for the state.", TrainingJobPhase)
+    def phase(self, basic: Summary) -> TrainingJobPhase:
+        return training_phase(training_state(basic.get("state")))
 
-    @direct_field("Model name; also the name of the model asset.", str | None)
-    def name(self, info: GatewayInfo) -> MaybeAwaitable[str | None]:
-        return self.summarized(info, lambda basic: text(basic, "name"))
+    @summary_field("Model name; also the name of the model asset.", str | None)
+    def name(self, basic: Summary) -> str | None:
+        return text(basic, "name")
 
-    @direct_field("Id of the model asset.", str | None)
-    def asset_id(self, info: GatewayInfo) -> MaybeAwaitable[str | None]:
-        return self.summarized(info, lambda basic: text(basic, "asset_id"))
+    @summary_field("Id of the model asset.", str | None)
+    def asset_id(self, basic: Summary) -> str | None:
+        return text(basic, "asset_id")
 
-    @direct_field("Project the model asset belongs to.", str | None)
-    def project_id(self, info: GatewayInfo) -> MaybeAwaitable[str | None]:
-        return self.summarized(info, lambda basic: text(basic, "project_id"))
+    @summary_field("Project the model asset belongs to.", str | None)
+    def project_id(self, basic: Summary) -> str | None:
+        return text(basic, "project_id")
 
-    @direct_field("Model cover download URL, valid for 24 hours.", str | None)
-    def cover_download_url(self, info: GatewayInfo) -> MaybeAwaitable[str | None]:
-        return self.summarized(info, lambda basic: link(basic, "cover_download_url"))
+    @summary_field("Model cover download URL, valid for 24 hours.", str | None)
+    def cover_download_url(self, basic: Summary) -> str | None:
+        return link(basic, "cover_download_url")
 
-    @direct_field("When the user last updated the job (creation or resubmission).", datetime | None)
-    def last_update_time(self, info: GatewayInfo) -> MaybeAwaitable[datetime | None]:
-        return self.summarized(info, lambda basic: parse_time(basic.get("last_update_time")))
+    @summary_field("When the user last updated the job (creation or resubmission).", datetime | None)
+    def last_update_time(self, basic: Summary) -> datetime | None:
+        return parse_time(basic.get("last_update_time"))
 
-    @direct_field("When the job was created.", datetime | None)
-    def create_time(self, info: GatewayInfo) -> MaybeAwaitable[datetime | None]:
-        return self.summarized(info, lambda basic: parse_time(basic.get("create_time")))
+    @summary_field("When the job was created.", datetime | None)
+    def create_time(self, basic: Summary) -> datetime | None:
+        return parse_time(basic.get("create_time"))
 
-    @direct_field("Phone number of the job's creator.", str | None)
-    def contact(self, info: GatewayInfo) -> MaybeAwaitable[str | None]:
-        return self.summarized(info, lambda basic: text(basic, "contact"))
+    @summary_field("Phone number of the job's creator.", str | None)
+    def contact(self, basic: Summary) -> str | None:
+        return text(basic, "contact")
 
-    @direct_field("The batch the job belongs to.", str | None)
-    def batch_name(self, info: GatewayInfo) -> MaybeAwaitable[str | None]:
-        return self.summarized(info, lambda basic: text(basic, "batch_name"))
+    @summary_field("The batch the job belongs to.", str | None)
+    def batch_name(self, basic: Summary) -> str | None:
+        return text(basic, "batch_name")
 
-    @direct_field("The job's tags.", list[str])
-    def tags(self, info: GatewayInfo) -> MaybeAwaitable[list[str]]:
-        return self.summarized(info, lambda basic: texts(basic, "tags"))
+    @summary_field("The job's tags.", list[str])
+    def tags(self, basic: Summary) -> list[str]:
+        return texts(basic, "tags")
 
-    @direct_field(
+    @summary_field(
         "Model version: V3_2 (V3.2, the default) or V3_3; see rawModelVersion.", TrainingModelVersion | None
     )
-    def model_version(self, info: GatewayInfo) -> MaybeAwaitable[TrainingModelVersion | None]:
-        return self.summarized(
-            info, lambda basic: optional_enum_value(TrainingModelVersion, text(basic, "model_version"))
-        )
+    def model_version(self, basic: Summary) -> TrainingModelVersion | None:
+        return optional_enum_value(TrainingModelVersion, text(basic, "model_version"))
 
-    @direct_field("The model version exactly as the upstream sent it, e.g. V3.2.", str | None)
-    def raw_model_version(self, info: GatewayInfo) -> MaybeAwaitable[str | None]:
-        return self.summarized(info, lambda basic: text(basic, "model_version"))
+    @summary_field("The model version exactly as the upstream sent it, e.g. V3.2.", str | None)
+    def raw_model_version(self, basic: Summary) -> str | None:
+        return text(basic, "model_version")
 
-    @direct_field("Matting type: AI (default) or MANUAL.", str | None)
-    def matting_type(self, info: GatewayInfo) -> MaybeAwaitable[str | None]:
-        return self.summarized(info, lambda basic: text(basic, "matting_type"))
+    @summary_field("Matting type: AI (default) or MANUAL.", str | None)
+    def matting_type(self, basic: Summary) -> str | None:
+        return text(basic, "matting_type")
 
-    @direct_field("Model resolution: 1080P (default) or 4K.", str | None)
-    def model_resolution(self, info: GatewayInfo) -> MaybeAwaitable[str | None]:
-        return self.summarized(info, lambda basic: text(basic, "model_resolution"))
+    @summary_field("Model resolution: 1080P (default) or 4K.", str | None)
+    def model_resolution(self, basic: Summary) -> str | None:
+        return text(basic, "model_resolution")
 
-    @direct_field("The X-App-UserId the job was created with, if any.", str | None)
-    def app_user_id(self, info: GatewayInfo) -> MaybeAwaitable[str | None]:
-        return self.summarized(info, lambda basic: text(basic, "app_user_id"))
+    @summary_field("The X-App-UserId the job was created with, if any.", str | None)
+    def app_user_id(self, basic: Summary) -> str | None:
+        return text(basic, "app_user_id")
 
-    @direct_field("Whether this is a Flexus (basic edition) training.", bool | None)
-    def is_flexus(self, info: GatewayInfo) -> MaybeAwaitable[bool | None]:
-        return self.summarized(info, lambda basic: flag(basic, "is_flexus"))
+    @summary_field("Whether this is a Flexus (basic edition) training.", bool | None)
+    def is_flexus(self, basic: Summary) -> bool | None:
+        return flag(basic, "is_flexus")
 
-    @direct_field("Whether this is a live-room copy training.", bool | None)
-    def is_live_copy(self, info: GatewayInfo) -> MaybeAwaitable[bool | None]:
-        return self.summarized(info, lambda basic: flag(basic, "is_live_copy"))
+    @summary_field("Whether this is a live-room copy training.", bool | None)
+    def is_live_copy(self, basic: Summary) -> bool | None:
+        return flag(basic, "is_live_copy")
 
-    @direct_field("Whether this is a fast Flexus training.", bool | None)
-    def is_fast_flexus(self, info: GatewayInfo) -> MaybeAwaitable[bool | None]:
-        return self.summarized(info, lambda basic: flag(basic, "is_fast_flexus"))
+    @summary_field("Whether this is a fast Flexus training.", bool | None)
+    def is_fast_flexus(self, basic: Summary) -> bool | None:
+        return flag(basic, "is_fast_flexus")
 
-    @direct_field("Whether only the image model is trained, without a voice (Flexus only).", bool | None)
-    def is_only_human_model(self, info: GatewayInfo) -> MaybeAwaitable[bool | None]:
-        return self.summarized(info, lambda basic: flag(basic, "is_only_human_model"))
+    @summary_field("Whether only the image model is trained, without a voice (Flexus only).", bool | None)
+    def is_only_human_model(self, basic: Summary) -> bool | None:
+        return flag(basic, "is_only_human_model")
 
-    @direct_field("Regions the job may be trained in.", list[str])
-    def optional_training_location(self, info: GatewayInfo) -> MaybeAwaitable[list[str]]:
-        return self.summarized(info, lambda basic: texts(basic, "optional_training_location"))
+    @summary_field("Regions the job may be trained in.", list[str])
+    def optional_training_location(self, basic: Summary) -> list[str]:
+        return texts(basic, "optional_training_location")
 
-    @direct_field("Whether the background is replaced (the video was shot on a green screen).", bool | None)
-    def is_background_replacement(self, info: GatewayInfo) -> MaybeAwaitable[bool | None]:
-        return self.summarized(info, lambda basic: flag(basic, "is_background_replacement"))
+    @summary_field("Whether the background is replaced (the video was shot on a green screen).", bool | None)
+    def is_background_replacement(self, basic: Summary) -> bool | None:
+        return flag(basic, "is_background_replacement")
 
-    @direct_field("Whether the job runs on on-demand (trial) resources.", bool | None)
-    def is_ondemand_resource(self, info: GatewayInfo) -> MaybeAwaitable[bool | None]:
-        return self.summarized(info, lambda basic: flag(basic, "is_ondemand_resource"))
+    @summary_field("Whether the job runs on on-demand (trial) resources.", bool | None)
+    def is_ondemand_resource(self, basic: Summary) -> bool | None:
+        return flag(basic, "is_ondemand_resource")
 
     # Detail fields: only the show call has them. Download URLs are valid for 24 hours.
 

@@ -33,10 +33,12 @@ from schema.relay import (
     GatewayInfo,
     Job,
     JobIdArgument,
+    Summary,
     described,
     enum_value,
     parse_time,
     selected_fields,
+    summary_field,
     upstream_time,
 )
 from schema.video_types import (
@@ -168,35 +170,33 @@ class VideoJob(Job):
     def job_type(self, info: GatewayInfo) -> MaybeAwaitable[str]:
         return self._job_type(info)
 
-    @direct_field("The job's state; rawState has the upstream's own string.", VideoJobState)
-    def state(self, info: GatewayInfo) -> MaybeAwaitable[VideoJobState]:
-        return self.summarized(
-            info, lambda summary: enum_value(VideoJobState, summary.get("state"), _STATE_ALIASES)
-        )
+    @summary_field("The job's state; rawState has the upstream's own string.", VideoJobState)
+    def state(self, summary: Summary) -> VideoJobState:
+        return enum_value(VideoJobState, summary.get("state"), _STATE_ALIASES)
 
-    @direct_field("When the upstream started making the video.", datetime | None)
-    def start_time(self, info: GatewayInfo) -> MaybeAwaitable[datetime | None]:
-        return self.summarized(info, lambda summary: parse_time(summary.get("start_time")))
+    @summary_field("When the upstream started making the video.", datetime | None)
+    def start_time(self, summary: Summary) -> datetime | None:
+        return parse_time(summary.get("start_time"))
 
-    @direct_field("When the upstream finished making the video.", datetime | None)
-    def end_time(self, info: GatewayInfo) -> MaybeAwaitable[datetime | None]:
-        return self.summarized(info, lambda summary: parse_time(summary.get("end_time")))
+    @summary_field("When the upstream finished making the video.", datetime | None)
+    def end_time(self, summary: Summary) -> datetime | None:
+        return parse_time(summary.get("end_time"))
 
-    @direct_field("Length of the video in seconds, once it is made.", float | None)
-    def duration(self, info: GatewayInfo) -> MaybeAwaitable[float | None]:
-        return self.summarized(info, lambda summary: real(summary, "duration"))
+    @summary_field("Length of the video in seconds, once it is made.", float | None)
+    def duration(self, summary: Summary) -> float | None:
+        return real(summary, "duration")
 
-    @direct_field("The video asset the job produces.", OutputAsset | None)
-    def output_asset(self, info: GatewayInfo) -> MaybeAwaitable[OutputAsset | None]:
-        return self.summarized(info, lambda summary: OutputAsset.read(record(summary, "output_asset_config")))
+    @summary_field("The video asset the job produces.", OutputAsset | None)
+    def output_asset(self, summary: Summary) -> OutputAsset | None:
+        return OutputAsset.read(record(summary, "output_asset_config"))
 
-    @direct_field("When the job was created.", datetime | None)
-    def create_time(self, info: GatewayInfo) -> MaybeAwaitable[datetime | None]:
-        return self.summarized(info, lambda summary: parse_time(summary.get("create_time")))
+    @summary_field("When the job was created.", datetime | None)
+    def create_time(self, summary: Summary) -> datetime | None:
+        return parse_time(summary.get("create_time"))
 
-    @direct_field("When the job last changed.", datetime | None)
-    def last_update_time(self, info: GatewayInfo) -> MaybeAwaitable[datetime | None]:
-        return self.summarized(info, lambda summary: parse_time(summary.get("lastupdate_time")))
+    @summary_field("When the job last changed.", datetime | None)
+    def last_update_time(self, summary: Summary) -> datetime | None:
+        return parse_time(summary.get("lastupdate_time"))
 
     @described("Id of the script the video was made from.")
     async def script_id(self, info: GatewayInfo) -> str | None:

@@ -48,7 +48,7 @@ async def test_every_read_operation_answers_the_same_with_and_without_direct_fie
     credentials = credentials_from_headers({"x-auth-token": "alice-token"}, settings)
     answers = []
     async with UpstreamClient(upstream_config(settings)) as client:
-        for schema in (build_schema(), build_schema(direct_fields=False)):
+        for schema in (build_schema(execution="direct"), build_schema(execution="standard")):
             context = build_context(
                 None,
                 credentials,

@@ -1,0 +1,574 @@
+"""Plans: each object selection of a document completed along steps worked out once, not per row.
+
+graphql-core completes an object by collecting its selection into fields, looking up each field's
+definition, building a ResolveInfo, calling the resolver through Strawberry's wrapper and dispatching on
+the field's type; DirectExecutor (schema/direct.py) already skips the wrapper and the ResolveInfo for
+direct fields, but still works out the rest for every row of a list, and its fallback calls a resolver
+twice. A plan is what those steps come to for one object type and one selection of one parsed document:
+per field, how to read it (an attribute of the Strawberry object, or the direct resolver), how to make
+its value an answer (kept as it is, an enum member's name, the scalar's own coercion) and, for an object,
+the plan of its own selection. Plans are kept across requests, keyed by the identity of the document's
+field nodes (the parse cache hands every request of one text the same document).
+
+A plan only takes the usual path: a value at hand that its type takes as it is. Anything else (an
+exception, an awaitable, a null for a non-null field, a value the type refuses, an object of the wrong
+type) goes to graphql-core's own completion of the value the resolver gave, with a real ResolveInfo and
+path, so answers and errors are graphql-core's. Fields with arguments, lists and abstract types are run
+by graphql-core itself (lists within the request's turns, schema/slices.py), whose items then enter their
+own plans. Documents with directives (`@skip`, `@include`, `@defer`, `@stream`) or fragment variables are
+not planned at all: their selections depend on the variables. tests/schema/test_plans.py compares the
+answers of every document in queries/ and a generated corpus, errors and nulls included, byte for byte
+with and without plans.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, NamedTuple, cast
+
+from graphql import (
+    FieldNode,
+    FragmentSpreadNode,
+    GraphQLField,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    Undefined,
+    get_nullable_type,
+)
+from graphql.execution.collect_fields import FieldDetailsList, FragmentDetails, collect_subfields
+from graphql.pyutils import Path
+from graphql.pyutils.gather_with_cancel import gather_with_cancel
+from strawberry.schema.schema_converter import CustomGraphQLEnumType, GraphQLCoreConverter
+from strawberry.types.field import StrawberryField
+
+from schema.direct import FIELDS, ContextOnly, DirectExecutor, DirectField
+from schema.slices import SLICED_LIST_MIN, _ListCompletion
+
+# Object selections whose plans are kept; a plan holds its document's nodes, so this bounds the memory.
+PLANS_KEPT = 2048
+
+# Step kinds.
+_LEAF, _OBJECT, _LIST, _TYPENAME, _GENERAL = range(5)
+# How a step reads its value: an attribute; the source's known summary when it has one, else the
+# resolver; the resolver with the source alone; the resolver with the source and the context.
+_BY_ATTRIBUTE, _BY_KNOWN, _BY_SELF, _BY_RESOLVER = range(4)
+
+
+def _unread(source: Any, info: Any) -> Any:
+    raise TypeError("this step reads no value of its own")
+
+
+class _Step(NamedTuple):
+    name: str  # the response name
+    kind: int
+    field_details: FieldDetailsList
+    field: GraphQLField | None = None
+    # How to read the value: an attribute of the source (a field without a resolver); what a summary
+    # field reads of the source's known summary, when there is one; else the direct resolver, called
+    # with the context alone.
+    how: int = _BY_RESOLVER
+    attribute: str | None = None
+    read_known: Callable[[Any, Any], Any] | None = None
+    resolve_self: Callable[[Any], Any] | None = None
+    resolve: Callable[[Any, Any], Any] = _unread
+    non_null: bool = False
+    # Leaves: value types the type gives back unchanged; an enum's class and its names by the members'
+    # names; the scalar's coercion.
+    unchanged: tuple[type, ...] = ()
+    members: type | None = None
+    names: Mapping[str, str] | None = None
+    coerce: Callable[[Any], Any] | None = None
+    # Objects, and lists of them: the object type and the plan of the field's own selection.
+    object_type: GraphQLObjectType | None = None
+    plan: Plan | None = None
+
+
+class _Raised(NamedTuple):
+    """An exception a resolver raised, handed on to graphql-core's handling as if it had called it."""
+
+    error: Exception
+
+
+class Plan:
+    """The steps completing one object type's selection; `complete` is what graphql-core's
+    collect_and_execute_subfields would return for it."""
+
+    __slots__ = ("object_type", "steps", "type_name")
+
+    def __init__(self, object_type: GraphQLObjectType, steps: tuple[_Step, ...]) -> None:
+        self.object_type = object_type
+        self.type_name = object_type.name
+        self.steps = steps
+
+    def complete(self, executor: PlannedExecutor, source: Any, path: Path) -> Any:
+        info = executor.context_only
+        is_awaitable = executor.is_awaitable
+        results: dict[str, Any] = {}
+        awaited: list[str] = []
+        try:
+            for step in self.steps:
+                kind = step.kind
+                if kind == _TYPENAME:
+                    results[step.name] = self.type_name
+                    continue
+                if kind == _GENERAL:
+                    result = executor.execute_field(
+                        self.object_type,
+                        source,
+                        step.field_details,
+                        Path(path, step.name, self.type_name),
+                        None,
+                    )
+                    if result is Undefined:
+                        continue
+                else:
+                    value: Any
+                    try:
+                        how = step.how
+                        if how == _BY_ATTRIBUTE:
+                            value = getattr(source, step.attribute)  # type: ignore[arg-type]
+                        elif how == _BY_SELF:
+                            value = step.resolve_self(source)  # type: ignore[misc]
+                        elif (
+                            how == _BY_KNOWN and (known := getattr(source, "known_summary", None)) is not None
+                        ):
+                            value = step.read_known(source, known)  # type: ignore[misc]
+                        else:
+                            value = step.resolve(source, info)
+                    except Exception as error:
+                        value = _Raised(error)
+                    if kind == _LEAF:
+                        if value is None:
+                            if not step.non_null:
+                                results[step.name] = None
+                                continue
+                        elif type(value) in step.unchanged:
+                            results[step.name] = value
+                            continue
+                        elif step.coerce is not None:
+                            if not isinstance(value, _NOT_VALUES):
+                                try:
+                                    answer = step.coerce(value)
+                                except Exception:
+                                    answer = None
+                                if answer is not None and answer is not Undefined:
+                                    results[step.name] = answer
+                                    continue
+                        elif step.names is not None and value.__class__ is step.members:
+                            # By the member's name: an enum member's own hash is a Python-level method.
+                            answer = step.names.get(getattr(value, "_name_", ""))
+                            if answer is not None:
+                                results[step.name] = answer
+                                continue
+                        result = executor.complete_resolved(self.object_type, step, path, value)
+                    elif value is None and not step.non_null:
+                        results[step.name] = None
+                        continue
+                    elif kind == _OBJECT:
+                        result = executor.complete_object(self.object_type, step, path, value)
+                    else:
+                        result = executor.complete_list(self.object_type, step, path, value)
+                results[step.name] = result
+                if result is not None and type(result) is not dict and is_awaitable(result):
+                    awaited.append(step.name)
+        except Exception:
+            if awaited:
+                executor.settle_in_background([results[name] for name in awaited])
+            raise
+        if not awaited:
+            return results
+        return _gathered(results, awaited)
+
+
+# What a resolver may give that is no value: an exception it raised or returned.
+_NOT_VALUES = (_Raised, Exception)
+
+
+async def _gathered(results: dict[str, Any], awaited: list[str]) -> dict[str, Any]:
+    if len(awaited) == 1:
+        results[awaited[0]] = await results[awaited[0]]
+    else:
+        values = await gather_with_cancel(*(results[name] for name in awaited))
+        results.update(zip(awaited, values, strict=True))
+    return results
+
+
+class PlannedExecutor(DirectExecutor):
+    """DirectExecutor completing object selections along their plans (see the module's docstring)."""
+
+    _plan_memo: dict[tuple[GraphQLObjectType, int], tuple[FieldDetailsList, Plan | None]] | None = None
+    _plannable: bool | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # What direct resolvers get as `info`, and type checks their `info`: the context alone.
+        self.context_only: Any = ContextOnly(self.context_value)
+
+    def collect_and_execute_subfields(
+        self,
+        return_type: GraphQLObjectType,
+        field_details_list: FieldDetailsList,
+        path: Path,
+        result: Any,
+        position_context: Any,
+    ) -> Any:
+        if position_context is None:
+            plan = self._plan_for(return_type, field_details_list)
+            if plan is not None:
+                return plan.complete(self, result, path)
+        return super().collect_and_execute_subfields(
+            return_type, field_details_list, path, result, position_context
+        )
+
+    def complete_resolved(self, parent_type: GraphQLObjectType, step: _Step, path: Path, value: Any) -> Any:
+        """graphql-core's execute_field from the point where the resolver has answered `value`."""
+        field = step.field
+        assert field is not None
+        field_details = step.field_details
+        field_path = Path(path, step.name, parent_type.name)
+        return_type = field.type
+        try:
+            if isinstance(value, _Raised):
+                raise value.error
+            info = self.build_resolve_info(field, [d.node for d in field_details], parent_type, field_path)
+            if self.is_awaitable(value):
+                return self.complete_awaitable_value(
+                    return_type, field_details, info, field_path, value, None
+                )
+            completed = self.complete_value(return_type, field_details, info, field_path, value, None)
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, return_type, field_details, field_path)
+            return None
+        if self.is_awaitable(completed):
+            return self._completed_later(completed, return_type, field_details, field_path)
+        return completed
+
+    def complete_object(self, parent_type: GraphQLObjectType, step: _Step, path: Path, value: Any) -> Any:
+        """An object field's value: along its plan when it is an object of the field's type, else as
+        graphql-core completes it."""
+        object_type, plan, field = step.object_type, step.plan, step.field
+        assert object_type is not None and plan is not None and field is not None
+        is_type_of = object_type.is_type_of
+        if (
+            value is None
+            or isinstance(value, _NOT_VALUES)
+            # An awaitable is never an object of the type; without a type check it is asked for.
+            or (is_type_of(value, self.context_only) is not True if is_type_of else self.is_awaitable(value))
+        ):
+            return self.complete_resolved(parent_type, step, path, value)
+        field_path = Path(path, step.name, parent_type.name)
+        return_type = field.type
+        try:
+            completed = plan.complete(self, value, field_path)
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, return_type, step.field_details, field_path)
+            return None
+        if type(completed) is not dict and self.is_awaitable(completed):
+            return self._completed_later(completed, return_type, step.field_details, field_path)
+        return completed
+
+    def complete_list(self, parent_type: GraphQLObjectType, step: _Step, path: Path, value: Any) -> Any:
+        """A list of objects: each item along the plan, a slice of the operation's turns at a time as
+        schema/slices.py completes lists; anything but a list or tuple as graphql-core completes it."""
+        if type(value) is not list and not isinstance(value, list | tuple):
+            return self.complete_resolved(parent_type, step, path, value)
+        field, plan = step.field, step.plan
+        assert field is not None and plan is not None
+        field_path = Path(path, step.name, parent_type.name)
+        list_type = get_nullable_type(field.type)
+        assert isinstance(list_type, GraphQLList)
+        info = self.build_resolve_info(field, [d.node for d in step.field_details], parent_type, field_path)
+        work = _PlannedList(
+            self,
+            value,
+            list_type.of_type,
+            step.field_details,
+            info,
+            field_path,
+            None,
+            sliced=len(value) >= SLICED_LIST_MIN,
+        )
+        work.plan = plan
+        work.planned_executor = self
+        try:
+            completed = work.run()
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, field.type, step.field_details, field_path)
+            return None
+        if self.is_awaitable(completed):
+            return self._completed_later(completed, field.type, step.field_details, field_path)
+        return completed
+
+    def _plan_for(self, return_type: GraphQLObjectType, field_details_list: FieldDetailsList) -> Plan | None:
+        memo = self._plan_memo
+        if memo is None:
+            memo = self._plan_memo = {}
+        # As graphql-core memoizes collect_subfields: the list kept with its entry keeps its id its own.
+        key = (return_type, id(field_details_list))
+        found = memo.get(key)
+        if found is not None:
+            return found[1]
+        plan = self._shared_plan(return_type, field_details_list) if self._may_plan() else None
+        memo[key] = (field_details_list, plan)
+        return plan
+
+    def _may_plan(self) -> bool:
+        if self._plannable is None:
+            direct_fields = self.schema.extensions.get(FIELDS)
+            self._plannable = (
+                bool(direct_fields)
+                and not (self.middleware_manager is not None and self.middleware_manager.middlewares)
+                and _fixed_selections(self.operation, self.fragments)
+            )
+        return self._plannable
+
+    def _shared_plan(
+        self, return_type: GraphQLObjectType, field_details_list: FieldDetailsList
+    ) -> Plan | None:
+        if any(
+            d.defer_usage is not None or d.fragment_variable_values is not None for d in field_details_list
+        ):
+            return None
+        nodes = tuple(d.node for d in field_details_list)
+        key = (id(return_type), tuple(map(id, nodes)))
+        kept = _PLANS.get(key)
+        if (
+            kept is not None
+            and kept.object_type is return_type
+            and all(a is b for a, b in zip(kept.nodes, nodes, strict=True))
+        ):
+            _PLANS.move_to_end(key)
+            return kept.plan
+        plan = _Planner(self).plan(return_type, field_details_list)
+        _PLANS[key] = _Kept(return_type, nodes, plan)
+        if len(_PLANS) > PLANS_KEPT:
+            _PLANS.popitem(last=False)
+        return plan
+
+
+class _PlannedList(_ListCompletion):
+    """A list whose items are objects of one type, each completed along the item plan when it is one."""
+
+    plan: Plan
+    planned_executor: PlannedExecutor
+
+    def complete_item(self, item: Any, item_path: Path) -> bool:
+        executor = self.planned_executor
+        plan = self.plan
+        is_type_of = plan.object_type.is_type_of
+        if (
+            item is None
+            or isinstance(item, Exception)
+            or (
+                is_type_of(item, executor.context_only) is not True
+                if is_type_of
+                else executor.is_awaitable(item)
+            )
+        ):
+            return super().complete_item(item, item_path)
+        try:
+            completed = plan.complete(executor, item, item_path)
+        except Exception as raw_error:
+            executor.handle_field_error(raw_error, self.item_type, self.field_details_list, item_path)
+            self.completed.append(None)
+            return False
+        if executor.is_awaitable(completed):
+            self.completed.append(
+                executor._completed_later(completed, self.item_type, self.field_details_list, item_path)
+            )
+            return True
+        self.completed.append(completed)
+        return False
+
+
+class _Kept(NamedTuple):
+    object_type: GraphQLObjectType
+    # The nodes the key names by identity, held so that no other node can take their ids meanwhile.
+    nodes: tuple[FieldNode, ...]
+    plan: Plan | None
+
+
+_PLANS: OrderedDict[tuple[int, tuple[int, ...]], _Kept] = OrderedDict()
+
+
+class _Planner:
+    """Works out the plans of one object selection and of the objects selected within it."""
+
+    def __init__(self, executor: PlannedExecutor) -> None:
+        self.executor = executor
+        self.direct_fields: Mapping[tuple[str, str], DirectField] = (
+            executor.schema.extensions.get(FIELDS) or {}
+        )
+
+    def plan(self, object_type: GraphQLObjectType, field_details_list: FieldDetailsList) -> Plan | None:
+        executor = self.executor
+        grouped, new_defer_usages, _ = collect_subfields(
+            executor.schema,
+            executor.fragments,
+            executor.variable_values,
+            executor.operation,
+            object_type,
+            field_details_list,
+            executor.hide_suggestions,
+        )
+        if new_defer_usages:
+            return None
+        steps = []
+        for name, details in grouped.items():
+            step = self._step(object_type, name, details)
+            if step is not None:
+                steps.append(step)
+        return Plan(object_type, tuple(steps))
+
+    def _step(self, parent: GraphQLObjectType, name: str, details: FieldDetailsList) -> _Step | None:
+        node = details[0].node
+        field_name = node.name.value
+        if field_name == "__typename":
+            return _Step(name, _TYPENAME, details)
+        field = self.executor.schema.get_field(parent, field_name)
+        if field is None:
+            # graphql-core leaves out a field the type does not have.
+            return None
+        general = _Step(name, _GENERAL, details, field)
+        if node.arguments or any(d.defer_usage is not None for d in details):
+            return general
+        attribute = _attribute_of(field)
+        direct = self.direct_fields.get((parent.name, field_name))
+        if direct is None:
+            return self._list_step(name, field, details, attribute) or general
+        if attribute is not None:
+            how = _BY_ATTRIBUTE
+        elif direct.read_known is not None:
+            how = _BY_KNOWN
+        else:
+            how = _BY_SELF if direct.resolve_self is not None else _BY_RESOLVER
+        read = _Step(
+            name,
+            _LEAF,
+            details,
+            field,
+            how=how,
+            attribute=attribute,
+            read_known=direct.read_known,
+            resolve_self=direct.resolve_self,
+            resolve=direct.resolve,
+            non_null=direct.non_null,
+        )
+        named = direct.named_type
+        if isinstance(named, GraphQLObjectType):
+            plan = self.plan(named, details)
+            return general if plan is None else read._replace(kind=_OBJECT, object_type=named, plan=plan)
+        if isinstance(named, CustomGraphQLEnumType):
+            return read._replace(members=named.wrapped_cls, names=_enum_names(named))
+        return read._replace(unchanged=direct.unchanged, coerce=named.coerce_output_value)
+
+    def _list_step(
+        self, name: str, field: GraphQLField, details: FieldDetailsList, attribute: str | None
+    ) -> _Step | None:
+        """A list of objects of one type read from an attribute, or None for any other field."""
+        if attribute is None:
+            return None
+        nullable = get_nullable_type(field.type)
+        if not isinstance(nullable, GraphQLList):
+            return None
+        item = get_nullable_type(nullable.of_type)
+        if not isinstance(item, GraphQLObjectType):
+            return None
+        plan = self.plan(item, details)
+        if plan is None:
+            return None
+        non_null = isinstance(field.type, GraphQLNonNull)
+        return _Step(
+            name,
+            _LIST,
+            details,
+            field,
+            how=_BY_ATTRIBUTE,
+            attribute=attribute,
+            non_null=non_null,
+            object_type=item,
+            plan=plan,
+        )
+
+
+def _attribute_of(field: GraphQLField) -> str | None:
+    """The attribute Strawberry reads for a field without a resolver (its default resolver, getattr)."""
+    if not getattr(field.resolve, "_is_default", False):
+        return None
+    definition = field.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
+    if (
+        isinstance(definition, StrawberryField)
+        and definition.base_resolver is None
+        and not definition.extensions
+        and definition.default_resolver is getattr
+    ):
+        return definition.python_name
+    return None
+
+
+_ENUM_NAMES: dict[CustomGraphQLEnumType, Mapping[str, str]] = {}
+
+
+def _enum_names(enum_type: CustomGraphQLEnumType) -> Mapping[str, str]:
+    """The names Strawberry's enum type gives its members, by the members' Python names: what its
+    coerce_output_value answers for each, worked out by calling it once per member."""
+    names = _ENUM_NAMES.get(enum_type)
+    if names is None:
+        found: dict[str, str] = {}
+        member: enum.Enum
+        for member in enum_type.wrapped_cls:
+            try:
+                found[member._name_] = enum_type.coerce_output_value(member)
+            except Exception:  # noqa: S112 - a member the type refuses is left to graphql-core's completion
+                continue
+        names = _ENUM_NAMES[enum_type] = found
+    return names
+
+
+def _fixed_selections(operation: OperationDefinitionNode, fragments: Mapping[str, FragmentDetails]) -> bool:
+    """Whether the operation's selections are the same whatever its variables: no directive anywhere in
+    them or in the fragments they spread, and no fragment taking variables."""
+    known = _FIXED.get(id(operation))
+    if known is not None and known[0] is operation:
+        return known[1]
+    fixed = (
+        not operation.directives
+        and all(
+            not details.definition.directives and not details.definition.variable_definitions
+            for details in fragments.values()
+        )
+        and not any(
+            selection.directives
+            for selection_set in (
+                operation.selection_set,
+                *(details.definition.selection_set for details in fragments.values()),
+            )
+            for selection in _selections(selection_set)
+        )
+    )
+    _FIXED[id(operation)] = (operation, fixed)
+    if len(_FIXED) > PLANS_KEPT:
+        _FIXED.popitem(last=False)
+    return fixed
+
+
+_FIXED: OrderedDict[int, tuple[OperationDefinitionNode, bool]] = OrderedDict()
+
+
+def _selections(
+    selection_set: SelectionSetNode,
+) -> Iterator[FieldNode | FragmentSpreadNode | InlineFragmentNode]:
+    for selection in selection_set.selections:
+        yield cast(FieldNode | FragmentSpreadNode | InlineFragmentNode, selection)
+        inner = getattr(selection, "selection_set", None)
+        if inner is not None:
+            yield from _selections(inner)
+
+
+__all__ = ["PLANS_KEPT", "Plan", "PlannedExecutor"]
