@@ -56,6 +56,10 @@ def upstream_config(settings: Settings) -> UpstreamConfig:
         total_timeout=settings.total_timeout,
         max_retries=settings.max_retries,
         max_connections=settings.upstream_max_connections,
+        read_cache_seconds=settings.read_cache_seconds,
+        read_cache_terminal_seconds=settings.read_cache_terminal_seconds,
+        read_cache_max_entries=settings.read_cache_max_entries,
+        read_cache_max_bytes=settings.read_cache_max_bytes,
     )
 
 
@@ -141,7 +145,7 @@ def create_app(
         # Spans still queued are exported once everything else has stopped.
         async with (
             tracing or contextlib.nullcontext(),
-            UpstreamClient(config, transport=upstream_transport) as upstream,
+            UpstreamClient(config, transport=upstream_transport, is_terminal=job_is_terminal) as upstream,
         ):
             app.state.upstream = upstream
             upstream.observe(metrics.upstream_request)
@@ -182,10 +186,11 @@ def create_app(
                 if verifier is not None:
                     await verifier.aclose()
 
-    from schema import schema, traced_schema
+    from schema import schema_for
+    from schema.subscriptions import job_is_terminal
 
     graphql = GatewayGraphQL(
-        traced_schema() if traced else schema,
+        schema_for(settings.execution, traced),
         path="/graphql",
         multipart_uploads_enabled=True,
         graphiql=settings.graphiql,

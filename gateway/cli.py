@@ -22,15 +22,17 @@ log = logging.getLogger("gateway")
 
 # How long a frozen emulator's jobs stay in each automatic state: longer than any run.
 FROZEN_SECONDS = 1e9
-# The cyclic collector's thresholds while serving: a 50-row page allocates tens of thousands of
-# objects, which at Python's default of 700 runs a young collection every few rows.
-COLLECTOR_THRESHOLDS = (50_000, 50, 100)
+# The cyclic collector's thresholds while serving: Python's own. Each request leaves a few hundred
+# objects in reference cycles (graphql-core's executor, the loaders and the futures they prime); with
+# thresholds of (50000, 50, 100) those of requests still in flight at a collection reached the oldest
+# generation, which was then seldom collected, and a load run left some 200,000 of them behind: 155 MB
+# resident instead of 85 MB (bench/RESULTS.md, "Memory"). Collecting them costs 2 % of the CPU.
+COLLECTOR_THRESHOLDS = (700, 10, 10)
 
 
 def tune_collector() -> None:
     """Fewer collections while serving: everything loaded by start-up (modules, the schema) moves out
-    of the collector's sight, and young collections run every 50,000 allocations instead of 700.
-    Measured in bench/RESULTS.md (change 5)."""
+    of the collector's sight, so that no collection goes through it again."""
     gc.freeze()
     gc.set_threshold(*COLLECTOR_THRESHOLDS)
 

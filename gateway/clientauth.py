@@ -5,25 +5,28 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 import math
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 import httpx
-import jwt
 import orjson
-from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
-from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.edge.headers import header
 from gateway.metrics import UnauthenticatedReason, metrics_of
 from gateway.settings import Settings
+
+if TYPE_CHECKING:
+    # Imported where tokens are checked: PyJWT loads cryptography, some 9 MB of a process that never
+    # checks a token (GATEWAY_CLIENT_AUTH=none).
+    import jwt
 
 logger = logging.getLogger("gateway.clientauth")
 
@@ -155,6 +158,10 @@ class JwksKeys:
             self._fetching = None
 
     async def _download(self) -> dict[str, jwt.PyJWK]:
+        import jwt
+        from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
+        from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+
         if self._http is None:
             # No redirects: they could lead from the https:// URL the operator named to anywhere.
             self._http = httpx.AsyncClient(timeout=JWKS_TIMEOUT, follow_redirects=False)
@@ -196,6 +203,8 @@ class TokenVerifier:
     issuer and audience when set, all within the leeway; then the claim that names the end user."""
 
     def __init__(self, settings: Settings, keys: JwksKeys | None = None) -> None:
+        # PyJWT is loaded with the first verifier, not by the first request.
+        importlib.import_module("jwt")
         self.secret = settings.jwt_secret
         if keys is None and settings.jwks_url is not None and self.secret is None:
             keys = JwksKeys(settings.jwks_url)
@@ -207,6 +216,8 @@ class TokenVerifier:
         self.user_claim = settings.jwt_user_claim
 
     async def verify(self, token: str | None) -> ClientIdentity:
+        import jwt
+
         if not token:
             raise Unauthenticated("missing", MISSING)
         try:
@@ -245,6 +256,8 @@ class TokenVerifier:
         return key
 
     def _decode(self, token: str, key: Any) -> dict[str, Any]:
+        import jwt
+
         required = ["exp", *(["iss"] if self.issuer else []), *(["aud"] if self.audience else [])]
         try:
             claims: dict[str, Any] = jwt.decode(

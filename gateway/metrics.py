@@ -8,12 +8,14 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from graphql import GraphQLError
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
 from prometheus_client.registry import Collector
 from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.extensions import SchemaExtension
+
+from gateway.upstream.readcache import OUTCOMES as READ_OUTCOMES
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -186,7 +188,8 @@ def rate_limited(app: Starlette, reason: RateLimitReason) -> None:
 
 
 class _LiveFigures(Collector):
-    """Figures read when scraped, costing requests nothing: watched jobs and upstream pool starvation."""
+    """Figures read when scraped, costing requests nothing: watched jobs, upstream pool starvation, and
+    the read cache's counts, kept as plain integers by the cache itself."""
 
     def __init__(self, metrics: Metrics) -> None:
         self._metrics = metrics
@@ -202,11 +205,34 @@ class _LiveFigures(Collector):
         )
         starved.add_metric([], upstream.pool_starved_for() if upstream is not None else 0.0)
         yield starved
+        reads = upstream.reads if upstream is not None else None
+        lookups = CounterMetricFamily(
+            f"{PREFIX}_read_cache_lookups",
+            "Upstream reads by how they were answered: hit (a kept answer), coalesced (a call in flight), "
+            "revalidated (a stale show answer proved current by a list call), miss (a call of their own), "
+            "bypass (live-state polls, which read the upstream itself).",
+            labels=["outcome"],
+        )
+        for outcome in READ_OUTCOMES:
+            lookups.add_metric([outcome], reads.counts[outcome] if reads is not None else 0)
+        yield lookups
+        entries = GaugeMetricFamily(f"{PREFIX}_read_cache_entries", "Upstream answers kept now.")
+        entries.add_metric([], len(reads) if reads is not None else 0)
+        yield entries
+        kept = GaugeMetricFamily(
+            f"{PREFIX}_read_cache_bytes",
+            "Bytes of the upstream answers kept now: their JSON and an estimate of what indexing them costs.",
+        )
+        kept.add_metric([], reads.bytes if reads is not None else 0)
+        yield kept
 
     def describe(self) -> Iterable[Metric]:
         # Described without reading the hub, which may not exist yet when the collector registers.
         yield GaugeMetricFamily(f"{PREFIX}_watched_jobs", "")
         yield GaugeMetricFamily(f"{PREFIX}_upstream_pool_starved_seconds", "")
+        yield CounterMetricFamily(f"{PREFIX}_read_cache_lookups", "", labels=["outcome"])
+        yield GaugeMetricFamily(f"{PREFIX}_read_cache_entries", "")
+        yield GaugeMetricFamily(f"{PREFIX}_read_cache_bytes", "")
 
 
 async def metrics_endpoint(request: Request) -> Response:

@@ -16,6 +16,10 @@ AUTH_MODES: tuple[AuthMode, ...] = ("token", "aksk")
 # `open` runs any document; `trusted` only the trusted documents (safelisting).
 OperationsMode = Literal["open", "trusted"]
 OPERATIONS_MODES: tuple[OperationsMode, ...] = ("open", "trusted")
+# How GraphQL executes (schema/__init__.py): along plans per document, with direct fields, or wholly
+# through Strawberry and graphql-core; the answers are the same.
+ExecutionMode = Literal["planned", "direct", "standard"]
+EXECUTION_MODES: tuple[ExecutionMode, ...] = ("planned", "direct", "standard")
 LogFormat = Literal["text", "json"]
 # `jwt` verifies each caller's bearer JWT and takes its end user from a claim; `none` trusts callers.
 ClientAuthMode = Literal["none", "jwt"]
@@ -80,6 +84,11 @@ class Settings:
     service_name: str = "metastudio-gateway"
     poll_interval: float = 2.0
     fast_poll_interval: float = 0.5
+    # Upstream answers kept per caller (gateway/upstream/readcache.py); 0 keeps none.
+    read_cache_seconds: float = 1.0
+    read_cache_terminal_seconds: float = 300.0
+    read_cache_max_entries: int = 10_000
+    read_cache_max_bytes: int = 64 * 1024 * 1024
     fast_poll_seconds: float = 30.0
     max_subscriptions: int = 20_000
     max_subscriptions_per_connection: int = 100
@@ -98,6 +107,7 @@ class Settings:
     introspection: bool = True
     graphiql: bool = True
     operations: OperationsMode = "open"
+    execution: ExecutionMode = "planned"
     emulator_admin: bool = False
     client_auth: ClientAuthMode = "none"
     jwt_secret: str | None = field(default=None, repr=False)
@@ -237,6 +247,16 @@ class _Reader:
             poll_interval=self.parsed("GATEWAY_POLL_INTERVAL", 2.0, _positive, "a positive number"),
             fast_poll_interval=self.parsed("GATEWAY_FAST_POLL_INTERVAL", 0.5, _positive, "a positive number"),
             fast_poll_seconds=self.parsed("GATEWAY_FAST_POLL_SECONDS", 30.0, _positive, "a positive number"),
+            read_cache_seconds=self.parsed("GATEWAY_READ_CACHE_SECONDS", 1.0, _keeping, _KEEPING_RULE),
+            read_cache_terminal_seconds=self.parsed(
+                "GATEWAY_READ_CACHE_TERMINAL_SECONDS", 300.0, _keeping, _KEEPING_RULE
+            ),
+            read_cache_max_entries=self.parsed(
+                "GATEWAY_READ_CACHE_MAX_ENTRIES", 10_000, _count, "a whole number of at least 1"
+            ),
+            read_cache_max_bytes=self.parsed(
+                "GATEWAY_READ_CACHE_MAX_BYTES", 64 * 1024 * 1024, _count, "a whole number of at least 1"
+            ),
             max_subscriptions=self.parsed(
                 "GATEWAY_MAX_SUBSCRIPTIONS", 20_000, _count, "a whole number of at least 1"
             ),
@@ -271,6 +291,9 @@ class _Reader:
             introspection=self.parsed("GATEWAY_INTROSPECTION", endpoint is None, _bool, _BOOL_RULE),
             graphiql=self.parsed("GATEWAY_GRAPHIQL", endpoint is None, _bool, _BOOL_RULE),
             operations=self.parsed("GATEWAY_OPERATIONS", "open", _operations, "one of open, trusted"),
+            execution=self.parsed(
+                "GATEWAY_EXECUTION", "planned", _execution, "one of planned, direct, standard"
+            ),
             emulator_admin=self.parsed("METASTUDIO_EMULATOR_ADMIN", False, _bool, _BOOL_RULE),
             client_auth=client_auth,
             jwt_secret=self.raw("GATEWAY_JWT_SECRET"),
@@ -298,6 +321,10 @@ class _Reader:
             )
         if settings.read_timeout > settings.total_timeout:
             self.problems.append("METASTUDIO_READ_TIMEOUT: must not exceed METASTUDIO_TOTAL_TIMEOUT")
+        if settings.read_cache_terminal_seconds < settings.read_cache_seconds:
+            self.problems.append(
+                "GATEWAY_READ_CACHE_TERMINAL_SECONDS: must not be less than GATEWAY_READ_CACHE_SECONDS"
+            )
         if self.problems:
             raise SettingsError(self.problems)
         return settings
@@ -456,6 +483,18 @@ def _rate(value: str) -> float:
     return number
 
 
+_KEEPING_RULE = "a number of seconds, 0 or more (or off)"
+
+
+def _keeping(value: str) -> float:
+    if value.lower() == "off":
+        return 0.0
+    number = float(value)
+    if not number >= 0 or number == float("inf"):
+        raise ValueError(value)
+    return number
+
+
 def _retries(value: str) -> int:
     number = int(value)
     if not 0 <= number <= 10:
@@ -497,6 +536,13 @@ def _operations(value: str) -> OperationsMode:
         return "open"
     if mode == "trusted":
         return "trusted"
+    raise ValueError(value)
+
+
+def _execution(value: str) -> ExecutionMode:
+    for mode in EXECUTION_MODES:
+        if value.lower() == mode:
+            return mode
     raise ValueError(value)
 
 

@@ -81,6 +81,9 @@ async def test_metrics_are_prometheus_text_naming_every_contract_metric(live: Li
         "metastudio_gateway_rate_limited": "counter",
         "metastudio_gateway_unauthenticated": "counter",
         "metastudio_gateway_upstream_pool_starved_seconds": "gauge",
+        "metastudio_gateway_read_cache_lookups": "counter",
+        "metastudio_gateway_read_cache_entries": "gauge",
+        "metastudio_gateway_read_cache_bytes": "gauge",
     }
 
 

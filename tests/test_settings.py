@@ -148,3 +148,37 @@ def test_rate_limits_are_read_checked_and_may_be_turned_off() -> None:
         "GATEWAY_RATE_LIMIT_PER_SECOND: '-1' is not a positive number, or 0 or off",
         "GATEWAY_CREATE_RATE_LIMIT_BURST: '0' is not a whole number of at least 1",
     ]
+
+
+def test_read_cache_settings_are_read_checked_and_may_be_turned_off() -> None:
+    defaults = Settings.from_env({})
+    built = Settings()
+    assert (defaults.read_cache_seconds, defaults.read_cache_terminal_seconds) == (1.0, 300.0)
+    assert (built.read_cache_seconds, built.read_cache_terminal_seconds) == (1.0, 300.0)
+    assert (defaults.read_cache_max_entries, defaults.read_cache_max_bytes) == (10_000, 64 * 1024 * 1024)
+    settings = Settings.from_env(
+        {
+            "GATEWAY_READ_CACHE_SECONDS": "off",
+            "GATEWAY_READ_CACHE_TERMINAL_SECONDS": "60",
+            "GATEWAY_READ_CACHE_MAX_ENTRIES": "100",
+            "GATEWAY_READ_CACHE_MAX_BYTES": "1000000",
+        }
+    )
+    assert (settings.read_cache_seconds, settings.read_cache_terminal_seconds) == (0.0, 60.0)
+    assert (settings.read_cache_max_entries, settings.read_cache_max_bytes) == (100, 1_000_000)
+    assert problems({"GATEWAY_READ_CACHE_SECONDS": "-1", "GATEWAY_READ_CACHE_MAX_ENTRIES": "0"}) == [
+        "GATEWAY_READ_CACHE_SECONDS: '-1' is not a number of seconds, 0 or more (or off)",
+        "GATEWAY_READ_CACHE_MAX_ENTRIES: '0' is not a whole number of at least 1",
+    ]
+    assert problems({"GATEWAY_READ_CACHE_SECONDS": "5", "GATEWAY_READ_CACHE_TERMINAL_SECONDS": "2"}) == [
+        "GATEWAY_READ_CACHE_TERMINAL_SECONDS: must not be less than GATEWAY_READ_CACHE_SECONDS"
+    ]
+
+
+def test_execution_is_planned_unless_the_environment_names_another_mode() -> None:
+    assert Settings.from_env({}).execution == Settings().execution == "planned"
+    assert Settings.from_env({"GATEWAY_EXECUTION": "Standard"}).execution == "standard"
+    assert Settings.from_env({"GATEWAY_EXECUTION": "direct"}).execution == "direct"
+    assert problems({"GATEWAY_EXECUTION": "fast"}) == [
+        "GATEWAY_EXECUTION: 'fast' is not one of planned, direct, standard"
+    ]

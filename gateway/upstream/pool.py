@@ -122,7 +122,9 @@ class RecentlyUsedConnection(httpcore.AsyncHTTPConnection):
 
 def upstream_transport(limits: httpx.Limits) -> httpx.AsyncHTTPTransport:
     """httpx's transport over a pool that survives cancellation, when this httpcore is one we checked."""
-    transport = httpx.AsyncHTTPTransport(limits=limits)
+    # One context for both: each loads the CA bundle, a megabyte or two of the idle process.
+    ssl_context = httpx.create_ssl_context()
+    transport = httpx.AsyncHTTPTransport(verify=ssl_context, limits=limits)
     if not reclaiming_supported():
         logger.warning(
             "httpcore %s is not one the gateway's pool repair was checked with (%s*); using its pool as is",
@@ -131,7 +133,7 @@ def upstream_transport(limits: httpx.Limits) -> httpx.AsyncHTTPTransport:
         )
         return transport
     transport._pool = ReclaimingConnectionPool(
-        ssl_context=httpx.create_ssl_context(),
+        ssl_context=ssl_context,
         max_connections=limits.max_connections,
         max_keepalive_connections=limits.max_keepalive_connections,
         keepalive_expiry=limits.keepalive_expiry,
