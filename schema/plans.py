@@ -5,20 +5,23 @@ definition, building a ResolveInfo, calling the resolver through Strawberry's wr
 the field's type; DirectExecutor (schema/direct.py) already skips the wrapper and the ResolveInfo for
 direct fields, but still works out the rest for every row of a list, and its fallback calls a resolver
 twice. A plan is what those steps come to for one object type and one selection of one parsed document:
-per field, how to read it (an attribute of the Strawberry object, or the direct resolver), how to make
-its value an answer (kept as it is, an enum member's name, the scalar's own coercion) and, for an object,
-the plan of its own selection. Plans are kept across requests, keyed by the identity of the document's
-field nodes (the parse cache hands every request of one text the same document).
+per field, how to read it (an attribute of the Strawberry object, what a summary field reads of a listed
+job's summary, or the direct resolver), how to make its value an answer (kept as it is, an enum member's
+name, the scalar's own coercion) and, for an object or a list of objects, the plan of its own selection.
+Plans are kept across requests, keyed by the identity of the document's field nodes (the parse cache
+hands every request of one text the same document).
 
 A plan only takes the usual path: a value at hand that its type takes as it is. Anything else (an
 exception, an awaitable, a null for a non-null field, a value the type refuses, an object of the wrong
-type) goes to graphql-core's own completion of the value the resolver gave, with a real ResolveInfo and
-path, so answers and errors are graphql-core's. Fields with arguments, lists and abstract types are run
-by graphql-core itself (lists within the request's turns, schema/slices.py), whose items then enter their
-own plans. Documents with directives (`@skip`, `@include`, `@defer`, `@stream`) or fragment variables are
-not planned at all: their selections depend on the variables. tests/schema/test_plans.py compares the
-answers of every document in queries/ and a generated corpus, errors and nulls included, byte for byte
-with and without plans.
+type, anything but a list for a list) goes to graphql-core's own completion of the value the resolver
+gave, with a real ResolveInfo and path, so answers and errors are graphql-core's. Lists of 16 items or
+more are completed within the operation's turns, as schema/slices.py completes them. Fields with
+arguments, abstract types and lists of leaves are run by graphql-core itself, whose objects then enter
+their own plans. Documents with directives (`@skip`, `@include`, `@defer`, `@stream`) or fragment
+variables are not planned at all: their selections depend on the variables. GATEWAY_EXECUTION turns
+plans off, and releases of Strawberry or graphql-core other than those checked (schema/direct.py) do.
+tests/schema/test_plans.py compares the answers of every document in queries/ and of a generated corpus,
+errors and nulls included, byte for byte with and without plans.
 """
 
 from __future__ import annotations
