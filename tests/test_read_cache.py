@@ -417,6 +417,29 @@ async def test_a_cancelled_reader_leaves_the_call_to_the_others(
         assert await operations(gateway) == ["Show2DDigitalHumanVideo"]
 
 
+async def test_a_call_every_reader_gave_up_is_cancelled_and_frees_its_connection(
+    emulator: ThreadedServer,
+) -> None:
+    # One pooled connection, and a pool wait far shorter than the upstream's answer.
+    async with keeping(emulator.url, upstream_max_connections=1, connect_timeout=0.3) as (gateway, _):
+        first, second = await gateway.create_videos(2)
+        await slow_upstream(gateway)
+        await gateway.reset_calls()
+        client, alice = upstream(gateway), Credentials(token="alice-token")
+        readers = [asyncio.ensure_future(client.show_2d_digital_human_video(alice, first)) for _ in range(2)]
+        await until(lambda: client.reads.counts["coalesced"] == 1, 30, "the second reader joined")
+        for reader in readers:
+            reader.cancel()
+        for reader in readers:
+            with pytest.raises(asyncio.CancelledError):
+                await reader
+        # The connection is free for the next call at once, not when the abandoned answer arrives.
+        assert (await client.show_2d_digital_human_video(alice, second))["job_id"] == second
+        # And a new reader of the abandoned job calls again: nothing was kept, nothing is joined.
+        assert (await client.show_2d_digital_human_video(alice, first))["job_id"] == first
+        assert client.reads.counts["coalesced"] == 1
+
+
 async def test_the_metrics_count_hits_misses_and_coalesced_reads(emulator: ThreadedServer) -> None:
     async with keeping(emulator.url) as (gateway, _):
         await gateway.create_videos(1)

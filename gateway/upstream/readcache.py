@@ -120,6 +120,7 @@ class _Flight:
     fresh: bool
     started: float
     task: asyncio.Task[tuple[JSONObject, bytes]] | None = field(default=None, repr=False)
+    readers: int = 0  # readers awaiting the call now; when the last one is cancelled, so is the call
 
 
 class ReadCache:
@@ -243,7 +244,7 @@ class ReadCache:
             flight = self._start(cover.key, cover.call, credentials, entry.kind, None)
         if flight is not None:
             with contextlib.suppress(Exception):
-                await asyncio.shield(_task(flight))
+                await self._wait(flight)
         kept = self._entries.get(entry.key)
         if kept is not None and kept.expires_at > self.clock():
             return True
@@ -287,12 +288,28 @@ class ReadCache:
     async def _own(self, flight: _Flight) -> JSONObject:
         """The answer for the reader that started the call: the decoded object itself, which no one else
         holds (the kept copy is its JSON)."""
-        answer, _ = await asyncio.shield(_task(flight))
+        answer, _ = await self._wait(flight)
         return answer
 
     async def _shared(self, flight: _Flight) -> JSONObject:
-        _, data = await asyncio.shield(_task(flight))
+        _, data = await self._wait(flight)
         return _copy(data)
+
+    async def _wait(self, flight: _Flight) -> tuple[JSONObject, bytes]:
+        """The call's outcome for one reader. A reader's cancellation never reaches a call others still
+        wait for; the last reader's does, so that a request given up (a client gone, a timeout, the
+        siblings of a failed non-null field) leaves no upstream call behind holding a pooled connection."""
+        task = _task(flight)
+        flight.readers += 1
+        try:
+            return await asyncio.shield(task)
+        finally:
+            flight.readers -= 1
+            if flight.readers == 0 and not task.done():
+                # No later reader joins a call on its way out: it starts its own.
+                if self._flights.get(flight.key) is flight:
+                    del self._flights[flight.key]
+                task.cancel()
 
     # Keeping
 
