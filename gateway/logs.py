@@ -33,9 +33,9 @@ TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 # The loggers uvicorn writes to; with uvicorn's own logging config off, they reach the root's handler.
 UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi")
-# httpx logs every URL it calls at INFO and httpcore each connection event at DEBUG: the gateway's own
-# line per upstream attempt says more, with the request id.
-QUIETED_LOGGERS = ("httpx", "httpcore")
+# httpx logs every URL it calls at INFO, httpcore and aiohttp connection events at DEBUG: the gateway's
+# own line per upstream attempt says more, with the request id.
+QUIETED_LOGGERS = ("httpx", "httpcore", "aiohttp")
 # Packages whose lines below WARNING are dropped: the WebSocket libraries trace handshake headers and
 # frames at DEBUG (credentials, `connection_init` payloads, variables, cut anywhere) and log each connection
 # with its query string at INFO; the gateway's access lines say as much, with the request id.

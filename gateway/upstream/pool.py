@@ -1,144 +1,162 @@
-"""The upstream connection pool: httpcore's, taking back what cancelled requests leave behind.
+"""The upstream connection pool: aiohttp's connector under httpx's request and response types.
 
-httpcore 1.0 (through 1.0.9, the last release) strands a connection when a request is cancelled
-after the pool created a connection for it but before the request woke up to use it: the connection
-is neither idle, closed, expired nor available, so no request can ever use it and it holds its slot
-for the life of the process (encode/httpcore#1093). GraphQL execution cancels sibling resolvers
-whenever a non-null field fails, so under load every failed field can strand a few of them, and
-after enough failures no upstream call gets a connection at all.
+httpx's own pool (httpcore 1.0, through 1.0.9) strands a connection when a request is cancelled after
+the pool created a connection for it but before the request woke up to use it (encode/httpcore#1093),
+and spends much of a call's CPU in anyio locks and socket polls. aiohttp's connector gives a cancelled
+request's connection back and parses answers with llhttp; httpx-aiohttp puts it under httpx's API, so
+requests are still built, signed and read as httpx objects. Two things are the gateway's own:
 
-`ReclaimingConnectionPool` drops such orphans each time the pool assigns connections, which is also
-the moment a cancelled request leaves the queue. It reads private names of httpcore (the pool's
-requests, connections and settings, a connection's keep-alive deadline), so it is used only with the
-httpcore versions it was checked against; with any other the stock pool is used, and the gateway's
-health checks still report a pool that stops serving.
+- **Pool waits.** aiohttp's `connect` timeout covers waiting for a free connection and opening one
+  together, and it raises the same error for both. `ConnectionSlots` admits at most as many calls as
+  the pool has connections and raises httpx.PoolTimeout for a call that waited the pool wait in vain:
+  what health and readiness report as a starved pool.
+- **Requests sent as built.** The request target goes out byte for byte as signed (yarl would
+  otherwise re-quote a percent-encoded `/` or `,` in the query, and the signature would no longer
+  match), and aiohttp adds nothing it was not given.
+- **Repeats are the retry policy's.** aiohttp's own repeat of a dropped GET, PUT or DELETE is off.
+- **Failures named by what happened.** httpx-aiohttp maps every aiohttp connection error, a server
+  that closed the connection before answering included, to httpx.ConnectTimeout, which says the
+  request never left, so that even a create would be sent again. `transport_error` names the failure
+  from the aiohttp exception itself.
 """
 
 from __future__ import annotations
 
-import logging
-import time
-from importlib.metadata import version
+import asyncio
 
-import httpcore
+import aiohttp
 import httpx
-
-logger = logging.getLogger("gateway.upstream")
-
-# The httpcore releases whose pool internals this module was read against and tested with.
-CHECKED_HTTPCORE = ("1.0.",)
-# How long after its last answer a connection is taken to be open without polling its socket.
-RECENT_SECONDS = 0.5
-# `AsyncHTTPConnection.info()` for a connection that has not yet opened its socket and has not failed.
-_NOT_YET_CONNECTED = "CONNECTING"
+import yarl
+from httpx_aiohttp import AiohttpTransport
+from httpx_aiohttp.transport import AiohttpResponseStream
 
 
-def reclaiming_supported(httpcore_version: str | None = None) -> bool:
-    found = httpcore_version or version("httpcore")
-    return found.startswith(CHECKED_HTTPCORE)
+class UpstreamTransport(AiohttpTransport):
+    """httpx-aiohttp's transport on a connector of the pool's size, with no cookie jar (an upstream
+    cookie never goes back with a later call) and nothing decoded or added by aiohttp."""
 
+    def __init__(self, limits: httpx.Limits) -> None:
+        # One context for the process: each loads the CA bundle, a megabyte or two.
+        super().__init__(verify=httpx.create_ssl_context(), limits=limits, trust_env=False)
 
-class ReclaimingConnectionPool(httpcore.AsyncConnectionPool):
-    """httpcore's pool, minus connections that no request owns and that never opened a socket, and
-    with its bookkeeping linear in the number of connections.
+    def get_client(self) -> aiohttp.ClientSession:
+        connector = aiohttp.TCPConnector(
+            limit=self.limits.max_connections or 0,
+            keepalive_timeout=self.limits.keepalive_expiry or 0,
+            ssl=self.ssl_context,
+        )
+        session = aiohttp.ClientSession(
+            connector=connector,
+            cookie_jar=aiohttp.DummyCookieJar(),
+            auto_decompress=False,
+            trust_env=False,
+        )
+        # aiohttp sends a GET, PUT or DELETE once more by itself when the connection drops; whether an
+        # upstream call is repeated is the retry policy's to say (a PUT or DELETE never is), and only
+        # this attribute of the session turns that off (tests/upstream/test_wire.py pins it).
+        session._retry_connection = False
+        return session
 
-    `_assign_requests_to_connections` keeps httpcore 1.0's rules (drop closed connections, close
-    expired ones and idle ones past `max_keepalive_connections`; give each queued request an available
-    connection, else a new one, else one in place of an idle one). httpcore's own counted every
-    connection once per connection, and polled the socket of every idle connection on every request:
-    at 30 calls in flight that held the event loop for tens of milliseconds."""
-
-    def create_connection(self, origin: httpcore.Origin) -> httpcore.AsyncConnectionInterface:
-        if self._proxy is not None:
-            return super().create_connection(origin)
-        return RecentlyUsedConnection(
-            origin=origin,
-            ssl_context=self._ssl_context,
-            keepalive_expiry=self._keepalive_expiry,
-            http1=self._http1,
-            http2=self._http2,
-            retries=self._retries,
-            local_address=self._local_address,
-            uds=self._uds,
-            network_backend=self._network_backend,
-            socket_options=self._socket_options,
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if not isinstance(self.client, aiohttp.ClientSession):
+            self.client = self.get_client()
+        timeouts = request.extensions.get("timeout", {})
+        data: bytes | httpx.AsyncByteStream | None
+        try:
+            data = request.content or None
+        except httpx.RequestNotRead:
+            assert isinstance(request.stream, httpx.AsyncByteStream)
+            data = request.stream
+            request.headers.pop("Transfer-Encoding", None)  # aiohttp chunks a body of unknown length
+        response = await self.client.request(
+            request.method,
+            yarl.URL(str(request.url), encoded=True),
+            headers=request.headers.multi_items(),
+            data=data,
+            allow_redirects=False,
+            timeout=_client_timeout(timeouts.get("connect"), timeouts.get("read")),
+        )
+        extensions = {"http_version": b"HTTP/1.1"}
+        if response.reason:
+            extensions["reason_phrase"] = response.reason.encode()
+        return httpx.Response(
+            status_code=response.status,
+            headers=response.raw_headers,
+            stream=AiohttpResponseStream(response),
+            request=request,
+            extensions=extensions,
         )
 
-    def _assign_requests_to_connections(self) -> list[httpcore.AsyncConnectionInterface]:
-        closing: list[httpcore.AsyncConnectionInterface] = []
-        owned = {id(request.connection) for request in self._requests if request.connection is not None}
-        remaining = len(self._connections)
-        kept: list[httpcore.AsyncConnectionInterface] = []
-        for connection in self._connections:
-            if connection.is_closed():
-                remaining -= 1
-            elif id(connection) not in owned and connection.info() == _NOT_YET_CONNECTED:
-                # No socket to close: the request that would have opened it is gone.
-                remaining -= 1
-            elif connection.has_expired() or (
-                connection.is_idle() and remaining > self._max_keepalive_connections
-            ):
-                remaining -= 1
-                closing.append(connection)
-            else:
-                kept.append(connection)
-        self._connections = kept
 
-        for pool_request in [request for request in self._requests if request.is_queued()]:
-            origin = pool_request.request.url.origin
-            available = next(
-                (c for c in self._connections if c.can_handle_request(origin) and c.is_available()), None
-            )
-            if available is not None:
-                pool_request.assign_to_connection(available)
-                continue
-            if len(self._connections) >= self._max_connections:
-                idle = next((c for c in self._connections if c.is_idle()), None)
-                if idle is None:
-                    continue
-                self._connections.remove(idle)
-                closing.append(idle)
-            connection = self.create_connection(origin)
-            self._connections.append(connection)
-            pool_request.assign_to_connection(connection)
-        return closing
+_TIMEOUTS: dict[tuple[float | None, float | None], aiohttp.ClientTimeout] = {}
 
 
-class RecentlyUsedConnection(httpcore.AsyncHTTPConnection):
-    """A connection that skips the socket poll of its expiry check while it has been idle for less than
-    RECENT_SECONDS: a server closes an idle connection only after an idle timeout of seconds, so one
-    that answered a moment ago is still open (a server that closes after a response says so in the
-    response, which httpcore reads as a closed connection without any poll)."""
-
-    def has_expired(self) -> bool:
-        connection = self._connection
-        expire_at = getattr(connection, "_expire_at", None)
-        if connection is not None and expire_at is not None and self._keepalive_expiry is not None:
-            idle_since = expire_at - self._keepalive_expiry
-            if time.monotonic() - idle_since < RECENT_SECONDS:
-                return False
-        return super().has_expired()
+def _client_timeout(connect: float | None, read: float | None) -> aiohttp.ClientTimeout:
+    """aiohttp's timeouts for httpx's: connecting, and each read. The wait for a free connection is
+    ConnectionSlots', and the call's whole time the session's total timeout."""
+    timeout = _TIMEOUTS.get((connect, read))
+    if timeout is None:
+        timeout = _TIMEOUTS[(connect, read)] = aiohttp.ClientTimeout(sock_connect=connect, sock_read=read)
+    return timeout
 
 
-def upstream_transport(limits: httpx.Limits) -> httpx.AsyncHTTPTransport:
-    """httpx's transport over a pool that survives cancellation, when this httpcore is one we checked."""
-    # One context for both: each loads the CA bundle, a megabyte or two of the idle process.
-    ssl_context = httpx.create_ssl_context()
-    transport = httpx.AsyncHTTPTransport(verify=ssl_context, limits=limits)
-    if not reclaiming_supported():
-        logger.warning(
-            "httpcore %s is not one the gateway's pool repair was checked with (%s*); using its pool as is",
-            version("httpcore"),
-            "*, ".join(CHECKED_HTTPCORE),
-        )
-        return transport
-    transport._pool = ReclaimingConnectionPool(
-        ssl_context=ssl_context,
-        max_connections=limits.max_connections,
-        max_keepalive_connections=limits.max_keepalive_connections,
-        keepalive_expiry=limits.keepalive_expiry,
-    )
-    return transport
+def upstream_transport(limits: httpx.Limits) -> httpx.AsyncBaseTransport:
+    return UpstreamTransport(limits)
+
+
+class ConnectionSlots:
+    """Calls on the wire at once, at most the pool's connections; waiting longer than `wait` for a
+    slot is httpx.PoolTimeout."""
+
+    def __init__(self, size: int | None, wait: float) -> None:
+        self._free = asyncio.Semaphore(size) if size else None
+        self._wait = wait
+
+    async def take(self) -> None:
+        free = self._free
+        if free is None:
+            return
+        if not free.locked():
+            await free.acquire()  # at once: a slot is free
+            return
+        try:
+            async with asyncio.timeout(self._wait):
+                await free.acquire()
+        except TimeoutError:
+            raise httpx.PoolTimeout(f"no free connection within {self._wait:g} s") from None
+
+    def give_back(self) -> None:
+        if self._free is not None:
+            self._free.release()
+
+
+def transport_error(exc: BaseException) -> BaseException:
+    """The httpx error that says what happened, for an aiohttp error or httpx-aiohttp's mapping of
+    one; any other exception as it is."""
+    cause = exc if isinstance(exc, aiohttp.ClientError) else exc.__cause__
+    if not isinstance(cause, aiohttp.ClientError):
+        return exc
+    message = str(cause) or type(cause).__name__
+    named: type[httpx.TransportError]
+    if isinstance(cause, aiohttp.ConnectionTimeoutError):
+        named = httpx.ConnectTimeout
+    elif isinstance(cause, aiohttp.SocketTimeoutError | aiohttp.ServerTimeoutError):
+        named = httpx.ReadTimeout
+    elif isinstance(cause, aiohttp.ClientConnectorError | aiohttp.ServerFingerprintMismatch):
+        named = httpx.ConnectError
+    elif isinstance(cause, aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError):
+        named = httpx.RemoteProtocolError
+    elif isinstance(cause, aiohttp.ClientResponseError):
+        named = httpx.RemoteProtocolError
+    elif isinstance(cause, aiohttp.ClientConnectionError):
+        named = httpx.ReadError
+    elif isinstance(cause, aiohttp.InvalidURL):
+        named = httpx.UnsupportedProtocol
+    else:
+        named = httpx.RemoteProtocolError
+    error = named(message)
+    error.__cause__ = cause
+    return error
 
 
 class PoolHealth:

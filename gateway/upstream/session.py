@@ -25,7 +25,7 @@ from gateway.upstream.errors import (
     UpstreamUnavailable,
 )
 from gateway.upstream.multipart import MultipartBody
-from gateway.upstream.pool import PoolHealth, upstream_transport
+from gateway.upstream.pool import ConnectionSlots, PoolHealth, transport_error, upstream_transport
 from gateway.upstream.retry import RetryPolicy
 from gateway.upstream.signer import canonical_query_string, sign_request
 
@@ -68,6 +68,7 @@ class UpstreamSession:
             max_connections=config.max_connections, max_keepalive_connections=config.max_keepalive
         )
         self.pool_health = PoolHealth(config.max_connections)
+        self._slots = ConnectionSlots(config.max_connections, config.connect_timeout)
         # MetaStudio's 429s hold back every later call of the same principal, not just the one refused.
         self.backoffs = Backoffs()
         # Told of every attempt: its operation, HTTP status or transport outcome, and seconds (metrics).
@@ -184,14 +185,23 @@ class UpstreamSession:
         """The request's whole answer from the transport: what AsyncClient.send does for it, less what no
         upstream call uses (its cookie jar, auth flow, redirects and event hooks), some 40 % of the
         client's CPU per call. Upstream cookies are never kept, so none goes back with a later call."""
-        response = await self._transport.handle_async_request(request)
-        response.request = request
+        await self._slots.take()
         try:
-            await response.aread()
-        except BaseException:
-            await response.aclose()
-            raise
-        return response
+            response = await self._transport.handle_async_request(request)
+            response.request = request
+            try:
+                await response.aread()
+            except BaseException:
+                await response.aclose()
+                raise
+            return response
+        except Exception as exc:
+            named = transport_error(exc)
+            if named is exc:
+                raise
+            raise named from named.__cause__
+        finally:
+            self._slots.give_back()
 
     def _observe(self, call: Call, outcome: str, started: float) -> None:
         if self.observer is not None:

@@ -1,19 +1,19 @@
-"""Cancelled calls never take upstream connections with them: the pool stays whole."""
+"""Cancelled calls never take upstream connections with them, the pool stays whole, and a failure on
+the wire is named by what happened to the request."""
 
 from __future__ import annotations
 
 import asyncio
 
-import httpcore
 import httpx
 import pytest
 
-from gateway.upstream import Credentials, UpstreamClient, UpstreamConfig, UpstreamTimeout
-from gateway.upstream.pool import (
-    RECENT_SECONDS,
-    ReclaimingConnectionPool,
-    reclaiming_supported,
-    upstream_transport,
+from gateway.upstream import (
+    Credentials,
+    UpstreamClient,
+    UpstreamConfig,
+    UpstreamTimeout,
+    UpstreamUnavailable,
 )
 from tests.support.servers import ThreadedServer
 from tests.upstream.conftest import TOKEN, ClientFactory
@@ -76,38 +76,6 @@ async def test_a_cancelled_request_during_slow_answers_does_not_strand_connectio
     assert len(answers) == POOL_SIZE
 
 
-async def test_the_stock_httpcore_pool_still_strands_connections(emulator_server: ThreadedServer) -> None:
-    """Why the repair exists: with httpcore's own pool the same cancellations leave its only
-    connection stranded and every later call times out waiting. When a release of httpcore fixes
-    this, this test fails and the repair in gateway/upstream/pool.py can go."""
-    url = f"{emulator_server.url}/v1/demo-project/digital-human-videos?limit=1"
-    headers = {"X-Auth-Token": TOKEN}
-    timeouts = {"pool": 0.5, "connect": 1.0, "read": 1.0, "write": 1.0}
-    async with httpcore.AsyncConnectionPool(max_connections=1) as stock:
-        await cancel_queued_calls(
-            lambda: stock.request("GET", url, headers=headers, extensions={"timeout": timeouts}), 2, 1
-        )
-        with pytest.raises(httpcore.PoolTimeout):
-            await stock.request("GET", url, headers=headers, extensions={"timeout": timeouts})
-
-    async with ReclaimingConnectionPool(max_connections=1) as repaired:
-        await cancel_queued_calls(
-            lambda: repaired.request("GET", url, headers=headers, extensions={"timeout": timeouts}), 2, 1
-        )
-        response = await repaired.request("GET", url, headers=headers, extensions={"timeout": timeouts})
-        assert response.status == 200
-
-
-def test_the_repair_is_used_only_with_the_httpcore_it_was_checked_with() -> None:
-    assert reclaiming_supported("1.0.9")
-    assert not reclaiming_supported("1.1.0")
-    assert not reclaiming_supported("2.0.0")
-    transport = upstream_transport(httpx.Limits(max_connections=3))
-    # The installed httpcore is a checked one, so the gateway runs on the repaired pool.
-    assert isinstance(transport._pool, ReclaimingConnectionPool) == reclaiming_supported()
-    assert reclaiming_supported()
-
-
 async def test_a_pool_whose_connections_are_all_taken_is_reported_at_once(
     make_client: ClientFactory, emulator_server: ThreadedServer
 ) -> None:
@@ -131,8 +99,8 @@ async def test_a_pool_whose_connections_are_all_taken_is_reported_at_once(
 
 
 async def test_a_connection_the_server_closed_while_idle_is_not_reused() -> None:
-    """The socket poll is skipped only for a moment after an answer; an idle connection the server has
-    since closed is noticed and replaced, so even a call that may not be repeated goes through."""
+    """An idle connection the server has since closed is noticed and replaced, so even a call that may
+    not be repeated goes through."""
     served: list[int] = []
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -142,7 +110,7 @@ async def test_a_connection_the_server_closed_while_idle_is_not_reused() -> None
             b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{"count":0}'
         )
         await writer.drain()
-        await asyncio.sleep(RECENT_SECONDS + 0.1)  # an idle timeout just past the window
+        await asyncio.sleep(0.6)  # the server's idle timeout
         writer.close()
 
     server = await asyncio.start_server(handle, "127.0.0.1", 0)
@@ -150,6 +118,71 @@ async def test_a_connection_the_server_closed_while_idle_is_not_reused() -> None
     config = UpstreamConfig(f"http://127.0.0.1:{port}", "p", max_retries=0)
     async with server, UpstreamClient(config) as client:
         assert await client.list_digital_human_videos(CALLER, limit=1) == {"count": 0}
-        await asyncio.sleep(RECENT_SECONDS + 0.3)
+        await asyncio.sleep(0.9)
         assert await client.list_digital_human_videos(CALLER, limit=1) == {"count": 0}
     assert len(served) == 2
+
+
+async def serve_once(reply: bytes) -> tuple[asyncio.Server, str]:
+    """A server that reads one request and sends `reply` (possibly nothing) before closing."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(reply)
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    return server, f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [b"", b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{", b"NOT HTTP AT ALL\r\n\r\n"],
+    ids=["closed without an answer", "answer cut short", "not HTTP"],
+)
+async def test_a_request_that_reached_the_upstream_is_never_taken_for_one_that_did_not(reply: bytes) -> None:
+    # A create sent again after such a failure could make the job twice: the error must say it left.
+    server, url = await serve_once(reply)
+    async with server, UpstreamClient(UpstreamConfig(url, "p", max_retries=3)) as client:
+        with pytest.raises(UpstreamUnavailable) as failure:
+            await client.list_digital_human_videos(CALLER, limit=1)
+    assert failure.value.request_sent
+    assert "RemoteProtocolError" in str(failure.value)
+
+
+async def test_a_refused_connection_says_the_request_never_left() -> None:
+    server, url = await serve_once(b"")
+    server.close()
+    await server.wait_closed()
+    async with UpstreamClient(UpstreamConfig(url, "p", max_retries=0)) as client:
+        with pytest.raises(UpstreamUnavailable) as failure:
+            await client.list_digital_human_videos(CALLER, limit=1)
+    assert not failure.value.request_sent
+    assert "ConnectError" in str(failure.value)
+
+
+async def test_cookies_the_upstream_sets_never_go_back_to_it() -> None:
+    seen: list[bytes] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            try:
+                head = await reader.readuntil(b"\r\n\r\n")
+            except asyncio.IncompleteReadError:
+                break
+            seen.append(head)
+            writer.write(
+                b"HTTP/1.1 200 OK\r\nSet-Cookie: session=alice; Path=/\r\n"
+                b'Content-Type: application/json\r\nContent-Length: 11\r\n\r\n{"count":0}'
+            )
+            await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    async with server, UpstreamClient(UpstreamConfig(url, "p", max_retries=0)) as client:
+        for _ in range(2):
+            assert await client.list_digital_human_videos(CALLER, limit=1) == {"count": 0}
+    assert len(seen) == 2
+    assert all(b"cookie" not in head.lower().replace(b"set-cookie", b"") for head in seen)

@@ -18,7 +18,7 @@ from tests.upstream.conftest import AK, PROJECT, SK, TOKEN, ClientFactory
 from tests.upstream.emulator_admin import EmulatorAdmin
 
 UNKNOWN_TOKEN = "MIIunknown-caller-token-value"
-OUR_LOGGERS = ("gateway.upstream", "httpx", "httpcore")
+OUR_LOGGERS = ("gateway.upstream", "httpx", "httpcore", "aiohttp")
 
 
 def our_log_text(caplog: pytest.LogCaptureFixture) -> str:
