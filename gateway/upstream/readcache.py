@@ -274,7 +274,9 @@ class ReadCache:
     async def _fetch(self, flight: _Flight, call: Call, credentials: Credentials) -> tuple[JSONObject, bytes]:
         try:
             answer = await self.send(call, credentials)
-            data = orjson.dumps(answer)
+            # The JSON text serves what is kept and the readers who joined; a lone reader keeping
+            # nothing takes the answer itself (the page's 30 KB encoded for nothing otherwise).
+            data = orjson.dumps(answer) if self.keeps or flight.readers > 1 else b""
             if self.keeps:
                 self._keep(flight, call, answer, data)
             return answer, data
