@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Annotated, Any, ClassVar
 
 import strawberry
+from graphql import FieldNode
 from strawberry.types.nodes import Selection
 
 from gateway.context import RequestContext
@@ -329,6 +331,36 @@ class VideoJobFilter:
         return query
 
 
+# Selections whose needs_show is kept; each entry holds its document's field nodes.
+SHOW_NEEDS_KEPT = 2048
+_SHOW_NEEDS: OrderedDict[tuple[int, ...], tuple[tuple[FieldNode, ...], tuple[bool, bool]]] = OrderedDict()
+
+
+def show_needs(
+    info: GatewayInfo, job_selections: Callable[[GatewayInfo], Iterable[Sequence[Selection]]]
+) -> tuple[bool, bool]:
+    """needs_show of the job selections `job_selections` finds in `info`, worked out once per field of
+    a parsed document: `info.selected_fields` builds the field's whole selection as objects on every
+    call, once per job of a `nodes` list. The answer depends on the document alone (names, fragments
+    and their type conditions), which the parse cache shares between requests of one text."""
+    nodes = tuple(info._raw_info.field_nodes)
+    key = (id(job_selections), *map(id, nodes))
+    kept = _SHOW_NEEDS.get(key)
+    if kept is not None and all(a is b for a, b in zip(kept[0], nodes, strict=True)):
+        return kept[1]
+    answer = needs_show(job_selections(info))
+    _SHOW_NEEDS[key] = (nodes, answer)
+    if len(_SHOW_NEEDS) > SHOW_NEEDS_KEPT:
+        _SHOW_NEEDS.popitem(last=False)
+    return answer
+
+
+def field_selections(info: GatewayInfo) -> Iterator[Sequence[Selection]]:
+    """The selections on the job a field answers."""
+    for field in info.selected_fields:
+        yield field.selections
+
+
 def needs_show(job_selections: Iterable[Sequence[Selection]]) -> tuple[bool, bool]:
     """(details, scripts): whether any of these job selections needs the show endpoint, and its scripts."""
     names = {
@@ -354,7 +386,7 @@ async def video_job_by_id(
 
     `context` binds the job to a context of its own (a subscription event) instead of the request's.
     """
-    details, scripts = needs_show(field.selections for field in info.selected_fields)
+    details, scripts = show_needs(info, field_selections)
     loaders = (context or info.context).loaders
     if not await loaders.video.exists(job_id, details=details, scripts=scripts):
         return None
@@ -404,7 +436,7 @@ class VideoQueries:
         query = where.upstream_query()
         if query.get("job_ids") == []:
             return VideoJobConnection.of(empty_page(), False)
-        _, scripts = needs_show(_node_selections(info))
+        _, scripts = show_needs(info, _node_selections)
         loaders = info.context.loaders.video
 
         async def fetch(sent: dict[str, Any], offset: int, limit: int) -> tuple[list[Mapping[str, Any]], int]:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from typing import Annotated, Any, TypeVar, cast
 
 import strawberry
+from strawberry.types.nodes import Selection
 
 from gateway.live.callbacks import gateway_callback, job_created
 from gateway.loaders.video import VIDEO_2D, VIDEO_PHOTO
@@ -19,7 +20,7 @@ from schema.user_errors import (
     is_user_error,
     user_errors_from_upstream,
 )
-from schema.video import VideoJob, needs_show
+from schema.video import VideoJob, show_needs
 from schema.video_inputs import CreatePhotoVideoJobInput, CreateVideoJobInput
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -58,12 +59,14 @@ class CancelVideoJobPayload:
 
 def _job_needs(info: GatewayInfo) -> tuple[bool, bool]:
     """(details, scripts): whether the payload's job selects fields only the show endpoint answers."""
-    return needs_show(
-        field.selections
-        for payload in info.selected_fields
-        for field in selected_fields(payload.selections, _PAYLOAD_TYPES)
-        if field.name == "job"
-    )
+    return show_needs(info, _job_selections)
+
+
+def _job_selections(info: GatewayInfo) -> Iterator[Sequence[Selection]]:
+    for payload in info.selected_fields:
+        for field in selected_fields(payload.selections, _PAYLOAD_TYPES):
+            if field.name == "job":
+                yield field.selections
 
 
 async def _job_as_now(info: GatewayInfo, job_id: str) -> VideoJob | None:

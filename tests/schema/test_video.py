@@ -496,3 +496,23 @@ async def test_filters_the_upstream_cannot_take_are_bad_user_input(gateway: Gate
         assert codes(body) == ["BAD_USER_INPUT"], filter_text
 
     assert await video_calls(gateway) == []
+
+
+async def test_what_each_document_selects_decides_its_calls_however_often_it_is_sent(
+    gateway: GatewayClient,
+) -> None:
+    # What a selection needs is worked out once per parsed document: a document read again, or another
+    # document selecting more or less of the job, never takes another's answer.
+    job_id = await gateway.create_video()
+    global_id = (await gateway.query(aliased([job_id], "id")))["data"]["j0"]["id"]
+    summary = f'{{ nodes(ids: ["{global_id}"]) {{ ... on VideoJob {{ state }} }} }}'
+    scripts = f'{{ nodes(ids: ["{global_id}"]) {{ ... on VideoJob {{ shootScripts {{ sequenceNo }} }} }} }}'
+    details = f'{{ nodes(ids: ["{global_id}"]) {{ ... on VideoJob {{ modelAssetId }} }} }}'
+    # The show call each needs, and its show_script parameter.
+    expected: dict[str, list[list[str] | None]] = {summary: [], scripts: [["true"]], details: [None]}
+    for document in [summary, scripts, details, summary, details, scripts, summary]:
+        await gateway.reset_calls()
+        body = await gateway.query(document)
+        assert "errors" not in body, body
+        shows = [call for call in await video_calls(gateway) if call["operation"] == SHOW_2D]
+        assert [params(call).get("show_script") for call in shows] == expected[document]
