@@ -29,6 +29,7 @@ from __future__ import annotations
 import enum
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
+from keyword import iskeyword
 from typing import Any, NamedTuple, cast
 
 from graphql import (
@@ -100,93 +101,173 @@ class _Raised(NamedTuple):
 
 class Plan:
     """The steps completing one object type's selection; `complete` is what graphql-core's
-    collect_and_execute_subfields would return for it."""
+    collect_and_execute_subfields would return for it: a function generated for these steps (see
+    `_generated`), each step's usual path written out inline and the rest left to `_finish`."""
 
-    __slots__ = ("object_type", "steps", "type_name")
+    __slots__ = ("complete", "object_type", "source", "steps", "type_name")
 
     def __init__(self, object_type: GraphQLObjectType, steps: tuple[_Step, ...]) -> None:
         self.object_type = object_type
         self.type_name = object_type.name
         self.steps = steps
+        self.source, self.complete = _generated(self)
 
-    def complete(self, executor: PlannedExecutor, source: Any, path: Path) -> Any:
-        info = executor.context_only
-        is_awaitable = executor.is_awaitable
-        results: dict[str, Any] = {}
-        awaited: list[str] = []
-        try:
-            for step in self.steps:
-                kind = step.kind
-                if kind == _TYPENAME:
-                    results[step.name] = self.type_name
-                    continue
-                if kind == _GENERAL:
-                    result = executor.execute_field(
-                        self.object_type,
-                        source,
-                        step.field_details,
-                        Path(path, step.name, self.type_name),
-                        None,
-                    )
-                    if result is Undefined:
-                        continue
-                else:
-                    value: Any
-                    try:
-                        how = step.how
-                        if how == _BY_ATTRIBUTE:
-                            value = getattr(source, step.attribute)  # type: ignore[arg-type]
-                        elif how == _BY_SELF:
-                            value = step.resolve_self(source)  # type: ignore[misc]
-                        elif (
-                            how == _BY_KNOWN and (known := getattr(source, "known_summary", None)) is not None
-                        ):
-                            value = step.read_known(source, known)  # type: ignore[misc]
-                        else:
-                            value = step.resolve(source, info)
-                    except Exception as error:
-                        value = _Raised(error)
-                    if kind == _LEAF:
-                        if value is None:
-                            if not step.non_null:
-                                results[step.name] = None
-                                continue
-                        elif type(value) in step.unchanged:
-                            results[step.name] = value
-                            continue
-                        elif step.coerce is not None:
-                            if not isinstance(value, _NOT_VALUES):
-                                try:
-                                    answer = step.coerce(value)
-                                except Exception:
-                                    answer = None
-                                if answer is not None and answer is not Undefined:
-                                    results[step.name] = answer
-                                    continue
-                        elif step.names is not None and value.__class__ is step.members:
-                            # By the member's name: an enum member's own hash is a Python-level method.
-                            answer = step.names.get(getattr(value, "_name_", ""))
-                            if answer is not None:
-                                results[step.name] = answer
-                                continue
-                        result = executor.complete_resolved(self.object_type, step, path, value)
-                    elif value is None and not step.non_null:
-                        results[step.name] = None
-                        continue
-                    elif kind == _OBJECT:
-                        result = executor.complete_object(self.object_type, step, path, value)
-                    else:
-                        result = executor.complete_list(self.object_type, step, path, value)
-                results[step.name] = result
-                if result is not None and type(result) is not dict and is_awaitable(result):
-                    awaited.append(step.name)
-        except Exception:
-            if awaited:
-                executor.settle_in_background([results[name] for name in awaited])
-            raise
-        if not awaited:
-            return results
-        return _gathered(results, awaited)
+
+def _finish(executor: PlannedExecutor, plan: Plan, step: _Step, path: Path, value: Any) -> Any:
+    """A leaf's answer from the value its field read, past the usual cases the generated code answers
+    inline: what graphql-core's completion makes of it, errors included."""
+    if value is None:
+        if not step.non_null:
+            return None
+    elif type(value) in step.unchanged:
+        return value
+    elif step.coerce is not None:
+        if not isinstance(value, _NOT_VALUES):
+            answer = _coerced(step.coerce, value)
+            if answer is not None:
+                return answer
+    elif step.names is not None and value.__class__ is step.members:
+        # By the member's name: an enum member's own hash is a Python-level method.
+        answer = step.names.get(getattr(value, "_name_", ""))
+        if answer is not None:
+            return answer
+    return executor.complete_resolved(plan.object_type, step, path, value)
+
+
+def _generated(plan: Plan) -> tuple[str, Callable[[PlannedExecutor, Any, Path], Any]]:
+    """The source of the plan's completion and the function it defines. Each step reads its value as
+    its `how` says (an attribute read written as one), a leaf whose value is of a type its scalar gives
+    back unchanged, or an enum member, is answered inline, and anything else goes to `_finish`, which
+    decides as graphql-core would. Names in the source are the steps' constants, bound as globals of
+    the function; response names are never part of the source."""
+    scope: dict[str, Any] = {
+        "Path": Path,
+        "Undefined": Undefined,
+        "_Raised": _Raised,
+        "_NOT_VALUES": _NOT_VALUES,
+        "_coerced": _coerced,
+        "_finish": _finish,
+        "_gathered": _gathered,
+        "PLAN": plan,
+        "OBJECT_TYPE": plan.object_type,
+        "TYPE_NAME": plan.type_name,
+    }
+    lines = [
+        "def complete(executor, source, path):",
+        "    info = executor.context_only",
+        "    is_awaitable = executor.is_awaitable",
+        "    results = {}",
+        "    awaited = None",
+        "    try:",
+    ]
+    body: list[str] = []
+    for index, step in enumerate(plan.steps):
+        name, step_name = f"N{index}", f"S{index}"
+        scope[name], scope[step_name] = step.name, step
+        if step.kind == _TYPENAME:
+            body.append(f"results[{name}] = TYPE_NAME")
+            continue
+        if step.kind == _GENERAL:
+            body += [
+                f"result = executor.execute_field(OBJECT_TYPE, source, {step_name}.field_details,"
+                f" Path(path, {name}, TYPE_NAME), None)",
+                "if result is not Undefined:",
+                f"    results[{name}] = result",
+                "    if result is not None and type(result) is not dict and is_awaitable(result):",
+                f"        (awaited := awaited or []).append({name})",
+            ]
+            continue
+        body.append("try:")
+        attribute = step.attribute
+        if step.how == _BY_ATTRIBUTE and attribute and attribute.isidentifier() and not iskeyword(attribute):
+            body.append(f"    value = source.{attribute}")
+        elif step.how == _BY_ATTRIBUTE:
+            scope[f"A{index}"] = step.attribute
+            body.append(f"    value = getattr(source, A{index})")
+        elif step.how == _BY_SELF:
+            scope[f"R{index}"] = step.resolve_self
+            body.append(f"    value = R{index}(source)")
+        else:
+            scope[f"F{index}"] = step.resolve
+            if step.how == _BY_KNOWN:
+                scope[f"K{index}"] = step.read_known
+                body += [
+                    "    known = getattr(source, 'known_summary', None)",
+                    f"    value = K{index}(source, known) if known is not None else F{index}(source, info)",
+                ]
+            else:
+                body.append(f"    value = F{index}(source, info)")
+        body += ["except Exception as error:", "    value = _Raised(error)"]
+        body += _finishing(step, index, scope)
+    lines += [f"        {line}" for line in body or ["pass"]]
+    lines += [
+        "    except Exception:",
+        "        if awaited:",
+        "            executor.settle_in_background([results[name] for name in awaited])",
+        "        raise",
+        "    if awaited is None:",
+        "        return results",
+        "    return _gathered(results, awaited)",
+    ]
+    source = "\n".join(lines) + "\n"
+    exec(compile(source, f"<plan of {plan.type_name}>", "exec"), scope)  # noqa: S102 - our own source
+    return source, scope["complete"]
+
+
+def _finishing(step: _Step, index: int, scope: dict[str, Any]) -> list[str]:
+    """The lines answering step `index` from its `value`: the usual cases inline, in `_finish`'s order,
+    and the rest through `_finish` (or the executor's completion of an object or a list)."""
+    name, step_name = f"N{index}", f"S{index}"
+    cases: list[tuple[str, str]] = []  # (condition, the answer to keep)
+    if step.kind == _LEAF and step.unchanged:
+        scope[f"U{index}"] = step.unchanged
+        cases.append((f"value is not None and type(value) in U{index}", "value"))
+    if not step.non_null:
+        cases.append(("value is None", "None"))
+    if step.kind == _LEAF and step.names is not None:
+        scope[f"M{index}"], scope[f"E{index}"] = step.members, step.names
+        cases.append(
+            (
+                f"value.__class__ is M{index} and"
+                f" (answer := E{index}.get(getattr(value, '_name_', ''))) is not None",
+                "answer",
+            )
+        )
+    elif step.kind == _LEAF and step.coerce is not None:
+        scope[f"C{index}"] = step.coerce
+        cases.append(
+            (
+                f"value is not None and not isinstance(value, _NOT_VALUES)"
+                f" and (answer := _coerced(C{index}, value)) is not None",
+                "answer",
+            )
+        )
+    if step.kind == _OBJECT:
+        completion = f"executor.complete_object(OBJECT_TYPE, {step_name}, path, value)"
+    elif step.kind == _LIST:
+        completion = f"executor.complete_list(OBJECT_TYPE, {step_name}, path, value)"
+    else:
+        completion = f"_finish(executor, PLAN, {step_name}, path, value)"
+    lines = []
+    for position, (condition, answer) in enumerate(cases):
+        lines += [f"{'if' if position == 0 else 'elif'} {condition}:", f"    results[{name}] = {answer}"]
+    lines += [
+        "else:" if cases else "if True:",
+        f"    result = {completion}",
+        f"    results[{name}] = result",
+        "    if result is not None and type(result) is not dict and is_awaitable(result):",
+        f"        (awaited := awaited or []).append({name})",
+    ]
+    return lines
+
+
+def _coerced(coerce: Callable[[Any], Any], value: Any) -> Any:
+    """A scalar's answer for `value`, or None where the scalar refuses it (`_finish` then decides)."""
+    try:
+        answer = coerce(value)
+    except Exception:
+        return None
+    return None if answer is Undefined else answer
 
 
 # What a resolver may give that is no value: an exception it raised or returned.
