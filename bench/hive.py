@@ -35,7 +35,6 @@ import httpx
 import orjson
 
 from bench import run, startup
-from tests.support.gateway import VIDEO_BODY
 
 Json = dict[str, Any]
 HIVE = Path(__file__).resolve().parent / "hive"
@@ -51,7 +50,7 @@ SAME_CALLS = {"GATEWAY_READ_CACHE_SECONDS": "0", "GATEWAY_READ_CACHE_TERMINAL_SE
 # Each client is a caller of its own, with its own token and jobs: the gateway shares an upstream read
 # in flight among identical requests of one caller (which no setting turns off, and Hive does not do
 # over REST), so one shared token would spare the gateway upstream calls that Hive makes.
-TOKENS = [f"{startup.TOKEN}-{i}" for i in range(max(run.CLIENTS))]
+TOKENS = run.TOKENS
 # What the gateway's VideoJobKind values are upstream (Hive shows the upstream value, with a leading
 # underscore where GraphQL names cannot start with a digit).
 JOB_TYPES = {"DIGITAL_HUMAN_2D": "2D_DIGITAL_HUMAN_VIDEO", "PHOTO_DIGITAL_HUMAN": "PHOTO_DIGITAL_HUMAN_VIDEO"}
@@ -269,18 +268,7 @@ def upstream_calls(emulator_url: str) -> int:
 
 async def seed(emulator_url: str) -> list[list[str]]:
     """bench/run.py's jobs for every caller (TOKENS), then its upstream latency: each caller's job ids."""
-    async with httpx.AsyncClient(base_url=f"{emulator_url}/v1/{startup.PROJECT}", timeout=60) as client:
-        ids = []
-        for token in TOKENS:
-            headers = {"X-Auth-Token": token}
-            answers = await asyncio.gather(
-                *(client.post("/2d-digital-human-videos", json=VIDEO_BODY, headers=headers)
-                  for _ in range(run.SEEDED_JOBS))
-            )
-            ids.append([answer.raise_for_status().json()["job_id"] for answer in answers])
-        latency = {"seconds": run.UPSTREAM_LATENCY}
-        (await client.put(f"{emulator_url}/_emulator/latency", json=latency)).raise_for_status()
-    return ids
+    return await run.seed_callers(emulator_url, TOKENS)
 
 
 def cell(
