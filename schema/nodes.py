@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import cast
 
 import strawberry
@@ -31,15 +30,20 @@ _LOOKUPS: dict[str, Lookup] = {
 }
 
 
-async def _node(info: GatewayInfo, global_id: str) -> Node:
+def _node(info: GatewayInfo, global_id: str) -> Awaitable[Node]:
+    """The node of `global_id`, its lookup queued at the call; raises at once for an id of no kind."""
     type_name, job_id = decode_global_id(global_id)
     lookup = _LOOKUPS.get(type_name)
     if lookup is None:
         raise BadUserInput(f"{global_id!r} is not the id of any object this API serves")
-    job = await lookup(info, job_id)
-    if job is None:
+    return _found(type_name, job_id, lookup(info, job_id))
+
+
+async def _found(type_name: str, job_id: str, job: Awaitable[Job | None]) -> Node:
+    found = await job
+    if found is None:
         raise NotFound(type_name, job_id)
-    return job
+    return found
 
 
 @strawberry.type
@@ -52,10 +56,28 @@ class NodeQueries:
         "Jobs of any kinds by global id, in the order asked; a missing one is null with its own error."
     )
     async def nodes(self, info: GatewayInfo, ids: GlobalIdsArgument) -> list[Node | None]:
-        # Started together so every kind's loader sees all its keys in one batch; an exception in the
-        # list becomes that item's error and null, never its siblings'.
-        found = await asyncio.gather(*(_node(info, i) for i in ids), return_exceptions=True)
-        for item in found:
-            if isinstance(item, BaseException) and not isinstance(item, Exception):
-                raise item
+        # Every lookup is queued before any is awaited, so each kind's loader sees all its keys in one
+        # batch, and then awaited in turn: no task per id. An exception becomes that item's error and
+        # null, never its siblings'.
+        started: list[Awaitable[Node] | Exception] = []
+        for global_id in ids:
+            try:
+                started.append(_node(info, global_id))
+            except Exception as error:
+                started.append(error)
+        found: list[Node | Exception] = []
+        try:
+            for item in started:
+                if isinstance(item, Exception):
+                    found.append(item)
+                    continue
+                try:
+                    found.append(await item)
+                except Exception as error:
+                    found.append(error)
+        finally:
+            # Cancelled part-way: the lookups not awaited yet are dropped, not left unawaited.
+            for item in started[len(found) :]:
+                if isinstance(item, Coroutine):
+                    item.close()
         return cast(list[Node | None], found)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Awaitable
 from datetime import datetime
-from typing import Annotated, ClassVar
+from typing import Annotated, Any, ClassVar
 
 import strawberry
 
@@ -164,14 +165,23 @@ class PictureModelingJobConnection:
         return cls(edges=edges, page_info=page.page_info(), total=page.total)
 
 
-async def picture_modeling_job_by_id(
+def picture_modeling_job_by_id(
     info: GatewayInfo, job_id: str, context: RequestContext | None = None
+) -> Awaitable[PictureModelingJob | None]:
+    """The job, or None when the caller has no picture modeling job with that id (queued at the call
+    and `context` as for videos)."""
+    return _picture_job(job_id, (context or info.context).loaders.picture.job.load(job_id), context)
+
+
+async def _picture_job(
+    job_id: str, loading: Awaitable[Any], context: RequestContext | None
 ) -> PictureModelingJob | None:
-    """The job, or None when the caller has no picture modeling job with that id (`context` as for videos)."""
-    found = await (context or info.context).loaders.picture.job.load(job_id)
-    if found is None:
-        return None
-    return PictureModelingJob(job_id=job_id, bound_context=context, known_summary=found)
+    found = await loading
+    return (
+        None
+        if found is None
+        else PictureModelingJob(job_id=job_id, bound_context=context, known_summary=found)
+    )
 
 
 @strawberry.type

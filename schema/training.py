@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Awaitable
 from datetime import datetime
-from typing import Annotated, ClassVar
+from typing import Annotated, Any, ClassVar
 
 import strawberry
 
@@ -472,11 +473,18 @@ class TrainingJobConnection:
         return cls(edges=edges, page_info=page.page_info(), total=page.total)
 
 
-async def training_job_by_id(
+def training_job_by_id(
     info: GatewayInfo, job_id: str, context: RequestContext | None = None
+) -> Awaitable[TrainingJob | None]:
+    """The job, or None when the caller has no training job with that id (queued at the call and
+    `context` as for videos)."""
+    return _training_job(job_id, (context or info.context).loaders.training.basic.load(job_id), context)
+
+
+async def _training_job(
+    job_id: str, loading: Awaitable[Any], context: RequestContext | None
 ) -> TrainingJob | None:
-    """The job, or None when the caller has no training job with that id (`context` as for videos)."""
-    found = await (context or info.context).loaders.training.basic.load(job_id)
+    found = await loading
     return None if found is None else TrainingJob(job_id=job_id, bound_context=context, known_summary=found)
 
 

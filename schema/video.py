@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Annotated, Any, ClassVar
 
@@ -14,7 +14,7 @@ from strawberry.types.nodes import Selection
 
 from gateway.context import RequestContext
 from gateway.loaders.base import OLDEST_CREATE_SINCE
-from gateway.loaders.video import IDS_PER_LIST_CALL, VIDEO_2D, VIDEO_PHOTO
+from gateway.loaders.video import IDS_PER_LIST_CALL, VIDEO_2D, VIDEO_PHOTO, Loaded, VideoLoaders
 from schema.direct import MaybeAwaitable, direct_field
 from schema.errors import BadUserInput, NotFound
 from schema.paging import (
@@ -379,20 +379,33 @@ def _node_selections(info: GatewayInfo) -> Iterator[Sequence[Selection]]:
                         yield node.selections
 
 
-async def video_job_by_id(
+def video_job_by_id(
     info: GatewayInfo, job_id: str, context: RequestContext | None = None
-) -> VideoJob | None:
-    """The caller's video job, or None when it does not exist; all lookups of a request batch together.
+) -> Awaitable[VideoJob | None]:
+    """The caller's video job, or None when it does not exist. The lookup is queued at the call, so
+    lookups made together (before any is awaited) batch into one upstream call, without a task each.
 
     `context` binds the job to a context of its own (a subscription event) instead of the request's.
     """
     details, scripts = show_needs(info, field_selections)
     loaders = (context or info.context).loaders
-    if not await loaders.video.exists(job_id, details=details, scripts=scripts):
+    return _video_job(
+        loaders.video, job_id, loaders.video.existence(job_id, details, scripts), scripts, context
+    )
+
+
+async def _video_job(
+    loaders: VideoLoaders,
+    job_id: str,
+    existence: Awaitable[Loaded],
+    scripts: bool,
+    context: RequestContext | None,
+) -> VideoJob | None:
+    if await existence is None:
         return None
-    # Answered already by whichever call `exists` made (the list's, or the show's when details are
-    # wanted and the kind is known: the show answer carries every summary field), so no further call.
-    summary = await loaders.video.summary(job_id)
+    # Answered already by whichever call the existence check made (the list's, or the show's when
+    # details are wanted and the kind is known: the show answer carries every summary field).
+    summary = await loaders.summary(job_id)
     return VideoJob(job_id=job_id, scripts_selected=scripts, bound_context=context, known_summary=summary)
 
 

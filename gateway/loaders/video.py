@@ -84,11 +84,16 @@ class VideoLoaders:
         return self._details.load((job_id, scripts))
 
     async def exists(self, job_id: str, *, details: bool = False, scripts: bool = False) -> bool:
-        """Whether the job exists, asking whichever endpoint the selected fields need anyway: the show
-        when details are wanted and the kind is known, else the batched list."""
+        """Whether the job exists (see `existence`)."""
+        return await self.existence(job_id, details, scripts) is not None
+
+    def existence(self, job_id: str, details: bool = False, scripts: bool = False) -> Awaitable[Loaded]:
+        """The job's answer from whichever endpoint the selected fields need anyway (None when it does
+        not exist): the show when details are wanted and the kind is known, else the batched list. The
+        load is queued at the call."""
         if details and self.kind(job_id) in VIDEO_KINDS:
-            return await self.detail(job_id, scripts) is not None
-        return await self.summary(job_id) is not None
+            return self.detail(job_id, scripts)
+        return self.summary(job_id)
 
     async def page(self, **filters: Any) -> VideoPage:
         """One page of the list (filters are the upstream's query names); its jobs prime the loaders."""
