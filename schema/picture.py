@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Awaitable
 from datetime import datetime
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, ClassVar
 
 import strawberry
 
@@ -170,18 +170,8 @@ def picture_modeling_job_by_id(
 ) -> Awaitable[PictureModelingJob | None]:
     """The job, or None when the caller has no picture modeling job with that id (queued at the call
     and `context` as for videos)."""
-    return _picture_job(job_id, (context or info.context).loaders.picture.job.load(job_id), context)
-
-
-async def _picture_job(
-    job_id: str, loading: Awaitable[Any], context: RequestContext | None
-) -> PictureModelingJob | None:
-    found = await loading
-    return (
-        None
-        if found is None
-        else PictureModelingJob(job_id=job_id, bound_context=context, known_summary=found)
-    )
+    loading = (context or info.context).loaders.picture.job.load(job_id)
+    return PictureModelingJob.found(job_id, loading, context)
 
 
 @strawberry.type

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import enum
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, NamedTuple, TypeAlias, TypeVar, cast
 
@@ -236,6 +236,18 @@ class Job(Node):
 
     # Each job type lists the states after which the upstream moves the job no further.
     TERMINAL_STATES: ClassVar[frozenset[str]] = frozenset()
+
+    @classmethod
+    async def found(
+        cls: type[J],
+        job_id: str,
+        loading: Awaitable[Mapping[str, Any] | None],
+        context: RequestContext | None,
+    ) -> J | None:
+        """The job from its loader's answer, None when it does not exist; `context` as for
+        subscription events. The load is the caller's, queued before this is awaited."""
+        summary = await loading
+        return None if summary is None else cls(job_id=job_id, bound_context=context, known_summary=summary)
 
     def context(self, info: GatewayInfo) -> RequestContext:
         """The context this job's fields resolve through."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Awaitable
 from datetime import datetime
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, ClassVar
 
 import strawberry
 
@@ -478,14 +478,7 @@ def training_job_by_id(
 ) -> Awaitable[TrainingJob | None]:
     """The job, or None when the caller has no training job with that id (queued at the call and
     `context` as for videos)."""
-    return _training_job(job_id, (context or info.context).loaders.training.basic.load(job_id), context)
-
-
-async def _training_job(
-    job_id: str, loading: Awaitable[Any], context: RequestContext | None
-) -> TrainingJob | None:
-    found = await loading
-    return None if found is None else TrainingJob(job_id=job_id, bound_context=context, known_summary=found)
+    return TrainingJob.found(job_id, (context or info.context).loaders.training.basic.load(job_id), context)
 
 
 @strawberry.type
