@@ -27,6 +27,23 @@ def global_id(type_name: str, value: object) -> str:
     return base64.urlsafe_b64encode(f"{type_name}:{value}".encode()).decode().rstrip("=")
 
 
+def page_cursor(create_time: str | None, job_id: str, ties: int) -> str:
+    """The gateway's keyset cursor of a row of the newest-first video list (schema/paging.py)."""
+    time = "null" if create_time is None else f'"{when(create_time)}"'
+    text = f'[2,"VideoJob","create_time:desc","k",{time},"{job_id}",{ties},"d"]'
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def page_cursors(jobs: list[Json]) -> list[str]:
+    seen: dict[str | None, int] = {}
+    cursors = []
+    for job in jobs:
+        time = job.get("create_time")
+        seen[time] = seen.get(time, 0) + 1
+        cursors.append(page_cursor(time, job["job_id"], seen[time]))
+    return cursors
+
+
 def when(value: str | None) -> str | None:
     return value[:-1] + "+00:00" if value and value.endswith("Z") else value
 
@@ -200,16 +217,17 @@ async def job_page(upstream: httpx.AsyncClient, variables: Json, headers: dict[s
     params = {"limit": first, "offset": 0, "sort_dir": "desc", "sort_key": "create_time"}
     page = await get(upstream, "/digital-human-videos", params, headers)
     jobs, count = page["jobs"], page["count"]
+    cursors = page_cursors(jobs)
     return {
         "videoJobs": {
             "totalCount": count,
             "pageInfo": {
                 "hasNextPage": len(jobs) < count,
                 "hasPreviousPage": False,
-                "startCursor": global_id("VideoJob", 0) if jobs else None,
-                "endCursor": global_id("VideoJob", len(jobs) - 1) if jobs else None,
+                "startCursor": cursors[0] if jobs else None,
+                "endCursor": cursors[-1] if jobs else None,
             },
-            "edges": [{"cursor": global_id("VideoJob", i), "node": row(j)} for i, j in enumerate(jobs)],
+            "edges": [{"cursor": c, "node": row(j)} for c, j in zip(cursors, jobs)],
         }
     }
 
