@@ -227,7 +227,7 @@ async def job_page(upstream: httpx.AsyncClient, variables: Json, headers: dict[s
                 "startCursor": cursors[0] if jobs else None,
                 "endCursor": cursors[-1] if jobs else None,
             },
-            "edges": [{"cursor": c, "node": row(j)} for c, j in zip(cursors, jobs)],
+            "edges": [{"cursor": c, "node": row(j)} for c, j in zip(cursors, jobs, strict=True)],
         }
     }
 

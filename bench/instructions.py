@@ -31,7 +31,7 @@ UNDER_CALLGRIND = "BENCH_UNDER_CALLGRIND"
 WARM_UP = 20
 
 
-async def requests(operation: str, count: int) -> None:
+async def requests(operation: str, count: int, query: str | None = None) -> None:
     emulator = startup.emulator()
     emulator.wait_ready("/_emulator/calls")
     try:
@@ -40,7 +40,11 @@ async def requests(operation: str, count: int) -> None:
         upstream = cpu.RecordedUpstream(httpx.AsyncHTTPTransport())
         app = create_app(settings, upstream_transport=upstream)
         async with app.router.lifespan_context(app):
-            body = orjson.dumps(run.payloads(ids)[operation])
+            payload = {"query": query} if query else run.payloads(ids)[operation]
+            body = orjson.dumps(payload)
+            answer = orjson.loads(await cpu.post(app, body))
+            if "errors" in answer:
+                raise SystemExit(f"{operation}: {answer['errors']}")
             for _ in range(WARM_UP):
                 await cpu.post(app, body)
             upstream.live = None
@@ -71,9 +75,10 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("operation", choices=list(run.payloads(["job"] * 100)), help="one of section 2's")
     parser.add_argument("count", type=int, nargs="?", default=10, help="requests counted (default 10)")
+    parser.add_argument("--query", help="count this document instead (to split an operation's cost)")
     args = parser.parse_args(argv)
     if os.environ.get(UNDER_CALLGRIND):
-        asyncio.run(requests(args.operation, args.count))
+        asyncio.run(requests(args.operation, args.count, args.query))
         return 0
     with tempfile.TemporaryDirectory() as scratch:
         done = subprocess.run(
@@ -81,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
                 tool("valgrind"), "--tool=callgrind", "--instr-atstart=no",
                 f"--callgrind-out-file={scratch}/callgrind.out",
                 sys.executable, "-m", "bench.instructions", args.operation, str(args.count),
+                *(("--query", args.query) if args.query else ()),
             ],
             env={**os.environ, UNDER_CALLGRIND: "1"},
             capture_output=True,

@@ -52,6 +52,18 @@ MaybeAwaitable: TypeAlias = T | Awaitable[T]
 
 _MARK = "__resolves_directly__"
 _READS_KNOWN = "__reads_known_summary__"
+_ANSWERS_KNOWN = "__answers_known_summary__"
+
+
+class _Unanswered:
+    """What a summary field's `answer` gives where it leaves the value to the field's read and its
+    type's coercion."""
+
+    def __repr__(self) -> str:
+        return "UNANSWERED"
+
+
+UNANSWERED: Any = _Unanswered()
 
 
 def direct_field(description: str, graphql_type: object) -> Callable[[F], F]:
@@ -65,10 +77,19 @@ def direct_field(description: str, graphql_type: object) -> Callable[[F], F]:
     return mark
 
 
-def reads_known_summary(resolver: Callable[..., Any], read: Callable[[Any, Any], Any]) -> None:
+def reads_known_summary(
+    resolver: Callable[..., Any],
+    read: Callable[[Any, Any], Any],
+    answer: Callable[[Any], Any] | None = None,
+) -> None:
     """Records that the direct `resolver` answers `read(source, source.known_summary)` whenever the
-    source's `known_summary` is set (schema/relay.py's summary fields): plans then call `read` alone."""
+    source's `known_summary` is set (schema/relay.py's summary fields): plans then call `read` alone.
+    `answer(summary)`, where given, is what the field's type writes for that value (the coerced
+    answer itself), or UNANSWERED where it cannot tell at once: plans then skip the read and the
+    coercion."""
     setattr(resolver, _READS_KNOWN, read)
+    if answer is not None:
+        setattr(resolver, _ANSWERS_KNOWN, answer)
 
 
 def direct(resolver: F) -> F:
@@ -93,6 +114,8 @@ class DirectField(NamedTuple):
     read_known: Callable[[Any, Any], Any] | None = None
     # For a resolver that takes `self` alone: the resolver itself, without the wrapper adding `info`.
     resolve_self: Callable[[Any], Any] | None = None
+    # For a summary field: its answer from a known summary, where it has one (see reads_known_summary).
+    answer_known: Callable[[Any], Any] | None = None
 
 
 # Where `install` leaves the schema's direct fields, by (type name, field name), for DirectExecutor.
@@ -137,6 +160,7 @@ def install(schema: strawberry.Schema, *, resolve_directly: bool = True) -> int:
                 continue
             resolver = definition.base_resolver.wrapped_func if definition.base_resolver else None
             read_known = getattr(resolver, _READS_KNOWN, None)
+            answer_known = getattr(resolver, _ANSWERS_KNOWN, None)
             resolve_self = None
             if callable(resolver) and getattr(resolver, _MARK, False):
                 where = f"{graphql_type.name}.{name}"
@@ -162,6 +186,7 @@ def install(schema: strawberry.Schema, *, resolve_directly: bool = True) -> int:
                     _UNCHANGED.get(named, ()),
                     read_known,
                     resolve_self,
+                    answer_known,
                 )
     graphql_schema.extensions[FIELDS] = fields
     return marked
@@ -334,6 +359,7 @@ def _resolve_function(resolver: Callable[..., Any], where: str) -> Callable[...,
 
 __all__ = [
     "CHECKED_VERSIONS",
+    "UNANSWERED",
     "DirectExecutor",
     "MaybeAwaitable",
     "direct",

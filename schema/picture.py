@@ -22,8 +22,8 @@ from schema.relay import (
     Summary,
     described,
     enum_value,
-    parse_time,
     summary_field,
+    summary_time,
     upstream_time,
 )
 from schema.video import SortDirection
@@ -72,13 +72,9 @@ class PictureModelingJob(Job):
     def state(self, data: Summary) -> PictureModelingJobState:
         return picture_state(data.get("state"))
 
-    @summary_field("When processing started.", datetime | None)
-    def start_time(self, data: Summary) -> datetime | None:
-        return parse_time(data.get("start_time"))
+    start_time = summary_time("When processing started.", "start_time")
 
-    @summary_field("When processing ended.", datetime | None)
-    def end_time(self, data: Summary) -> datetime | None:
-        return parse_time(data.get("end_time"))
+    end_time = summary_time("When processing ended.", "end_time")
 
     @summary_field("Id of the model asset the job builds.", str | None)
     def model_asset_id(self, data: Summary) -> str | None:

@@ -51,7 +51,7 @@ from graphql.pyutils.gather_with_cancel import gather_with_cancel
 from strawberry.schema.schema_converter import CustomGraphQLEnumType, GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
-from schema.direct import FIELDS, ContextOnly, DirectExecutor, DirectField
+from schema.direct import FIELDS, UNANSWERED, ContextOnly, DirectExecutor, DirectField
 from schema.slices import SLICED_LIST_MIN, _ListCompletion
 
 # Object selections whose plans are kept; a plan holds its document's nodes, so this bounds the memory.
@@ -79,6 +79,8 @@ class _Step(NamedTuple):
     how: int = _BY_RESOLVER
     attribute: str | None = None
     read_known: Callable[[Any, Any], Any] | None = None
+    # A summary field's answer from the source's known summary, where it can tell at once.
+    answer_known: Callable[[Any], Any] | None = None
     resolve_self: Callable[[Any], Any] | None = None
     resolve: Callable[[Any, Any], Any] = _unread
     non_null: bool = False
@@ -148,6 +150,7 @@ def _generated(plan: Plan) -> tuple[str, Callable[[PlannedExecutor, Any, Path], 
         "_coerced": _coerced,
         "_finish": _finish,
         "_gathered": _gathered,
+        "UNANSWERED": UNANSWERED,
         "PLAN": plan,
         "OBJECT_TYPE": plan.object_type,
         "TYPE_NAME": plan.type_name,
@@ -189,6 +192,25 @@ def _generated(plan: Plan) -> tuple[str, Callable[[PlannedExecutor, Any, Path], 
             body.append(f"    value = R{index}(source)")
         else:
             scope[f"F{index}"] = step.resolve
+            if step.how == _BY_KNOWN and step.answer_known is not None:
+                # The answer itself from the known summary; where it cannot tell, the read as below.
+                scope[f"K{index}"], scope[f"W{index}"] = step.read_known, step.answer_known
+                taken = "answer is not UNANSWERED" + (" and answer is not None" if step.non_null else "")
+                body += [
+                    "    known = getattr(source, 'known_summary', None)",
+                    f"    answer = W{index}(known) if known is not None else UNANSWERED",
+                    f"    if {taken}:",
+                    f"        results[{name}] = answer",
+                    "        value = UNANSWERED",
+                    "    else:",
+                    f"        value = K{index}(source, known) if known is not None"
+                    f" else F{index}(source, info)",
+                    "except Exception as error:",
+                    "    value = _Raised(error)",
+                    "if value is not UNANSWERED:",
+                ]
+                body += [f"    {line}" for line in _finishing(step, index, scope)]
+                continue
             if step.how == _BY_KNOWN:
                 scope[f"K{index}"] = step.read_known
                 body += [
@@ -540,6 +562,7 @@ class _Planner:
             how=how,
             attribute=attribute,
             read_known=direct.read_known,
+            answer_known=direct.answer_known,
             resolve_self=direct.resolve_self,
             resolve=direct.resolve,
             non_null=direct.non_null,

@@ -35,8 +35,8 @@ from schema.relay import (
     described,
     enum_values,
     optional_enum_value,
-    parse_time,
     summary_field,
+    summary_time,
     upstream_time,
 )
 from schema.training_types import (
@@ -114,13 +114,11 @@ class TrainingJob(Job):
     def cover_download_url(self, basic: Summary) -> str | None:
         return link(basic, "cover_download_url")
 
-    @summary_field("When the user last updated the job (creation or resubmission).", datetime | None)
-    def last_update_time(self, basic: Summary) -> datetime | None:
-        return parse_time(basic.get("last_update_time"))
+    last_update_time = summary_time(
+        "When the user last updated the job (creation or resubmission).", "last_update_time"
+    )
 
-    @summary_field("When the job was created.", datetime | None)
-    def create_time(self, basic: Summary) -> datetime | None:
-        return parse_time(basic.get("create_time"))
+    create_time = summary_time("When the job was created.", "create_time")
 
     @summary_field("Phone number of the job's creator.", str | None)
     def contact(self, basic: Summary) -> str | None:

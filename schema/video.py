@@ -38,9 +38,9 @@ from schema.relay import (
     Summary,
     described,
     enum_value,
-    parse_time,
     selected_fields,
     summary_field,
+    summary_time,
     upstream_time,
 )
 from schema.video_types import (
@@ -176,13 +176,9 @@ class VideoJob(Job):
     def state(self, summary: Summary) -> VideoJobState:
         return enum_value(VideoJobState, summary.get("state"), _STATE_ALIASES)
 
-    @summary_field("When the upstream started making the video.", datetime | None)
-    def start_time(self, summary: Summary) -> datetime | None:
-        return parse_time(summary.get("start_time"))
+    start_time = summary_time("When the upstream started making the video.", "start_time")
 
-    @summary_field("When the upstream finished making the video.", datetime | None)
-    def end_time(self, summary: Summary) -> datetime | None:
-        return parse_time(summary.get("end_time"))
+    end_time = summary_time("When the upstream finished making the video.", "end_time")
 
     @summary_field("Length of the video in seconds, once it is made.", float | None)
     def duration(self, summary: Summary) -> float | None:
@@ -192,13 +188,9 @@ class VideoJob(Job):
     def output_asset(self, summary: Summary) -> OutputAsset | None:
         return OutputAsset.read(record(summary, "output_asset_config"))
 
-    @summary_field("When the job was created.", datetime | None)
-    def create_time(self, summary: Summary) -> datetime | None:
-        return parse_time(summary.get("create_time"))
+    create_time = summary_time("When the job was created.", "create_time")
 
-    @summary_field("When the job last changed.", datetime | None)
-    def last_update_time(self, summary: Summary) -> datetime | None:
-        return parse_time(summary.get("lastupdate_time"))
+    last_update_time = summary_time("When the job last changed.", "lastupdate_time")
 
     @described("Id of the script the video was made from.")
     async def script_id(self, info: GatewayInfo) -> str | None:

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from schema.paging import Cursor, ListOrder, _anchored_cursors, _encode, decode_cursor
-from schema.relay import enum_value, parse_time, to_base64
+from schema.direct import UNANSWERED
+from schema.relay import enum_value, parse_time, time_answer, to_base64
 
 
 def plain_parse_time(value: object) -> datetime | None:
@@ -73,6 +74,26 @@ def test_upstream_times_read_as_the_plain_reading_reads_them(value: Any) -> None
     read, plain = parse_time(value), plain_parse_time(value)
     assert read == plain
     assert (read and read.isoformat()) == (plain and plain.isoformat())
+
+
+ODD_USUAL_LOOKING_TIMES = [
+    "2024-02-30T09:02:37Z",  # no such day
+    "2024-05-10T09:02:60Z",  # no such second
+    "2024-05-10T25:02:37Z",
+    "\u0662\u0660\u0662\u0664-05-10T09:02:37Z",  # digits, but not ASCII ones
+    "2024-05-10t09:02:37Z",
+    "2024-05-10T09:02:37\u0396",
+]
+
+
+@pytest.mark.parametrize("value", [*TIMES, *ODD_USUAL_LOOKING_TIMES])
+def test_a_time_answered_from_the_upstream_text_is_what_the_scalar_writes_for_its_reading(value: Any) -> None:
+    answer = time_answer(value)
+    read = parse_time(value)
+    if answer is not UNANSWERED:
+        assert answer == (read and read.isoformat())
+    # The upstream's usual form is the one answered at once.
+    assert (answer is not UNANSWERED) == (value is None or value in ("2024-05-10T09:02:37Z",))
 
 
 class Colour(enum.Enum):
