@@ -166,7 +166,7 @@ def picture_modeling_job_by_id(
 ) -> Awaitable[PictureModelingJob | None]:
     """The job, or None when the caller has no picture modeling job with that id (queued at the call
     and `context` as for videos)."""
-    loading = (context or info.context).loaders.picture.job.load(job_id)
+    loading = (context or info.context).loaders.picture.job.shared(job_id)
     return PictureModelingJob.found(job_id, loading, context)
 
 

@@ -476,7 +476,7 @@ def training_job_by_id(
 ) -> Awaitable[TrainingJob | None]:
     """The job, or None when the caller has no training job with that id (queued at the call and
     `context` as for videos)."""
-    return TrainingJob.found(job_id, (context or info.context).loaders.training.basic.load(job_id), context)
+    return TrainingJob.found(job_id, (context or info.context).loaders.training.basic.shared(job_id), context)
 
 
 @strawberry.type

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from collections.abc import Awaitable, Callable, Generator, Iterable, Mapping, Sequence
+from typing import Any, Concatenate, Generic, ParamSpec, TypeVar
 
 from aiodataloader import DataLoader
 
@@ -150,6 +150,26 @@ class SharedLoader(DataLoader[K, V]):
         future = super().load(key)
         # Awaiting a settled future never suspends, so no cancellation can reach it (primed keys).
         return future if future.done() else asyncio.shield(future)
+
+    def shared(self, key: K) -> Awaitable[V]:
+        """The load of `key` queued now, to be awaited once: shielded only if it is still pending when
+        awaited. Loads queued together settle together, so of a batch's keys awaited in turn only the
+        first waits behind a shield (`nodes` of 100 ids made 100 shields, one per key)."""
+        future = super().load(key)
+        return future if future.done() else _ShieldedWhenAwaited(future)
+
+
+class _ShieldedWhenAwaited(Generic[V]):
+    __slots__ = ("_future",)
+
+    def __init__(self, future: asyncio.Future[V]) -> None:
+        self._future = future
+
+    def __await__(self) -> Generator[Any, None, V]:
+        future = self._future
+        if future.done():
+            return future.result()
+        return (yield from asyncio.shield(future).__await__())
 
 
 class ShowLoader(SharedLoader[str, JobData | None]):

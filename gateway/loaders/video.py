@@ -7,8 +7,6 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
-from aiodataloader import DataLoader
-
 from gateway.loaders.base import (
     OLDEST_CREATE_SINCE,
     SHOW_CONCURRENCY,
@@ -44,7 +42,7 @@ Loaded = JSONObject | None
 
 def _loader(
     batch: Callable[[list[K]], Awaitable[list[V | Exception]]], max_batch_size: int | None = None
-) -> DataLoader[K, V]:
+) -> SharedLoader[K, V]:
     # aiodataloader accepts Exception instances in a batch result (that key fails alone) but types the
     # result list as values only.
     return SharedLoader(cast(Any, batch), max_batch_size=max_batch_size)
@@ -56,8 +54,8 @@ class VideoLoaders:
     def __init__(self, upstream: RequestUpstream, kinds: KindCache) -> None:
         self.upstream = upstream
         self.kinds = kinds
-        self.summaries: DataLoader[str, Loaded] = _loader(self._load_summaries, IDS_PER_LIST_CALL)
-        self._details: DataLoader[DetailKey, Loaded] = _loader(self._load_details)
+        self.summaries: SharedLoader[str, Loaded] = _loader(self._load_summaries, IDS_PER_LIST_CALL)
+        self._details: SharedLoader[DetailKey, Loaded] = _loader(self._load_details)
         # Which jobs already have a summary (loaded, loading or primed) and which a show answer, and
         # whether that show answer carries the scripts.
         self._summarized: set[str] = set()
@@ -73,15 +71,15 @@ class VideoLoaders:
         if job_id in self._shown and job_id not in self._summarized:
             return self.detail(job_id)
         self._summarized.add(job_id)
-        return self.summaries.load(job_id)
+        return self.summaries.shared(job_id)
 
     def detail(self, job_id: str, scripts: bool = False) -> Awaitable[Loaded]:
         """The job's show answer (None when it does not exist); `scripts` asks for the shoot scripts."""
         shown = self._shown.get(job_id)
         if shown is not None and (shown or not scripts):
-            return self._details.load((job_id, shown))
+            return self._details.shared((job_id, shown))
         self._shown[job_id] = scripts
-        return self._details.load((job_id, scripts))
+        return self._details.shared((job_id, scripts))
 
     async def exists(self, job_id: str, *, details: bool = False, scripts: bool = False) -> bool:
         """Whether the job exists (see `existence`)."""

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from schema.paging import Cursor, ListOrder, _anchored_cursors, _encode, decode_cursor
 from schema.direct import UNANSWERED
+from schema.paging import Cursor, ListOrder, _anchored_cursors, _encode, decode_cursor
 from schema.relay import enum_value, parse_time, time_answer, to_base64
 
 
