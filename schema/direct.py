@@ -27,12 +27,14 @@ import strawberry
 from graphql import (
     GraphQLBoolean,
     GraphQLID,
+    GraphQLInterfaceType,
     GraphQLLeafType,
     GraphQLNamedType,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLResolveInfo,
+    GraphQLSchema,
     GraphQLString,
     Undefined,
     is_leaf_type,
@@ -41,6 +43,8 @@ from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
 from graphql.pyutils import Path
 from graphql.pyutils.gather_with_cancel import gather_with_cancel
 from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types.base import StrawberryObjectDefinition
+from strawberry.types.cast import TYPE_CAST_ATTRIBUTE
 from strawberry.types.field import StrawberryField
 
 from schema.slices import SlicedExecutor
@@ -120,6 +124,9 @@ class DirectField(NamedTuple):
 
 # Where `install` leaves the schema's direct fields, by (type name, field name), for DirectExecutor.
 FIELDS = "metastudio-gateway/direct-fields"
+# Where it leaves, by interface name, the object type each class's instances resolve to (see
+# _runtime_types), for PlannedExecutor.
+RUNTIME_TYPES = "metastudio-gateway/runtime-types"
 _UNCHANGED: dict[GraphQLNamedType, tuple[type, ...]] = {
     GraphQLString: (str,),
     GraphQLID: (str,),
@@ -189,7 +196,40 @@ def install(schema: strawberry.Schema, *, resolve_directly: bool = True) -> int:
                     answer_known,
                 )
     graphql_schema.extensions[FIELDS] = fields
+    graphql_schema.extensions[RUNTIME_TYPES] = _runtime_types(graphql_schema)
     return marked
+
+
+def _runtime_types(graphql_schema: GraphQLSchema) -> dict[str, dict[type, GraphQLObjectType]]:
+    """By interface: the object type an instance of each implementing class resolves to, where that
+    is settled by its class alone. Strawberry's own resolve_type answers an instance of a subclass of the
+    interface with its class's type (unless it is cast with strawberry.cast, which the executor checks per
+    object), and that type's is_type_of then holds; so for a class with no is_type_of of its own that is
+    not generic, the instance's type is its class's. Interfaces with a resolve_type of their own are
+    left out."""
+    found: dict[str, dict[type, GraphQLObjectType]] = {}
+    backref = GraphQLCoreConverter.DEFINITION_BACKREF
+    for interface in graphql_schema.type_map.values():
+        if not isinstance(interface, GraphQLInterfaceType):
+            continue
+        definition = interface.extensions.get(backref)
+        if definition is None or definition.resolve_type is not None:
+            continue
+        by_class = {}
+        for object_type in graphql_schema.get_possible_types(interface):
+            own = object_type.extensions.get(backref)
+            origin = getattr(own, "origin", None)
+            if (
+                isinstance(own, StrawberryObjectDefinition)
+                and isinstance(origin, type)
+                and issubclass(origin, definition.origin)
+                and own.is_type_of is None
+                and not own.is_graphql_generic
+                and not hasattr(origin, TYPE_CAST_ATTRIBUTE)
+            ):
+                by_class[origin] = object_type
+        found[interface.name] = by_class
+    return found
 
 
 class ContextOnly(NamedTuple):

@@ -35,10 +35,12 @@ from typing import Any, NamedTuple, cast
 from graphql import (
     FieldNode,
     FragmentSpreadNode,
+    GraphQLAbstractType,
     GraphQLField,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
+    GraphQLResolveInfo,
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
@@ -49,13 +51,17 @@ from graphql.execution.collect_fields import FieldDetailsList, FragmentDetails, 
 from graphql.pyutils import Path
 from graphql.pyutils.gather_with_cancel import gather_with_cancel
 from strawberry.schema.schema_converter import CustomGraphQLEnumType, GraphQLCoreConverter
+from strawberry.types.cast import TYPE_CAST_ATTRIBUTE
 from strawberry.types.field import StrawberryField
 
-from schema.direct import FIELDS, UNANSWERED, ContextOnly, DirectExecutor, DirectField
+from schema.direct import FIELDS, RUNTIME_TYPES, UNANSWERED, ContextOnly, DirectExecutor, DirectField
 from schema.slices import SLICED_LIST_MIN, _ListCompletion
 
 # Object selections whose plans are kept; a plan holds its document's nodes, so this bounds the memory.
 PLANS_KEPT = 2048
+
+# By interface name: the object type of each class whose instances' type their class settles.
+_RuntimeTypes = Mapping[str, Mapping[type, GraphQLObjectType]]
 
 # Step kinds.
 _LEAF, _OBJECT, _LIST, _TYPENAME, _GENERAL = range(5)
@@ -331,6 +337,34 @@ class PlannedExecutor(DirectExecutor):
         return super().collect_and_execute_subfields(
             return_type, field_details_list, path, result, position_context
         )
+
+    def complete_abstract_value(
+        self,
+        return_type: GraphQLAbstractType,
+        field_details_list: FieldDetailsList,
+        info: GraphQLResolveInfo[Any],
+        path: Path,
+        result: Any,
+        position_context: Any,
+    ) -> Any:
+        """An object of an interface type: where its class alone settles its object type (see
+        schema/direct.py `_runtime_types`), straight to that type's selection and plan, skipping the
+        type resolution and checks that would come to the same; else as graphql-core completes it."""
+        if position_context is None and self._may_plan():
+            by_class = self._runtime_types.get(return_type.name)
+            runtime_type = by_class.get(result.__class__) if by_class else None
+            if runtime_type is not None and getattr(result, TYPE_CAST_ATTRIBUTE, None) is None:
+                return self.collect_and_execute_subfields(
+                    runtime_type, field_details_list, path, result, None
+                )
+        return super().complete_abstract_value(
+            return_type, field_details_list, info, path, result, position_context
+        )
+
+    @property
+    def _runtime_types(self) -> _RuntimeTypes:
+        found: _RuntimeTypes | None = self.schema.extensions.get(RUNTIME_TYPES)
+        return found or {}
 
     def complete_resolved(self, parent_type: GraphQLObjectType, step: _Step, path: Path, value: Any) -> Any:
         """graphql-core's execute_field from the point where the resolver has answered `value`."""

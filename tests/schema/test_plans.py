@@ -435,6 +435,51 @@ async def test_each_way_a_planned_field_can_go_answers_as_graphql_core_would() -
         assert got == answer(await reference.execute(document, context_value={"caller": "alice"}))
 
 
+@strawberry.interface
+class Shape:
+    sides: int
+
+
+@strawberry.type
+class Square(Shape):
+    @direct_field("Its name.", str)
+    def name(self) -> MaybeAwaitable[str]:
+        return "square"
+
+
+@strawberry.type
+class Triangle(Shape):
+    @direct_field("Its name.", str)
+    def name(self) -> MaybeAwaitable[str]:
+        return "triangle"
+
+
+@strawberry.type
+class ShapesQuery:
+    @strawberry.field
+    def shapes(self) -> list[Shape | None]:
+        # A triangle cast to a square resolves as a square, whatever its class.
+        return [Square(sides=4), Triangle(sides=3), strawberry.cast(Square, Triangle(sides=3)), None]
+
+    @strawberry.field
+    def shape(self) -> Shape:
+        return Triangle(sides=3)
+
+
+async def test_objects_of_an_interface_resolve_to_the_type_strawberry_gives_them() -> None:
+    shapes = [Square, Triangle]
+    planned = strawberry.Schema(query=ShapesQuery, types=shapes, execution_context_class=PlannedExecutor)
+    direct.install(planned)
+    reference = strawberry.Schema(query=ShapesQuery, types=shapes, execution_context_class=SlicedExecutor)
+    document = (
+        "{ shapes { __typename sides ... on Square { name } ... on Triangle { name } }"
+        " shape { __typename ... on Triangle { name sides } } }"
+    )
+    got = answer(await planned.execute(document))
+    assert got == answer(await reference.execute(document))
+    assert json.loads(got)["data"]["shapes"][2] == {"__typename": "Square", "sides": 3, "name": "square"}
+
+
 @strawberry.type
 class Leaf:
     n: int
