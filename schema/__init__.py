@@ -8,12 +8,15 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+from strawberry.extensions.runner import SchemaExtensionsRunner
 from strawberry.types import ExecutionContext
 
 from gateway.metrics import RequestMetrics
 from gateway.settings import ExecutionMode
 from schema import direct
 from schema.errors import ErrorMapping, log_errors
+from schema.hooks import PreparedHooksRunner
 from schema.limits import CheckedValidationCache, OperationLimits
 from schema.nodes import NodeQueries
 from schema.operation_log import OperationLog
@@ -42,7 +45,7 @@ class Mutation(VideoMutations, TrainingMutations, PictureModelingMutations):
 
 class GatewaySchema(strawberry.Schema):
     """Strawberry's schema, logging a request's errors in bounded lines instead of one traceback and
-    the whole document per error."""
+    the whole document per error, and running its extensions' hooks as prepared once per class."""
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -53,13 +56,24 @@ class GatewaySchema(strawberry.Schema):
             request_id = getattr(execution_context.context, "request_id", None)
         log_errors(errors, operation, request_id)
 
+    # Set where the Strawberry release is one the shortcuts were checked with (see build_schema).
+    prepared_hooks = False
+
+    def create_extensions_runner(
+        self, execution_context: ExecutionContext, extensions: list[SchemaExtension]
+    ) -> SchemaExtensionsRunner:
+        if self.prepared_hooks:
+            return PreparedHooksRunner(execution_context=execution_context, extensions=extensions)
+        return super().create_extensions_runner(execution_context, extensions)
+
 
 def build_schema(*, execution: ExecutionMode = "planned", traced: bool = False) -> strawberry.Schema:
     """The schema, executing as `execution` says (GATEWAY_EXECUTION): `planned` completes object
     selections along plans (schema/plans.py) over direct fields (schema/direct.py), `direct` uses direct
     fields alone, `standard` resolves wholly through Strawberry's per-field wrapper and graphql-core's
     own completion (the tests compare the three); `traced` adds a span per operation
-    (gateway/tracing.py)."""
+    (gateway/tracing.py). Outside `standard`, the extensions' hooks run as schema/hooks.py prepares
+    them."""
     tracing: list[Any] = []
     if traced:
         from gateway.tracing import OperationSpans
@@ -91,6 +105,7 @@ def build_schema(*, execution: ExecutionMode = "planned", traced: bool = False) 
         execution_context_class=executors[execution],
     )
     direct.install(built, resolve_directly=execution != "standard")
+    built.prepared_hooks = execution != "standard"
     return built
 
 
