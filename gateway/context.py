@@ -6,6 +6,7 @@ import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from starlette.requests import HTTPConnection
@@ -30,12 +31,24 @@ CREDENTIAL_HEADERS = ("x-auth-token", "authorization", "x-app-userid")
 
 
 class Loaders:
-    """Every dataloader of one request (or one subscription event), all acting for one caller."""
+    """Every dataloader of one request (or one subscription event), all acting for one caller; each
+    job family's are made when the request first asks for them."""
 
     def __init__(self, upstream: RequestUpstream, kinds: KindCache) -> None:
-        self.video = VideoLoaders(upstream, kinds)
-        self.training = TrainingLoaders(upstream)
-        self.picture = PictureLoaders(upstream)
+        self._upstream = upstream
+        self._kinds = kinds
+
+    @cached_property
+    def video(self) -> VideoLoaders:
+        return VideoLoaders(self._upstream, self._kinds)
+
+    @cached_property
+    def training(self) -> TrainingLoaders:
+        return TrainingLoaders(self._upstream)
+
+    @cached_property
+    def picture(self) -> PictureLoaders:
+        return PictureLoaders(self._upstream)
 
 
 @dataclass
