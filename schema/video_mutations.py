@@ -138,7 +138,7 @@ def _not_found(job_id: str) -> CancelVideoJobPayload:
 async def _state_now(info: GatewayInfo, job_id: str) -> str | None:
     """The job's state as the upstream says it now, not as this request saw it before; None if gone."""
     video = info.context.loaders.video
-    video.summaries.clear(job_id)
+    video.forget(job_id)
     summary = await video.summary(job_id)
     return None if summary is None else str(summary.get("state") or "")
 
@@ -236,7 +236,7 @@ class VideoMutations:
                 raise
             return await _refused_cancel(info, job_id, exc)
         # What this request saw before the cancel is stale now.
-        video.summaries.clear(job_id)
+        video.forget(job_id)
         return CancelVideoJobPayload(job=await _job_as_now(info, job_id), user_errors=[])
 
 

@@ -101,6 +101,16 @@ class KindCache:
         while len(self._kinds) > self.capacity:
             self._kinds.popitem(last=False)
 
+    def put_all(self, caller_key: str, kinds: Iterable[tuple[str, str]]) -> None:
+        """`put` for each (job id, job type) of `kinds`."""
+        known = self._kinds
+        for job_id, job_type in kinds:
+            key = (caller_key, job_id)
+            known[key] = job_type
+            known.move_to_end(key)
+        while len(known) > self.capacity:
+            known.popitem(last=False)
+
     def __len__(self) -> int:
         return len(self._kinds)
 

@@ -59,6 +59,9 @@ class VideoLoaders:
         # Which jobs already have a summary (loaded, loading or primed) and which a show answer, and
         # whether that show answer carries the scripts.
         self._summarized: set[str] = set()
+        # Listed jobs not yet asked for by id: they prime the summary loader when first asked for, as
+        # most listed jobs never are (a page's rows answer from the list item itself).
+        self._listed: dict[str, Mapping[str, Any]] = {}
         self._shown: dict[str, bool] = {}
 
     def kind(self, job_id: str) -> str | None:
@@ -71,7 +74,18 @@ class VideoLoaders:
         if job_id in self._shown and job_id not in self._summarized:
             return self.detail(job_id)
         self._summarized.add(job_id)
+        self._prime_listed(job_id)
         return self.summaries.shared(job_id)
+
+    def _prime_listed(self, job_id: str) -> None:
+        listed = self._listed.pop(job_id, None)
+        if listed is not None:
+            self.summaries.prime(job_id, dict(listed))
+
+    def forget(self, job_id: str) -> None:
+        """Drop what this request knows of the job's summary: the next ask goes to the upstream."""
+        self._listed.pop(job_id, None)
+        self.summaries.clear(job_id)
 
     def detail(self, job_id: str, scripts: bool = False) -> Awaitable[Loaded]:
         """The job's show answer (None when it does not exist); `scripts` asks for the shoot scripts."""
@@ -107,13 +121,21 @@ class VideoLoaders:
 
     def prime(self, jobs: Iterable[Mapping[str, Any]]) -> None:
         """Remember list items so their summary fields and kinds need no further call."""
+        kinds = []
+        listed, summarized = self._listed, self._summarized
         for job in jobs:
             job_id = job.get("job_id")
-            if not isinstance(job_id, str):
+            if type(job_id) is not str:
                 continue
-            self._remember_kind(job_id, job)
-            self._summarized.add(job_id)
-            self.summaries.prime(job_id, dict(job))
+            job_type = job.get("job_type")
+            if job_type in VIDEO_KINDS:
+                kinds.append((job_id, str(job_type)))
+            # As aiodataloader's prime: what the loader already has for a job stays.
+            if job_id not in summarized:
+                summarized.add(job_id)
+                listed[job_id] = job
+        if kinds:
+            self.kinds.put_all(self.upstream.key, kinds)
 
     def _remember_kind(self, job_id: str, job: Mapping[str, Any]) -> None:
         job_type = job.get("job_type")
@@ -168,6 +190,8 @@ class VideoLoaders:
                 kinds[job_id] = kind
         if unknown:
             self._summarized.update(unknown)
+            for job_id in unknown:
+                self._prime_listed(job_id)
             summaries = await asyncio.gather(
                 *(self.summaries.load(job_id) for job_id in unknown), return_exceptions=True
             )

@@ -169,6 +169,25 @@ async def test_a_page_of_fifty_jobs_with_every_summary_field_costs_one_call(gate
     assert operations(await video_calls(gateway)) == [LIST]
 
 
+async def test_detail_fields_of_a_page_s_rows_cost_one_show_call_each_after_the_list(
+    gateway: GatewayClient,
+) -> None:
+    job_ids = await gateway.create_videos(3)
+    photo_id = await gateway.create_photo_video()
+    await gateway.reset_calls()
+
+    body = await gateway.query(
+        "{ videoJobs(first: 4) { edges { node { jobId state scriptId voiceConfig { voiceAssetId } } } } }"
+    )
+
+    assert "errors" not in body
+    nodes = {edge["node"]["jobId"]: edge["node"] for edge in body["data"]["videoJobs"]["edges"]}
+    assert set(nodes) == {*job_ids, photo_id}
+    assert nodes[photo_id]["voiceConfig"] == {"voiceAssetId": "f5e6a13eab4443fa85421191ad061780"}
+    # The rows' kinds come from the list: no list call by id before the show calls.
+    assert operations(await video_calls(gateway)) == [LIST, *[SHOW_2D] * 3, SHOW_PHOTO]
+
+
 async def test_summary_fields_of_a_job_by_id_make_no_show_call(gateway: GatewayClient) -> None:
     job_id = await gateway.create_video()
     await gateway.reset_calls()
