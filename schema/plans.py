@@ -51,11 +51,12 @@ from graphql.execution.collect_fields import FieldDetailsList, FragmentDetails, 
 from graphql.pyutils import Path
 from graphql.pyutils.gather_with_cancel import gather_with_cancel
 from strawberry.schema.schema_converter import CustomGraphQLEnumType, GraphQLCoreConverter
+from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.cast import TYPE_CAST_ATTRIBUTE
 from strawberry.types.field import StrawberryField
 
 from schema.direct import FIELDS, RUNTIME_TYPES, UNANSWERED, ContextOnly, DirectExecutor, DirectField
-from schema.slices import SLICED_LIST_MIN, _ListCompletion
+from schema.slices import SLICED_LIST_MIN, _ListCompletion, _new_path
 
 # Object selections whose plans are kept; a plan holds its document's nodes, so this bounds the memory.
 PLANS_KEPT = 2048
@@ -112,13 +113,36 @@ class Plan:
     collect_and_execute_subfields would return for it: a function generated for these steps (see
     `_generated`), each step's usual path written out inline and the rest left to `_finish`."""
 
-    __slots__ = ("complete", "object_type", "source", "steps", "type_name")
+    __slots__ = ("complete", "object_type", "origin", "source", "steps", "type_name")
 
     def __init__(self, object_type: GraphQLObjectType, steps: tuple[_Step, ...]) -> None:
         self.object_type = object_type
         self.type_name = object_type.name
         self.steps = steps
+        self.origin = _origin_of(object_type)
         self.source, self.complete = _generated(self)
+
+    def takes(self, value: Any) -> bool:
+        """Whether `value` is an object of the plan's type as graphql-core's checks would find it:
+        an instance of the type's own class (not cast to another type), where the class settles that."""
+        return value.__class__ is self.origin and getattr(value, TYPE_CAST_ATTRIBUTE, None) is None
+
+
+def _origin_of(object_type: GraphQLObjectType) -> type | None:
+    """The Strawberry class whose instances are objects of `object_type` by their class alone: no
+    is_type_of of its own, not generic, never cast at the class level. None where there is none."""
+    definition = object_type.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
+    origin = getattr(definition, "origin", None)
+    if (
+        isinstance(definition, StrawberryObjectDefinition)
+        and isinstance(origin, type)
+        and definition.is_type_of is None
+        and not definition.is_graphql_generic
+        and not hasattr(origin, TYPE_CAST_ATTRIBUTE)
+        and not hasattr(origin, "__await__")
+    ):
+        return origin
+    return None
 
 
 def _finish(executor: PlannedExecutor, plan: Plan, step: _Step, path: Path, value: Any) -> Any:
@@ -395,14 +419,14 @@ class PlannedExecutor(DirectExecutor):
         object_type, plan, field = step.object_type, step.plan, step.field
         assert object_type is not None and plan is not None and field is not None
         is_type_of = object_type.is_type_of
-        if (
+        if not plan.takes(value) and (
             value is None
             or isinstance(value, _NOT_VALUES)
             # An awaitable is never an object of the type; without a type check it is asked for.
             or (is_type_of(value, self.context_only) is not True if is_type_of else self.is_awaitable(value))
         ):
             return self.complete_resolved(parent_type, step, path, value)
-        field_path = Path(path, step.name, parent_type.name)
+        field_path = _new_path(Path, (path, step.name, parent_type.name))
         return_type = field.type
         try:
             completed = plan.complete(self, value, field_path)
@@ -502,7 +526,7 @@ class _PlannedList(_ListCompletion):
         executor = self.planned_executor
         plan = self.plan
         is_type_of = plan.object_type.is_type_of
-        if (
+        if not plan.takes(item) and (
             item is None
             or isinstance(item, Exception)
             or (
@@ -518,7 +542,7 @@ class _PlannedList(_ListCompletion):
             executor.handle_field_error(raw_error, self.item_type, self.field_details_list, item_path)
             self.completed.append(None)
             return False
-        if executor.is_awaitable(completed):
+        if type(completed) is not dict and executor.is_awaitable(completed):
             self.completed.append(
                 executor._completed_later(completed, self.item_type, self.field_details_list, item_path)
             )

@@ -16,6 +16,8 @@ from gateway.turns import Turns
 
 # Shorter lists are completed at once: they cost less than a slice, and checking the clock has a price.
 SLICED_LIST_MIN = 16
+# Path(prev, key, typename) without the Python-level __new__ NamedTuple classes are given.
+_new_path = tuple.__new__
 
 
 class SlicedExecutor(StrawberryGraphQLCoreExecutionContext):
@@ -109,9 +111,11 @@ class _ListCompletion:
         """Complete items from `start` while the operation's slice lasts; the index of the first left."""
         turns = self.executor.turns
         index, count = start, len(self.items)
+        path = self.path
         try:
             while index < count:
-                if self.complete_item(self.items[index], self.path.add_key(index, None)):
+                # path.add_key(index), without NamedTuple's Python-level __new__.
+                if self.complete_item(self.items[index], _new_path(Path, (path, index, None))):
                     self.awaitable_indices.append(index)
                 index += 1
                 if self.sliced and not turns.open():
