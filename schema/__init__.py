@@ -17,6 +17,7 @@ from gateway.settings import ExecutionMode
 from schema import direct
 from schema.errors import ErrorMapping, log_errors
 from schema.hooks import PreparedHooksRunner
+from schema.inputs import prepare_inputs
 from schema.limits import CheckedValidationCache, OperationLimits
 from schema.nodes import NodeQueries
 from schema.operation_log import OperationLog
@@ -106,6 +107,7 @@ def build_schema(*, execution: ExecutionMode = "planned", traced: bool = False) 
     )
     direct.install(built, resolve_directly=execution != "standard")
     built.prepared_hooks = execution != "standard"
+    prepare_inputs(built)
     return built
 
 
