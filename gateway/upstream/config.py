@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 AuthMode = Literal["token", "aksk"]
@@ -20,14 +21,21 @@ class Credentials:
         token = "<set>" if self.token else None
         return f"Credentials(token={token}, app_user_id={self.app_user_id!r})"
 
+    @cached_property
+    def key(self) -> str:
+        """A stable, non-reversible key for this caller, so caches never hold a token in the clear;
+        worked out once for the credentials of a request, which its loaders, read cache, rate limits
+        and backoffs all ask for."""
+        digest = hashlib.sha256()
+        for part in (self.token or "", self.app_user_id or ""):
+            digest.update(part.encode("utf-8"))
+            digest.update(b"\x00")
+        return digest.hexdigest()
+
 
 def credentials_key(credentials: Credentials) -> str:
-    """A stable, non-reversible key for one caller, so caches never hold a token in the clear."""
-    digest = hashlib.sha256()
-    for part in (credentials.token or "", credentials.app_user_id or ""):
-        digest.update(part.encode("utf-8"))
-        digest.update(b"\x00")
-    return digest.hexdigest()
+    """`credentials.key`: a stable, non-reversible key for one caller."""
+    return credentials.key
 
 
 @dataclass(frozen=True)
