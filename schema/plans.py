@@ -17,11 +17,14 @@ type, anything but a list for a list) goes to graphql-core's own completion of t
 gave, with a real ResolveInfo and path, so answers and errors are graphql-core's. Lists of 16 items or
 more are completed within the operation's turns, as schema/slices.py completes them. Fields with
 arguments, abstract types and lists of leaves are run by graphql-core itself, whose objects then enter
-their own plans. Documents with directives (`@skip`, `@include`, `@defer`, `@stream`) or fragment
-variables are not planned at all: their selections depend on the variables. GATEWAY_EXECUTION turns
-plans off, and releases of Strawberry or graphql-core other than those checked (schema/direct.py) do.
-tests/schema/test_plans.py compares the answers of every document in queries/ and of a generated corpus,
-errors and nulls included, byte for byte with and without plans.
+their own plans (an object of an interface whose class settles its type goes to its plan at once; see
+`complete_abstract_value`). A summary field that can write its answer straight from a listed job's
+summary (`answer_known`, as time fields do) skips its read and its coercion. Documents with directives
+(`@skip`, `@include`, `@defer`, `@stream`) or fragment variables are not planned at all: their
+selections depend on the variables. GATEWAY_EXECUTION turns plans off, and releases of Strawberry or
+graphql-core other than those checked (schema/direct.py) do. tests/schema/test_plans.py compares the
+answers of every document in queries/ and of a generated corpus, errors and nulls included, byte for
+byte with and without plans.
 """
 
 from __future__ import annotations
