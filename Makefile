@@ -20,8 +20,8 @@ $(STAMP): pyproject.toml constraints.txt
 # puppeteer-core drives (it downloads none).
 $(JS_STAMP): $(JS)/package.json $(JS)/package-lock.json | $(CHROMIUM)
 	npm ci --prefix $(JS) --no-audit --no-fund
-	# @wry/* (under Apollo Client) ship their monorepo's build files, which name a ../../shared directory
-	# of that repository; nothing installed here runs them, and the project needs no ../shared.
+	# @wry/* (under Apollo Client) ship their monorepo's build files, which name a directory beside that
+	# repository; nothing installed here runs them, and the project needs nothing beside its own checkout.
 	rm -f $(JS)/node_modules/@wry/*/rollup.config.js
 	for package in $(JS)/node_modules/@wry/*/; do npm pkg delete scripts --prefix "$$package"; done
 	touch $(JS_STAMP)
