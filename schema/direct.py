@@ -208,28 +208,37 @@ def _runtime_types(graphql_schema: GraphQLSchema) -> dict[str, dict[type, GraphQ
     not generic, the instance's type is its class's. Interfaces with a resolve_type of their own are
     left out."""
     found: dict[str, dict[type, GraphQLObjectType]] = {}
-    backref = GraphQLCoreConverter.DEFINITION_BACKREF
     for interface in graphql_schema.type_map.values():
         if not isinstance(interface, GraphQLInterfaceType):
             continue
-        definition = interface.extensions.get(backref)
+        definition = interface.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
         if definition is None or definition.resolve_type is not None:
             continue
         by_class = {}
         for object_type in graphql_schema.get_possible_types(interface):
-            own = object_type.extensions.get(backref)
-            origin = getattr(own, "origin", None)
-            if (
-                isinstance(own, StrawberryObjectDefinition)
-                and isinstance(origin, type)
-                and issubclass(origin, definition.origin)
-                and own.is_type_of is None
-                and not own.is_graphql_generic
-                and not hasattr(origin, TYPE_CAST_ATTRIBUTE)
-            ):
+            origin = settling_class(object_type)
+            if origin is not None and issubclass(origin, definition.origin):
                 by_class[origin] = object_type
         found[interface.name] = by_class
     return found
+
+
+def settling_class(object_type: GraphQLObjectType) -> type | None:
+    """The Strawberry class whose instances are objects of `object_type` by their class alone (unless
+    cast to another type with strawberry.cast, which callers check per object): one with no is_type_of
+    of its own, not generic, never cast at the class level and not awaitable. None where there is none."""
+    definition = object_type.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
+    origin = getattr(definition, "origin", None)
+    if (
+        isinstance(definition, StrawberryObjectDefinition)
+        and isinstance(origin, type)
+        and definition.is_type_of is None
+        and not definition.is_graphql_generic
+        and not hasattr(origin, TYPE_CAST_ATTRIBUTE)
+        and not hasattr(origin, "__await__")
+    ):
+        return origin
+    return None
 
 
 class ContextOnly(NamedTuple):

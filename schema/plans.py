@@ -54,11 +54,18 @@ from graphql.execution.collect_fields import FieldDetailsList, FragmentDetails, 
 from graphql.pyutils import Path
 from graphql.pyutils.gather_with_cancel import gather_with_cancel
 from strawberry.schema.schema_converter import CustomGraphQLEnumType, GraphQLCoreConverter
-from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.cast import TYPE_CAST_ATTRIBUTE
 from strawberry.types.field import StrawberryField
 
-from schema.direct import FIELDS, RUNTIME_TYPES, UNANSWERED, ContextOnly, DirectExecutor, DirectField
+from schema.direct import (
+    FIELDS,
+    RUNTIME_TYPES,
+    UNANSWERED,
+    ContextOnly,
+    DirectExecutor,
+    DirectField,
+    settling_class,
+)
 from schema.slices import SLICED_LIST_MIN, _ListCompletion, _new_path
 
 # Object selections whose plans are kept; a plan holds its document's nodes, so this bounds the memory.
@@ -122,30 +129,13 @@ class Plan:
         self.object_type = object_type
         self.type_name = object_type.name
         self.steps = steps
-        self.origin = _origin_of(object_type)
+        self.origin = settling_class(object_type)
         self.source, self.complete = _generated(self)
 
     def takes(self, value: Any) -> bool:
         """Whether `value` is an object of the plan's type as graphql-core's checks would find it:
         an instance of the type's own class (not cast to another type), where the class settles that."""
         return value.__class__ is self.origin and getattr(value, TYPE_CAST_ATTRIBUTE, None) is None
-
-
-def _origin_of(object_type: GraphQLObjectType) -> type | None:
-    """The Strawberry class whose instances are objects of `object_type` by their class alone: no
-    is_type_of of its own, not generic, never cast at the class level. None where there is none."""
-    definition = object_type.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
-    origin = getattr(definition, "origin", None)
-    if (
-        isinstance(definition, StrawberryObjectDefinition)
-        and isinstance(origin, type)
-        and definition.is_type_of is None
-        and not definition.is_graphql_generic
-        and not hasattr(origin, TYPE_CAST_ATTRIBUTE)
-        and not hasattr(origin, "__await__")
-    ):
-        return origin
-    return None
 
 
 def _finish(executor: PlannedExecutor, plan: Plan, step: _Step, path: Path, value: Any) -> Any:
