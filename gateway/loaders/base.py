@@ -95,11 +95,7 @@ class KindCache:
         return kind
 
     def put(self, caller_key: str, job_id: str, job_type: str) -> None:
-        key = (caller_key, job_id)
-        self._kinds[key] = job_type
-        self._kinds.move_to_end(key)
-        while len(self._kinds) > self.capacity:
-            self._kinds.popitem(last=False)
+        self.put_all(caller_key, [(job_id, job_type)])
 
     def put_all(self, caller_key: str, kinds: Iterable[tuple[str, str]]) -> None:
         """`put` for each (job id, job type) of `kinds`."""

@@ -121,26 +121,27 @@ class VideoLoaders:
 
     def prime(self, jobs: Iterable[Mapping[str, Any]]) -> None:
         """Remember list items so their summary fields and kinds need no further call."""
-        kinds = []
         listed, summarized = self._listed, self._summarized
-        for job in jobs:
-            job_id = job.get("job_id")
-            if type(job_id) is not str:
-                continue
-            job_type = job.get("job_type")
-            if job_type in VIDEO_KINDS:
-                kinds.append((job_id, str(job_type)))
+        for job_id, job in self._remember_kinds(jobs):
             # As aiodataloader's prime: what the loader already has for a job stays.
             if job_id not in summarized:
                 summarized.add(job_id)
                 listed[job_id] = job
+
+    def _remember_kinds(self, jobs: Iterable[Mapping[str, Any]]) -> list[tuple[str, Mapping[str, Any]]]:
+        """Each job of the list answer `jobs` with its id, their kinds remembered in one pass."""
+        identified, kinds = [], []
+        for job in jobs:
+            job_id = job.get("job_id")
+            if type(job_id) is not str:
+                continue
+            identified.append((job_id, job))
+            job_type = job.get("job_type")
+            if job_type in VIDEO_KINDS:
+                kinds.append((job_id, str(job_type)))
         if kinds:
             self.kinds.put_all(self.upstream.key, kinds)
-
-    def _remember_kind(self, job_id: str, job: Mapping[str, Any]) -> None:
-        job_type = job.get("job_type")
-        if job_type in VIDEO_KINDS:
-            self.kinds.put(self.upstream.key, job_id, str(job_type))
+        return identified
 
     async def _load_summaries(self, job_ids: list[str]) -> list[Loaded | Exception]:
         # An id holding a comma could never be a job id, and the upstream would split it into two.
@@ -157,13 +158,8 @@ class VideoLoaders:
             )
         except Exception as exc:
             return [exc] * len(job_ids)
-        found: dict[str, JSONObject] = {}
-        for job in _jobs_of(answer):
-            job_id = job.get("job_id")
-            if isinstance(job_id, str):
-                found[job_id] = job
-                self._remember_kind(job_id, job)
-        return [found.get(job_id) for job_id in job_ids]
+        found = dict(self._remember_kinds(_jobs_of(answer)))
+        return [cast(Loaded, found.get(job_id)) for job_id in job_ids]
 
     async def _load_details(self, keys: list[DetailKey]) -> list[Loaded | Exception]:
         scripts: dict[str, bool] = {}
