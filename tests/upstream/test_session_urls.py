@@ -44,7 +44,8 @@ def test_a_request_url_is_the_url_httpx_parses_from_the_same_text(origin: str, t
     assert made == parsed
 
 
-def test_the_session_s_own_targets_skip_httpx_s_parser(monkeypatch: pytest.MonkeyPatch) -> None:
+def counting_parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The texts httpx parses into URLs from now on, in order."""
     parsed: list[str] = []
     real = httpx.URL.__init__
 
@@ -52,8 +53,13 @@ def test_the_session_s_own_targets_skip_httpx_s_parser(monkeypatch: pytest.Monke
         parsed.append(str(url))
         real(self, url, **kwargs)
 
-    urls = RequestUrls(ORIGINS[0])
     monkeypatch.setattr(httpx.URL, "__init__", counted)
+    return parsed
+
+
+def test_the_session_s_own_targets_skip_httpx_s_parser(monkeypatch: pytest.MonkeyPatch) -> None:
+    urls = RequestUrls(ORIGINS[0])
+    parsed = counting_parses(monkeypatch)
     ids = "%2C".join(f"dc22c6c7-9e64-4702-9d1a-3e8416e4bd{n:02}" for n in range(100))
     url = urls.of(f"/v1/demo-project/digital-human-videos?job_ids={ids}&limit=100")
     assert parsed == []
@@ -67,14 +73,7 @@ def test_an_httpx_that_keeps_its_parsed_url_otherwise_parses_every_url(
 ) -> None:
     parsed_form = type(httpx.URL(ORIGINS[0])._uri_reference)
     monkeypatch.setattr(parsed_form, "_fields", ("scheme", "authority", "target"))
-    parsed: list[str] = []
-    real = httpx.URL.__init__
-
-    def counted(self: httpx.URL, url: httpx.URL | str = "", **kwargs: object) -> None:
-        parsed.append(str(url))
-        real(self, url, **kwargs)
-
     urls = RequestUrls(ORIGINS[0])
-    monkeypatch.setattr(httpx.URL, "__init__", counted)
+    parsed = counting_parses(monkeypatch)
     assert str(urls.of("/v1/p/x?a=1")) == f"{ORIGINS[0]}/v1/p/x?a=1"
     assert parsed == [f"{ORIGINS[0]}/v1/p/x?a=1"]
