@@ -60,12 +60,9 @@ class _PreparedInput:
         return cls(**kwargs)
 
 
-def prepare_inputs(schema: strawberry.Schema) -> int:
-    """Give each input type of the schema that has none a prepared `from_input`; how many it gave."""
-    prepared = 0
+def prepare_inputs(schema: strawberry.Schema) -> None:
+    """Give each input type of the schema that has none a prepared `from_input`."""
     for definition in schema.schema_converter.type_map.values():
         own = definition.definition
         if isinstance(own, StrawberryObjectDefinition) and own.is_input and own.from_input is None:
             own.from_input = _PreparedInput(own)
-            prepared += 1
-    return prepared
