@@ -137,7 +137,7 @@ def time_answer(value: object) -> object:
     isoformat is most of a time field's cost on a page of rows."""
     if value is None:
         return None
-    if type(value) is str and len(value) == 20 and _USUAL_TIME.fullmatch(value):
+    if type(value) is str and _USUAL_TIME.fullmatch(value):
         try:
             datetime.fromisoformat(value)  # a real day and time of day
         except ValueError:
