@@ -89,21 +89,14 @@ async def test_a_cancelled_caller_leaves_a_training_lookup_queued_ahead_to_the_o
 async def test_lookups_queued_together_are_each_left_to_the_others_when_one_waiter_is_cancelled(
     emulator: ThreadedServer, context: RequestContext
 ) -> None:
-    # As `nodes` queues its lookups: every load queued first, each awaited in turn later.
     job_ids = [await created(emulator, "/2d-digital-human-videos", VIDEO_BODY) for _ in range(3)]
-    queued = [context.loaders.video.summary(job_id) for job_id in job_ids]
-    again = [context.loaders.video.summary(job_id) for job_id in job_ids]
 
     async def in_turn(loads: list[Awaitable[object]]) -> list[object]:
         return [await load for load in loads]
 
-    cancelled = asyncio.ensure_future(in_turn(queued))
-    served = asyncio.ensure_future(in_turn(again))
-    await asyncio.sleep(0.05)  # both wait for the one batched upstream answer
-    cancelled.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await cancelled
-    answers = await served
+    # As `nodes` looks jobs up: every load queued at the call, each awaited in turn later.
+    answers = await one_cancelled_one_served(
+        lambda: in_turn([context.loaders.video.summary(job_id) for job_id in job_ids])
+    )
+    assert isinstance(answers, list)
     assert [a["job_id"] for a in answers if isinstance(a, dict)] == job_ids
-    # Awaited once the batch has answered, a queued load answers at once.
-    assert await context.loaders.video.summary(job_ids[0]) == answers[0]
