@@ -338,6 +338,7 @@ class PlannedExecutor(DirectExecutor):
         super().__init__(*args, **kwargs)
         # What direct resolvers get as `info`, and type checks their `info`: the context alone.
         self.context_only: Any = ContextOnly(self.context_value)
+        self._runtime_types: _RuntimeTypes = self.schema.extensions.get(RUNTIME_TYPES) or {}
 
     def collect_and_execute_subfields(
         self,
@@ -377,11 +378,6 @@ class PlannedExecutor(DirectExecutor):
         return super().complete_abstract_value(
             return_type, field_details_list, info, path, result, position_context
         )
-
-    @property
-    def _runtime_types(self) -> _RuntimeTypes:
-        found: _RuntimeTypes | None = self.schema.extensions.get(RUNTIME_TYPES)
-        return found or {}
 
     def complete_resolved(self, parent_type: GraphQLObjectType, step: _Step, path: Path, value: Any) -> Any:
         """graphql-core's execute_field from the point where the resolver has answered `value`."""
