@@ -23,15 +23,18 @@ KINDS = {"2D_DIGITAL_HUMAN_VIDEO": "DIGITAL_HUMAN_2D", "PHOTO_DIGITAL_HUMAN_VIDE
 EVER = "2000-01-01T00:00:00Z"
 
 
+def unpadded_base64(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
 def global_id(type_name: str, value: object) -> str:
-    return base64.urlsafe_b64encode(f"{type_name}:{value}".encode()).decode().rstrip("=")
+    return unpadded_base64(f"{type_name}:{value}")
 
 
 def page_cursor(create_time: str | None, job_id: str, ties: int) -> str:
     """The gateway's keyset cursor of a row of the newest-first video list (schema/paging.py)."""
     time = "null" if create_time is None else f'"{when(create_time)}"'
-    text = f'[2,"VideoJob","create_time:desc","k",{time},"{job_id}",{ties},"d"]'
-    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+    return unpadded_base64(f'[2,"VideoJob","create_time:desc","k",{time},"{job_id}",{ties},"d"]')
 
 
 def page_cursors(jobs: list[Json]) -> list[str]:
