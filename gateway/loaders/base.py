@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Generator, Iterable, Mapping, Sequence
 from typing import Any, Concatenate, Generic, ParamSpec, TypeVar
@@ -17,6 +18,8 @@ from gateway.upstream.config import credentials_key as credentials_key
 
 P = ParamSpec("P")
 T = TypeVar("T")
+K = TypeVar("K")
+V = TypeVar("V")
 
 JobData = Mapping[str, Any]
 ShowOperation = Callable[[Credentials, str], Awaitable[JobData]]
@@ -123,6 +126,30 @@ async def gather_bounded(coroutines: Iterable[Awaitable[T]], limit: int = 8) -> 
     return list(results)
 
 
+class LoaderOwnerGone(Exception):
+    """A batch came due after the loaders that queued it were dropped: nobody is left to answer."""
+
+
+def weakly(
+    method: Callable[[list[K]], Awaitable[list[V | Exception]]],
+) -> Callable[[list[K]], Awaitable[list[V | Exception]]]:
+    """The bound `method` as a batch function holding its object weakly.
+
+    A loader whose batch function is a bound method of the object owning the loader refers back to that
+    object: the two make a reference cycle, and a cycle outlives the request until the cyclic collector
+    comes round, with everything the object holds (every job the request loaded). Through a weak
+    reference the request's loaders go the moment the request lets go of them."""
+    ref = weakref.WeakMethod(method)
+
+    async def batch(keys: list[K]) -> list[V | Exception]:
+        bound = ref()
+        if bound is None:
+            return [LoaderOwnerGone("the request these loads were queued for has ended")] * len(keys)
+        return await bound(keys)
+
+    return batch
+
+
 def settled(result: T | BaseException) -> T | Exception:
     """One gathered result: an Exception fails only its own key, and is kept as that key's value."""
     if isinstance(result, BaseException) and not isinstance(result, Exception):
@@ -137,10 +164,6 @@ def settle(results: Sequence[JobData | BaseException | None]) -> list[JobData | 
         None if isinstance(result, UpstreamHTTPError) and result.status == 404 else settled(result)
         for result in results
     ]
-
-
-K = TypeVar("K")
-V = TypeVar("V")
 
 
 class SharedLoader(DataLoader[K, V]):

@@ -15,6 +15,7 @@ from gateway.loaders.base import (
     SharedLoader,
     gather_bounded,
     settled,
+    weakly,
 )
 from gateway.upstream import JSONObject, UpstreamHTTPError
 
@@ -54,8 +55,9 @@ class VideoLoaders:
     def __init__(self, upstream: RequestUpstream, kinds: KindCache) -> None:
         self.upstream = upstream
         self.kinds = kinds
-        self.summaries: SharedLoader[str, Loaded] = _loader(self._load_summaries, IDS_PER_LIST_CALL)
-        self._details: SharedLoader[DetailKey, Loaded] = _loader(self._load_details)
+        # Weakly: the loaders are this object's, and a cycle back to it would keep the request's jobs.
+        self.summaries: SharedLoader[str, Loaded] = _loader(weakly(self._load_summaries), IDS_PER_LIST_CALL)
+        self._details: SharedLoader[DetailKey, Loaded] = _loader(weakly(self._load_details))
         # Which jobs already have a summary (loaded, loading or primed) and which a show answer, and
         # whether that show answer carries the scripts.
         self._summarized: set[str] = set()
