@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import weakref
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,9 +11,11 @@ from graphql import GraphQLOutputType, GraphQLResolveInfo
 from graphql.execution.collect_fields import FieldDetailsList
 from graphql.pyutils import Path
 from graphql.pyutils.gather_with_cancel import gather_with_cancel
+from graphql.type.definition import GraphQLResolveInfoHelpers
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from gateway.turns import Turns
+from schema.errors import is_expected
 
 # Shorter lists are completed at once: they cost less than a slice, and checking the clock has a price.
 SLICED_LIST_MIN = 16
@@ -33,6 +36,25 @@ class SlicedExecutor(StrawberryGraphQLCoreExecutionContext):
     """
 
     _own_turns: Turns | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # graphql-core hands resolvers its executor's gather and track as bound methods, so that each
+        # executor refers to itself: a reference cycle, which kept the request's executor, context,
+        # loaders and every job they loaded until the cyclic collector came round. The same two,
+        # reaching the executor through a weak reference, let all of it go as the request ends.
+        self.async_helpers = _weak_helpers(self)
+
+    def build_response(self, data: dict[str, Any] | None) -> Any:
+        # An error keeps the frames it was raised through, and they the executor, whose errors keep
+        # it: a cycle. Only the traceback of an unexpected error is ever logged (schema/errors.py
+        # `log_errors`); the others let go of theirs, so that a not-found job costs no cycle.
+        for error in self.collected_errors.errors:
+            if is_expected(error):
+                error.__traceback__ = None
+                if error.original_error is not None:
+                    error.original_error.__traceback__ = None
+        return super().build_response(data)
 
     @property
     def turns(self) -> Turns:
@@ -62,6 +84,25 @@ class SlicedExecutor(StrawberryGraphQLCoreExecutionContext):
                 item_type, field_details_list, info, path, items, position_context
             )
         return _ListCompletion(self, items, item_type, field_details_list, info, path, position_context).run()
+
+
+def _weak_helpers(executor: SlicedExecutor) -> GraphQLResolveInfoHelpers:
+    ref = weakref.ref(executor)
+
+    def gather(values: Sequence[Awaitable[Any]]) -> Awaitable[list[Any]]:
+        return _alive(ref).gather_async_work(values)
+
+    def track(values: Sequence[Any]) -> None:
+        _alive(ref).track_async_work(values)
+
+    return GraphQLResolveInfoHelpers(gather=gather, track=track)
+
+
+def _alive(ref: weakref.ref[SlicedExecutor]) -> SlicedExecutor:
+    executor = ref()
+    if executor is None:
+        raise ReferenceError("the operation's executor has ended")
+    return executor
 
 
 @dataclass

@@ -286,6 +286,9 @@ class ReadCache:
                 del self._flights[flight.key]
             self._running.discard(flight)
             self._forget_moves()
+            # Its readers hold the task already. A failure keeps this frame, and the frame the flight:
+            # the flight holding the task too would make a cycle of the three.
+            flight.task = None
 
     async def _own(self, flight: _Flight) -> JSONObject:
         """The answer for the reader that started the call: the decoded object itself, which no one else
