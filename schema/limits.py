@@ -33,7 +33,8 @@ from graphql import (
     get_operation_ast,
     parse,
 )
-from strawberry.extensions import SchemaExtension, ValidationCache
+from strawberry.extensions import SchemaExtension
+from strawberry.schema.schema import validate_document
 
 from gateway.settings import Settings
 from schema import direct
@@ -538,14 +539,47 @@ class OperationLimits(SchemaExtension):
         yield
 
 
-class CheckedValidationCache(ValidationCache):
-    """Strawberry's validation cache, leaving alone an operation the limits already refused."""
+class CheckedValidationCache(SchemaExtension):
+    """Validation kept per parsed document (as Strawberry's ValidationCache), leaving alone an operation
+    the limits already refused.
+
+    Strawberry's cache is an lru_cache keyed by the document, and graphql-core hashes a document over
+    every one of its nodes: on every request, a few per cent of a request's CPU. The parse cache hands
+    out one document object per text, so that object is the key here; the entry holds it (and the
+    schema), so their ids cannot be reused while it lives."""
+
+    def __init__(self, maxsize: int = 512) -> None:
+        super().__init__()
+        self.maxsize = maxsize
+        # One cache per size, shared by every request (the extension is made anew for each).
+        self.validated = _VALIDATED.setdefault(maxsize, OrderedDict())
 
     def on_validate(self) -> Iterator[None]:
-        if self.execution_context.pre_execution_errors:
+        context = self.execution_context
+        document = context.graphql_document
+        if context.pre_execution_errors or document is None:
             yield
             return
-        yield from super().on_validate()
+        schema, rules = context.schema._schema, context.validation_rules
+        key = (id(schema), id(document), rules)
+        validated = self.validated
+        entry = validated.get(key)
+        if entry is not None and entry[0] is document and entry[1] is schema:
+            validated.move_to_end(key)
+            errors = entry[2]
+        else:
+            errors = validate_document(schema, document, rules)
+            validated[key] = (document, schema, errors)
+            while len(validated) > self.maxsize:
+                validated.popitem(last=False)
+        # A copy: the mapping of errors edits the operation's list in place.
+        context.pre_execution_errors = list(errors)
+        yield
+
+
+# By size: (id of the schema, id of the document, rules) -> (document, schema, errors)
+_Validated = OrderedDict[tuple[int, int, Any], tuple[DocumentNode, GraphQLSchema, list[GraphQLError]]]
+_VALIDATED: dict[int, _Validated] = {}
 
 
 _OPERATION_KEYWORD = re.compile(r"(?:^|[}\s])(query|mutation|subscription)\b")
@@ -568,12 +602,23 @@ def limits_of(request_context: object) -> Limits:
     return DEFAULT_LIMITS if settings is None else _limits_for(settings)
 
 
-@functools.lru_cache(maxsize=8)
 def _limits_for(settings: Settings) -> Limits:
-    return Limits(
+    # By the settings object, which the entry holds: an lru_cache would hash every field of the
+    # settings on each call, twice a request.
+    entry = _LIMITS.get(id(settings))
+    if entry is not None and entry[0] is settings:
+        return entry[1]
+    limits = Limits(
         document_bytes=settings.max_document_bytes,
         tokens=settings.max_tokens,
         depth=settings.max_depth,
         aliases=settings.max_aliases,
         cost=settings.call_budget,
     )
+    if len(_LIMITS) >= 8:
+        _LIMITS.clear()
+    _LIMITS[id(settings)] = (settings, limits)
+    return limits
+
+
+_LIMITS: dict[int, tuple[Settings, Limits]] = {}
