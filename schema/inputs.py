@@ -6,7 +6,9 @@ the checks for generics that come with it): for the video list's filter that is 
 arguments cost. `prepare_inputs` gives every input type of a schema a `from_input` (the hook Strawberry
 calls instead, when an input's definition has one) doing the same with the names and types worked out
 at its first use: the same keyword arguments, each value converted by Strawberry's own
-`convert_argument`, the same class called (tests/schema/test_inputs.py compares both ways).
+`convert_argument`, the same class called (tests/schema/test_inputs.py compares both ways). A field
+whose value Strawberry's conversion would hand back as it is (a scalar or an enum, optional or not) is
+taken as it is, and a list of them copied, as Strawberry does, without the conversion's type dispatch.
 """
 
 from __future__ import annotations
@@ -16,8 +18,21 @@ from dataclasses import MISSING
 from typing import Any
 
 import strawberry
-from strawberry.types.arguments import InputContext, convert_argument
-from strawberry.types.base import StrawberryObjectDefinition, StrawberryType
+from strawberry.relay.types import GlobalID
+from strawberry.types.arguments import InputContext, _is_leaf_type, _is_optional_leaf_type, convert_argument
+from strawberry.types.base import (
+    StrawberryList,
+    StrawberryMaybe,
+    StrawberryObjectDefinition,
+    StrawberryOptional,
+    StrawberryType,
+)
+from strawberry.types.enum import has_enum_definition
+from strawberry.types.unset import UNSET
+
+# How a field's value becomes its argument: as it is, copied (a list of leaves), or converted.
+AS_IS, COPIED, CONVERTED = 0, 1, 2
+_NOT_LEAVES = (GlobalID,)
 
 
 class _PreparedInput:
@@ -31,33 +46,62 @@ class _PreparedInput:
             for field in definition.fields
             if field.default_value is MISSING and field.default_factory is MISSING
         }
-        self._config: object = None
-        self._fields: list[tuple[str, str, StrawberryType | type]] = []
+        self._for: tuple[object, object] | None = None
+        self._fields: list[tuple[str, str, StrawberryType | type, int]] = []
 
-    def fields(self, context: InputContext) -> list[tuple[str, str, StrawberryType | type]]:
-        """(GraphQL name, Python name, type) of each field, under the schema's name converter."""
-        if self._config is not context.config:
-            definition = self.definition
-            self._fields = [
-                (
-                    context.config.name_converter.from_field(field),
-                    field.python_name,
-                    field.resolve_type(type_definition=definition),
-                )
-                for field in definition.fields
-            ]
-            self._config = context.config
+    def fields(self, context: InputContext) -> list[tuple[str, str, StrawberryType | type, int]]:
+        """(GraphQL name, Python name, type, way) of each field, under the schema's name converter and
+        scalars."""
+        if (
+            self._for is None
+            or self._for[0] is not context.config
+            or self._for[1] is not context.scalar_registry
+        ):
+            definition, registry = self.definition, context.scalar_registry
+            self._fields = []
+            for field in definition.fields:
+                field_type = field.resolve_type(type_definition=definition)
+                graphql_name = context.config.name_converter.from_field(field)
+                self._fields.append((graphql_name, field.python_name, field_type, _way(field_type, registry)))
+            self._for = (context.config, registry)
         return self._fields
 
     def __call__(self, cls: type, value: Mapping[str, Any], context: InputContext) -> Any:
         kwargs: dict[str, object] = dict(self.absent)
         registry, config, info, path = context.scalar_registry, context.config, context.info, context.path
-        for graphql_name, python_name, field_type in self.fields(context):
+        for graphql_name, python_name, field_type, way in self.fields(context):
             if graphql_name in value:
-                kwargs[python_name] = convert_argument(
-                    value[graphql_name], field_type, registry, config, info, path=(*path, graphql_name)
-                )
+                given = value[graphql_name]
+                if way == AS_IS:
+                    kwargs[python_name] = given
+                elif way == COPIED:
+                    # graphql-core gives every request the same default list: each gets a copy.
+                    kwargs[python_name] = given if given is None or given is UNSET else list(given)
+                else:
+                    kwargs[python_name] = convert_argument(
+                        given, field_type, registry, config, info, path=(*path, graphql_name)
+                    )
         return cls(**kwargs)
+
+
+def _way(field_type: StrawberryType | type, registry: Mapping[object, Any]) -> int:
+    """How `convert_argument` would treat a value of `field_type`: hand it back (a scalar or an enum,
+    optional or not), copy it (a list of those), or anything else."""
+    while isinstance(field_type, StrawberryOptional) and not isinstance(field_type, StrawberryMaybe):
+        field_type = field_type.of_type
+    if isinstance(field_type, StrawberryMaybe):
+        return CONVERTED
+    if isinstance(field_type, StrawberryList):
+        item = field_type.of_type
+        leaves = _is_leaf_type(item, registry, skip_classes=_NOT_LEAVES) or _is_optional_leaf_type(
+            item, registry, skip_classes=_NOT_LEAVES
+        )
+        return COPIED if leaves else CONVERTED
+    if field_type in _NOT_LEAVES:
+        return CONVERTED
+    if has_enum_definition(field_type) or _is_leaf_type(field_type, registry):
+        return AS_IS
+    return CONVERTED
 
 
 def prepare_inputs(schema: strawberry.Schema) -> None:

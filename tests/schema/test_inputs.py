@@ -93,3 +93,7 @@ def test_an_input_built_along_prepared_fields_is_the_one_strawberry_builds(
             definition.from_input = prepared
         assert built == plain, value
         assert type(built) is type(plain)
+        # graphql-core gives every request the same default list: each input gets a list of its own.
+        for graphql_name, python_name, _, _ in prepared.fields(context):
+            if isinstance(value.get(graphql_name), list):
+                assert getattr(built, python_name) is not value[graphql_name], graphql_name
