@@ -380,24 +380,25 @@ def video_job_by_id(
     `context` binds the job to a context of its own (a subscription event) instead of the request's.
     """
     details, scripts = show_needs(info, field_selections)
-    loaders = (context or info.context).loaders
-    return _video_job(
-        loaders.video, job_id, loaders.video.existence(job_id, details, scripts), scripts, context
-    )
+    loaders = (context or info.context).loaders.video
+    shown = loaders.shows(job_id, details)
+    return _video_job(loaders, job_id, loaders.existence(job_id, details, scripts), shown, scripts, context)
 
 
 async def _video_job(
     loaders: VideoLoaders,
     job_id: str,
     existence: Awaitable[Loaded],
+    shown: bool,
     scripts: bool,
     context: RequestContext | None,
 ) -> VideoJob | None:
-    if await existence is None:
+    found = await existence
+    if found is None:
         return None
-    # Answered already by whichever call the existence check made (the list's, or the show's when
-    # details are wanted and the kind is known: the show answer carries every summary field).
-    summary = await loaders.summary(job_id)
+    # The existence check's answer is the summary itself unless it came from the show; then the
+    # summary is answered already by the call it made (the show answer carries every summary field).
+    summary = await loaders.summary(job_id) if shown else found
     return VideoJob(job_id=job_id, scripts_selected=scripts, bound_context=context, known_summary=summary)
 
 

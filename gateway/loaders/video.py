@@ -105,9 +105,13 @@ class VideoLoaders:
         """The job's answer from whichever endpoint the selected fields need anyway (None when it does
         not exist): the show when details are wanted and the kind is known, else the batched list. The
         load is queued at the call."""
-        if details and self.kind(job_id) in VIDEO_KINDS:
+        if self.shows(job_id, details):
             return self.detail(job_id, scripts)
         return self.summary(job_id)
+
+    def shows(self, job_id: str, details: bool) -> bool:
+        """Whether `existence` asks the show endpoint; otherwise its answer is the job's summary."""
+        return details and self.kind(job_id) in VIDEO_KINDS
 
     async def page(self, **filters: Any) -> VideoPage:
         """One page of the list (filters are the upstream's query names); its jobs prime the loaders."""
