@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -125,7 +126,14 @@ def _payload_hash(body: bytes, body_streamed: bool, declared: str | None) -> str
     return _sha256_hex(body)
 
 
+# What quote(text, safe="~") hands back unchanged: a lookup of 100 ids has 103 query parts, nearly all
+# of them such, and quote's own checks cost several times this match.
+_UNRESERVED = re.compile(r"[A-Za-z0-9._~-]*")
+
+
 def _encode(text: str) -> str:
+    if _UNRESERVED.fullmatch(text):
+        return text
     return quote(text, safe="~")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -14,7 +15,14 @@ from huaweicloudsdkcore.auth.credentials import BasicCredentials
 from huaweicloudsdkcore.sdk_request import SdkRequest
 from huaweicloudsdkcore.signer.signer import Signer
 
-from gateway.upstream.signer import EMPTY_BODY_HASH, UNSIGNED_PAYLOAD, SignedRequest, sign_request
+from gateway.upstream.signer import (
+    EMPTY_BODY_HASH,
+    UNSIGNED_PAYLOAD,
+    SignedRequest,
+    _encode,
+    canonical_query_string,
+    sign_request,
+)
 
 AK = "HPUAEXAMPLEAK0000001"
 SK = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
@@ -296,3 +304,25 @@ def test_the_client_runs_without_the_official_sdk() -> None:
         cwd=Path(__file__).parents[2],
     )
     assert result.stdout.strip() == "False"
+
+
+def test_each_part_is_encoded_as_urllib_quotes_it() -> None:
+    rng = random.Random(7)
+    texts = [
+        "",
+        "~-._",
+        "100%",
+        "a%2Fb",
+        "a b+c/d?e=f&g%h",
+        "".join(map(chr, range(128))),
+        "ünïcødé ✓",
+        "日本語,jobs",
+    ]
+    alphabet = [chr(code) for code in range(128)] + ["é", "✓", "\U0001f600"]
+    texts += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40))) for _ in range(500)]
+    for text in texts:
+        assert _encode(text) == quote(text, safe="~"), text
+    query = [("job_ids", "b94a5fcd-5409-4eb8-b75d-4a421befed65"), ("create_since", "2000-01-01T00:00:00Z")]
+    assert canonical_query_string(query) == (
+        "create_since=2000-01-01T00%3A00%3A00Z&job_ids=b94a5fcd-5409-4eb8-b75d-4a421befed65"
+    )
