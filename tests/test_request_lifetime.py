@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
 from tests.support.gateway import GatewayClient
-from tests.test_queries import OPERATIONS, QUERIES, send_with_picture, stream_to_the_end
+from tests.test_queries import OPERATIONS, run_operation
 
 # Whose objects count: the gateway's and its GraphQL stack's. The emulator serves from a thread of this
 # process, and the test's own HTTP client is not the gateway's.
@@ -55,25 +54,11 @@ def cyclic_garbage() -> list[str]:
 async def test_an_operation_leaves_nothing_for_the_cyclic_collector(
     gateway: GatewayClient, name: str, collector_off: None
 ) -> None:
-    operation = OPERATIONS[name]
-    await run(gateway, name, await operation.variables(gateway))
-    # Made first: making them may send documents of their own.
-    variables = await operation.variables(gateway)
+    assert "errors" not in await run_operation(gateway, name)
     cyclic_garbage()
-    await run(gateway, name, variables)
-    assert cyclic_garbage() == []
-
-
-async def run(gateway: GatewayClient, name: str, variables: dict[str, Any]) -> None:
-    operation = OPERATIONS[name]
-    document = (QUERIES / name).read_text(encoding="utf-8")
-    if operation.uploads_a_picture:
-        body = await send_with_picture(gateway, document, variables)
-    elif operation.streams:
-        body = await stream_to_the_end(gateway, document, variables)
-    else:
-        body = await gateway.query(document, variables)
+    body = await run_operation(gateway, name)
     assert "errors" not in body, body["errors"]
+    assert cyclic_garbage() == []
 
 
 async def test_failed_operations_leave_nothing_for_the_cyclic_collector(
