@@ -564,7 +564,7 @@ class CheckedValidationCache(SchemaExtension):
         key = (id(schema), id(document), rules)
         validated = self.validated
         entry = validated.get(key)
-        if entry is not None and entry[0] is document and entry[1] is schema:
+        if entry is not None:
             validated.move_to_end(key)
             errors = entry[2]
         else:
@@ -603,10 +603,10 @@ def limits_of(request_context: object) -> Limits:
 
 
 def _limits_for(settings: Settings) -> Limits:
-    # By the settings object, which the entry holds: an lru_cache would hash every field of the
-    # settings on each call, twice a request.
+    # By the settings object, which the entry holds (so its id is not reused while it is there): an
+    # lru_cache would hash every field of the settings on each call, twice a request.
     entry = _LIMITS.get(id(settings))
-    if entry is not None and entry[0] is settings:
+    if entry is not None:
         return entry[1]
     limits = Limits(
         document_bytes=settings.max_document_bytes,
