@@ -382,7 +382,7 @@ def video_job_by_id(
     details, scripts = show_needs(info, field_selections)
     loaders = (context or info.context).loaders.video
     shown = loaders.shows(job_id, details)
-    return _video_job(loaders, job_id, loaders.existence(job_id, details, scripts), shown, scripts, context)
+    return _video_job(loaders, job_id, loaders.existence(job_id, shown, scripts), shown, scripts, context)
 
 
 async def _video_job(

@@ -99,19 +99,18 @@ class VideoLoaders:
 
     async def exists(self, job_id: str, *, details: bool = False, scripts: bool = False) -> bool:
         """Whether the job exists (see `existence`)."""
-        return await self.existence(job_id, details, scripts) is not None
-
-    def existence(self, job_id: str, details: bool = False, scripts: bool = False) -> Awaitable[Loaded]:
-        """The job's answer from whichever endpoint the selected fields need anyway (None when it does
-        not exist): the show when details are wanted and the kind is known, else the batched list. The
-        load is queued at the call."""
-        if self.shows(job_id, details):
-            return self.detail(job_id, scripts)
-        return self.summary(job_id)
+        return await self.existence(job_id, self.shows(job_id, details), scripts) is not None
 
     def shows(self, job_id: str, details: bool) -> bool:
-        """Whether `existence` asks the show endpoint; otherwise its answer is the job's summary."""
+        """Whether the selected fields make `existence` ask the show endpoint: details are wanted and the
+        job's kind is known. Otherwise its answer is the job's summary."""
         return details and self.kind(job_id) in VIDEO_KINDS
+
+    def existence(self, job_id: str, shown: bool, scripts: bool = False) -> Awaitable[Loaded]:
+        """The job's answer from whichever endpoint the selected fields need anyway (None when it does
+        not exist): the show when `shown` (see `shows`), else the batched list. The load is queued at
+        the call."""
+        return self.detail(job_id, scripts) if shown else self.summary(job_id)
 
     async def page(self, **filters: Any) -> VideoPage:
         """One page of the list (filters are the upstream's query names); its jobs prime the loaders."""
