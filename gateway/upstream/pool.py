@@ -4,7 +4,7 @@ httpx's own pool (httpcore 1.0, through 1.0.9) strands a connection when a reque
 the pool created a connection for it but before the request woke up to use it (encode/httpcore#1093),
 and spends much of a call's CPU in anyio locks and socket polls. aiohttp's connector gives a cancelled
 request's connection back and parses answers with llhttp; httpx-aiohttp puts it under httpx's API, so
-requests are still built, signed and read as httpx objects. Two things are the gateway's own:
+requests are still built, signed and read as httpx objects. What is the gateway's own:
 
 - **Pool waits.** aiohttp's `connect` timeout covers waiting for a free connection and opening one
   together, and it raises the same error for both. `ConnectionSlots` admits at most as many calls as
@@ -14,6 +14,10 @@ requests are still built, signed and read as httpx objects. Two things are the g
   otherwise re-quote a percent-encoded `/` or `,` in the query, and the signature would no longer
   match), and aiohttp adds nothing it was not given.
 - **Repeats are the retry policy's.** aiohttp's own repeat of a dropped GET, PUT or DELETE is off.
+- **One CA store.** Upstream TLS is verified against OpenSSL's default CA paths (SSL_CERT_FILE and
+  SSL_CERT_DIR honoured), through the default context aiohttp loads when imported; a context of our
+  own would load the same bundle a second time (0.8 MB of the process's allocations). Where OpenSSL finds no CA
+  store at all, certifi's bundle instead.
 - **Failures named by what happened.** httpx-aiohttp maps every aiohttp connection error, a server
   that closed the connection before answering included, to httpx.ConnectTimeout, which says the
   request never left, so that even a create would be sent again. `transport_error` names the failure
@@ -23,6 +27,7 @@ requests are still built, signed and read as httpx objects. Two things are the g
 from __future__ import annotations
 
 import asyncio
+import ssl
 
 import aiohttp
 import httpx
@@ -36,14 +41,17 @@ class UpstreamTransport(AiohttpTransport):
     cookie never goes back with a later call) and nothing decoded or added by aiohttp."""
 
     def __init__(self, limits: httpx.Limits) -> None:
-        # One context for the process: each loads the CA bundle, a megabyte or two.
-        super().__init__(verify=httpx.create_ssl_context(), limits=limits, trust_env=False)
+        # verify=False only spares the base class a CA bundle of its own; the connector is given
+        # `self.tls`, and the base class's context is not kept, so that nothing can use it.
+        super().__init__(verify=False, limits=limits, trust_env=False)
+        del self.ssl_context
+        self.tls = upstream_tls()
 
     def get_client(self) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(
             limit=self.limits.max_connections or 0,
             keepalive_timeout=self.limits.keepalive_expiry or 0,
-            ssl=self.ssl_context,
+            ssl=self.tls,
         )
         session = aiohttp.ClientSession(
             connector=connector,
@@ -98,6 +106,15 @@ def _client_timeout(connect: float | None, read: float | None) -> aiohttp.Client
     if timeout is None:
         timeout = _TIMEOUTS[(connect, read)] = aiohttp.ClientTimeout(sock_connect=connect, sock_read=read)
     return timeout
+
+
+def upstream_tls() -> ssl.SSLContext | bool:
+    """How upstream certificates are verified: True, aiohttp's default context (loaded at its import,
+    from OpenSSL's default CA paths), where those paths exist; else a context of certifi's bundle."""
+    paths = ssl.get_default_verify_paths()
+    if paths.cafile is not None or paths.capath is not None:
+        return True
+    return httpx.create_ssl_context(trust_env=False)
 
 
 def upstream_transport(limits: httpx.Limits) -> httpx.AsyncBaseTransport:
