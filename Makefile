@@ -41,6 +41,7 @@ test: lint typecheck pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check gateway schema tests bench
+	$(BIN)/ruff format --check gateway schema tests bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

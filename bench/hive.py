@@ -171,8 +171,11 @@ def install() -> None:
 
 
 def versions() -> dict[str, str]:
-    found = {"node": subprocess.run([tool("node"), "--version"], capture_output=True, text=True, check=True)
-             .stdout.strip()}
+    found = {
+        "node": subprocess.run(
+            [tool("node"), "--version"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+    }
     for name in PACKAGES:
         manifest = json.loads((HIVE / "node_modules" / name / "package.json").read_text(encoding="utf-8"))
         found[name] = manifest["version"]
@@ -207,9 +210,17 @@ def start_hive(supergraph: Path, log: IO[bytes]) -> startup.Process:
     started = time.monotonic()
     popen = subprocess.Popen(
         [
-            *node_bin("hive-gateway"), "supergraph", str(supergraph),
-            "--config-path", str(HIVE / "gateway.config.ts"),
-            "--host", startup.HOST, "--port", str(port), "--fork", "1",
+            *node_bin("hive-gateway"),
+            "supergraph",
+            str(supergraph),
+            "--config-path",
+            str(HIVE / "gateway.config.ts"),
+            "--host",
+            startup.HOST,
+            "--port",
+            str(port),
+            "--fork",
+            "1",
         ],
         cwd=HIVE,
         env={**os.environ, "NODE_ENV": "production"},
@@ -356,15 +367,21 @@ def measure(quick: bool, repeats: int) -> Json:
             }
             for name, operation in OPERATIONS.items()
         }
-        with tempfile.TemporaryDirectory(prefix="bench-hive-") as tmp, servers(emulator.url, Path(tmp)) as (
-            gateway,
-            hive,
-            boot,
+        with (
+            tempfile.TemporaryDirectory(prefix="bench-hive-") as tmp,
+            servers(emulator.url, Path(tmp)) as (
+                gateway,
+                hive,
+                boot,
+            ),
         ):
             checks = [check(emulator.url, gateway.url, hive.url, name, payloads[name]) for name in OPERATIONS]
             for row in checks:
-                print(f"  {row['operation']}: same upstream calls {row['same_calls']}, "
-                      f"same data {row['same_data']}", flush=True)
+                print(
+                    f"  {row['operation']}: same upstream calls {row['same_calls']}, "
+                    f"same data {row['same_data']}",
+                    flush=True,
+                )
             sides = {"ours": gateway, "hive": hive}
             for name in OPERATIONS:
                 for side, server in sides.items():
@@ -520,8 +537,9 @@ def measure_or_reason(quick: bool, repeats: int) -> Json:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.hive", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.hive", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="shorter cells, one run each")
     parser.add_argument(
         "--repeats", type=int, help=f"runs per cell (default {REPEATS}; {REPEATS_QUICK} with --quick)"

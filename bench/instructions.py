@@ -77,8 +77,11 @@ def instrument(state: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.instructions", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.instructions",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("operation", choices=list(run.payloads(["job"] * 100)), help="one of section 2's")
     parser.add_argument("count", type=int, nargs="?", default=10, help="requests counted (default 10)")
     parser.add_argument("--query", help="count this document instead (to split an operation's cost)")
@@ -89,9 +92,15 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as scratch:
         done = subprocess.run(
             [
-                tool("valgrind"), "--tool=callgrind", "--instr-atstart=no",
+                tool("valgrind"),
+                "--tool=callgrind",
+                "--instr-atstart=no",
                 f"--callgrind-out-file={scratch}/callgrind.out",
-                sys.executable, "-m", "bench.instructions", args.operation, str(args.count),
+                sys.executable,
+                "-m",
+                "bench.instructions",
+                args.operation,
+                str(args.count),
                 *(("--query", args.query) if args.query else ()),
             ],
             env={**os.environ, UNDER_CALLGRIND: "1"},
@@ -104,8 +113,10 @@ def main(argv: list[str] | None = None) -> int:
         print(done.stderr[-2000:], file=sys.stderr)
         return 1
     total = int(found.group(1))
-    print(f"{args.operation}: {total / args.count / 1e6:.2f} M instructions per request "
-          f"({total} over {args.count})")
+    print(
+        f"{args.operation}: {total / args.count / 1e6:.2f} M instructions per request "
+        f"({total} over {args.count})"
+    )
     return 0
 
 

@@ -89,8 +89,10 @@ async def seed_callers(emulator_url: str, tokens: list[str]) -> list[list[str]]:
         for token in tokens:
             headers = {"X-Auth-Token": token}
             answers = await asyncio.gather(
-                *(client.post("/2d-digital-human-videos", json=VIDEO_BODY, headers=headers)
-                  for _ in range(SEEDED_JOBS))
+                *(
+                    client.post("/2d-digital-human-videos", json=VIDEO_BODY, headers=headers)
+                    for _ in range(SEEDED_JOBS)
+                )
             )
             ids.append([answer.raise_for_status().json()["job_id"] for answer in answers])
         latency = {"seconds": UPSTREAM_LATENCY}
@@ -142,9 +144,18 @@ def load(
     before = server.cpu_seconds()
     completed = subprocess.run(
         [
-            sys.executable, "-m", "bench.http", "--url", f"{url}/graphql",
+            sys.executable,
+            "-m",
+            "bench.http",
+            "--url",
+            f"{url}/graphql",
             *(arg for token in tokens for arg in ("--token", token)),
-            "--clients", str(clients), "--warmup", str(warmup), "--duration", str(duration),
+            "--clients",
+            str(clients),
+            "--warmup",
+            str(warmup),
+            "--duration",
+            str(duration),
         ],
         input=orjson.dumps(payload),
         capture_output=True,
@@ -390,20 +401,24 @@ def report(
         "",
         "| Budget | Met | Measured |",
         "|---|---|---|",
-        *(f"| {name} | {'met' if ok else '**not met**'} | {detail} |" for name, ok, detail in budgets(
-            call_rows, http_rows, boot, cpu)),
+        *(
+            f"| {name} | {'met' if ok else '**not met**'} | {detail} |"
+            for name, ok, detail in budgets(call_rows, http_rows, boot, cpu)
+        ),
         "",
         "## 1. Upstream calls per operation",
         "",
         "| Operation | Calls | Minimum | Met |",
         "|---|---:|---:|---|",
-        *(f"| {r['operation']} | {r['calls']} | {r['minimum']} | {'yes' if r['met'] else 'NO'} |"
-          for r in call_rows),
+        *(
+            f"| {r['operation']} | {r['calls']} | {r['minimum']} | {'yes' if r['met'] else 'NO'} |"
+            for r in call_rows
+        ),
         "",
         "## 2. Latency and throughput, gateway vs floor",
         "",
         "The floor is bench/floor.py: Starlette + httpx, the same upstream calls, the same JSON "
-        "(\"same JSON\" compares both answers once). Each client is a caller of its own, with its own "
+        '("same JSON" compares both answers once). Each client is a caller of its own, with its own '
         "token and jobs, so that both make one upstream call per request (the gateway shares a read in "
         "flight among identical requests of one caller; the floor does not).",
         "",

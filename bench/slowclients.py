@@ -251,9 +251,7 @@ async def stalled_body(port: int, wait: float, answered: list[float], answers: C
         return
     writer.write(
         b"POST /graphql HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\n"
-        b"Content-Length: %d\r\n\r\n" % ANNOUNCED_BODY
-        + b'{"query": "'
-        + b" " * (SENT_BODY - 11)
+        b"Content-Length: %d\r\n\r\n" % ANNOUNCED_BODY + b'{"query": "' + b" " * (SENT_BODY - 11)
     )
     sent = time.monotonic()
     try:

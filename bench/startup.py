@@ -105,8 +105,18 @@ def emulator(tokens: Sequence[str] = (TOKEN,)) -> Process:
     # Job life cycles a billion times slower: every job keeps the state it was seeded with.
     return spawn(
         "emulator",
-        ["-m", "gateway", "emulator", "--port", "{port}", "--admin", "--no-seed",
-         *(arg for token in tokens for arg in ("--token", token)), "--speed", "1e-9"],
+        [
+            "-m",
+            "gateway",
+            "emulator",
+            "--port",
+            "{port}",
+            "--admin",
+            "--no-seed",
+            *(arg for token in tokens for arg in ("--token", token)),
+            "--speed",
+            "1e-9",
+        ],
         {"METASTUDIO_PROJECT_ID": PROJECT},
     )
 

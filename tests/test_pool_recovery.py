@@ -18,6 +18,8 @@ from tests.support.gateway import PROJECT, emulator_config
 from tests.support.servers import ThreadedServer, serve
 
 COUNTS = (Path(__file__).parent.parent / "queries" / "video_job_counts.graphql").read_text()
+
+
 # Each alias a read of its own, and (below) each request a caller of its own: identical reads in flight
 # share one upstream call, which would spare the pool the burst.
 def aliases(count: int) -> str:

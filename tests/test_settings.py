@@ -119,7 +119,9 @@ def test_live_update_settings_are_read_and_checked() -> None:
 
 
 def test_replicas_with_callbacks_must_share_a_callback_secret() -> None:
-    found = problems({"GATEWAY_PUBLIC_URL": "https://gw.example.com", "REDIS_URL": "redis://127.0.0.1:6379/0"})
+    found = problems(
+        {"GATEWAY_PUBLIC_URL": "https://gw.example.com", "REDIS_URL": "redis://127.0.0.1:6379/0"}
+    )
     assert found == [
         "GATEWAY_CALLBACK_SECRET: required with GATEWAY_PUBLIC_URL and REDIS_URL, so that every "
         "replica accepts the callbacks the others signed"

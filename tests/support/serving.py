@@ -49,9 +49,7 @@ class Served:
                 self.process.wait()
 
 
-def serve_gateway(
-    log: Path, env: dict[str, str], *, preexec_fn: Callable[[], None] | None = None
-) -> Served:
+def serve_gateway(log: Path, env: dict[str, str], *, preexec_fn: Callable[[], None] | None = None) -> Served:
     """Start `serve` on a free port and wait until /healthz answers."""
     port = free_port()
     with log.open("wb") as out:
