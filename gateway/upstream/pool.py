@@ -16,8 +16,8 @@ requests are still built, signed and read as httpx objects. What is the gateway'
 - **Repeats are the retry policy's.** aiohttp's own repeat of a dropped GET, PUT or DELETE is off.
 - **One CA store.** Upstream TLS is verified against OpenSSL's default CA paths (SSL_CERT_FILE and
   SSL_CERT_DIR honoured), through the default context aiohttp loads when imported; a context of our
-  own would load the same bundle a second time (0.8 MB of the process's allocations). Where OpenSSL finds no CA
-  store at all, certifi's bundle instead.
+  own would load the same bundle a second time (0.8 MB of the process's allocations). Where OpenSSL
+  finds no CA store at all, certifi's bundle instead.
 - **Failures named by what happened.** httpx-aiohttp maps every aiohttp connection error, a server
   that closed the connection before answering included, to httpx.ConnectTimeout, which says the
   request never left, so that even a create would be sent again. `transport_error` names the failure
