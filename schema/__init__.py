@@ -68,7 +68,7 @@ class GatewaySchema(strawberry.Schema):
         return super().create_extensions_runner(execution_context, extensions)
 
 
-def build_schema(*, execution: ExecutionMode = "planned", traced: bool = False) -> strawberry.Schema:
+def build_schema(*, execution: ExecutionMode = "planned", traced: bool = False) -> GatewaySchema:
     """The schema, executing as `execution` says (GATEWAY_EXECUTION): `planned` completes object
     selections along plans (schema/plans.py) over direct fields (schema/direct.py), `direct` uses direct
     fields alone, `standard` resolves wholly through Strawberry's per-field wrapper and graphql-core's

@@ -97,29 +97,29 @@ mutation($input: CreateTrainingJobInput!) {
 
 
 @pytest.fixture
-def own_redis() -> Iterator[subprocess.Popen[bytes]]:
+def own_redis() -> Iterator[tuple[subprocess.Popen[bytes], int]]:
     """A Redis server of this test's own, so that the test can stop it under a running gateway."""
     port = free_port()
     server = subprocess.Popen(
         ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
         stdout=subprocess.DEVNULL,
     )
-    server.args = port  # type: ignore[misc]
     for _ in range(100):
         if subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True).stdout == b"PONG\n":
             break
         time.sleep(0.05)
-    yield server
+    yield server, port
     server.kill()
     server.wait()
 
 
 async def test_a_create_with_a_key_while_redis_is_down_is_retryable_and_creates_nothing(
-    emulator: ThreadedServer, own_redis: subprocess.Popen[bytes]
+    emulator: ThreadedServer, own_redis: tuple[subprocess.Popen[bytes], int]
 ) -> None:
-    async with gateway_client(emulator.url, redis_url=f"redis://127.0.0.1:{own_redis.args}/0") as gateway:
-        own_redis.kill()
-        own_redis.wait()
+    redis, port = own_redis
+    async with gateway_client(emulator.url, redis_url=f"redis://127.0.0.1:{port}/0") as gateway:
+        redis.kill()
+        redis.wait()
         variables = {
             "input": {
                 "name": TRAINING_BODY["name"],

@@ -115,7 +115,7 @@ def hs256(sub: str = "alice", secret: str = SECRET, **extra: Any) -> str:
 
 
 def unsigned(claims_set: dict[str, Any]) -> str:
-    return jwt.encode(claims_set, None, algorithm="none")
+    return jwt.encode(claims_set, "", algorithm="none")
 
 
 def hmac_keyed_with(public_key: bytes, claims_set: dict[str, Any], kid: str) -> str:
@@ -296,7 +296,8 @@ def assert_unauthenticated(response: httpx.Response, reason: str, words: str) ->
     assert response.status_code == 401, response.text
     body: dict[str, Any] = response.json()
     assert "data" not in body
-    [error] = body["errors"]
+    errors: list[dict[str, Any]] = body["errors"]
+    [error] = errors
     assert error["extensions"] == {"code": "UNAUTHENTICATED", "reason": reason}
     assert words in error["message"]
     challenge = response.headers["WWW-Authenticate"]
@@ -576,7 +577,7 @@ async def test_another_scheme_than_bearer_counts_as_no_token(gateway: Gateway) -
 async def test_a_client_sent_app_user_id_is_refused_even_with_a_valid_token(
     gateway: Gateway, key1: SigningKey
 ) -> None:
-    response = await gateway.ask(LIST, key1.sign(claims("alice")), **{"X-App-UserId": "bob"})
+    response = await gateway.ask(LIST, key1.sign(claims("alice")), None, **{"X-App-UserId": "bob"})
 
     assert response.status_code == 400
     [error] = response.json()["errors"]

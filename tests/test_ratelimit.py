@@ -60,7 +60,8 @@ def assert_rate_limited(response: httpx.Response, name: str) -> dict[str, Any]:
     assert int(response.headers["Retry-After"]) >= 1
     body: dict[str, Any] = response.json()
     assert body.get("data") is None
-    [error] = body["errors"]
+    errors: list[dict[str, Any]] = body["errors"]
+    [error] = errors
     assert error["extensions"]["code"] == "RATE_LIMITED"
     assert error["extensions"]["limit"]["name"] == name
     return error

@@ -172,7 +172,7 @@ async def lease_owner(job_id: str) -> str | None:
         owner = await redis.get(f"metastudio-gateway:lease:video:{job_id}")
     finally:
         await redis.aclose()
-    return None if owner is None else owner.decode()
+    return owner.decode() if isinstance(owner, bytes) else owner
 
 
 async def list_calls(emulator: ThreadedServer) -> int:

@@ -403,7 +403,9 @@ async def test_queries_over_a_websocket_run_with_the_connection_params_each_with
 async def handshake(live: LiveGateway, origin: str | None) -> str:
     """Open a graphql-transport-ws connection as a browser on `origin` would (None: a mobile app)."""
     async with websockets.connect(
-        live.ws_url, subprotocols=[websockets.Subprotocol("graphql-transport-ws")], origin=origin
+        live.ws_url,
+        subprotocols=[websockets.Subprotocol("graphql-transport-ws")],
+        origin=None if origin is None else websockets.Origin(origin),
     ) as socket:
         await socket.send('{"type": "connection_init", "payload": {}}')
         answer = await asyncio.wait_for(socket.recv(), TIMEOUT)

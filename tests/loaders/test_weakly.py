@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import weakref
+from typing import Any, cast
 
 import pytest
 
@@ -14,7 +15,7 @@ from gateway.loaders.base import LoaderOwnerGone, SharedLoader, weakly
 class Owner:
     def __init__(self) -> None:
         self.batches: list[list[str]] = []
-        self.loader: SharedLoader[str, str] = SharedLoader(weakly(self.load))
+        self.loader: SharedLoader[str, str] = SharedLoader(cast(Any, weakly(self.load)))
 
     async def load(self, keys: list[str]) -> list[str | Exception]:
         self.batches.append(keys)
@@ -33,7 +34,7 @@ async def test_the_owner_and_its_loader_go_without_the_cyclic_collector() -> Non
     gc.disable()
     try:
         owner = Owner()
-        gone = [weakref.ref(owner), weakref.ref(owner.loader)]
+        gone: list[weakref.ref[Any]] = [weakref.ref(owner), weakref.ref(owner.loader)]
         del owner
         assert [ref() for ref in gone] == [None, None]
     finally:

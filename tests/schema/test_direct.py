@@ -80,7 +80,7 @@ class Part:
     @direct_field("Never null, yet null for part 2 at once and for part 4 once awaited.", str)
     def sharp(self) -> MaybeAwaitable[str]:
         if self.label == "part 4":
-            return later(None)  # type: ignore[return-value]
+            return later(None)
         return None if self.label == "part 2" else "sharp"  # type: ignore[return-value]
 
 

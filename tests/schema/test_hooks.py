@@ -24,7 +24,9 @@ def recording(name: str, events: Events, fail_on: str | None = None) -> type[Sch
             except Exception as error:
                 events.append(f"{name} operation saw {error}")
                 raise
-            events.append(f"{name} operation out, errors: {len(self.execution_context.errors or [])}")
+            result = self.execution_context.result
+            errors = result.errors if result is not None else None
+            events.append(f"{name} operation out, errors: {len(errors or [])}")
 
         def on_parse(self) -> Iterator[None]:
             events.append(f"{name} parse in")
@@ -48,7 +50,7 @@ def recording(name: str, events: Events, fail_on: str | None = None) -> type[Sch
 
 def with_async_hook(events: Events) -> type[SchemaExtension]:
     class AsyncOperation(SchemaExtension):
-        async def on_operation(self) -> AsyncIterator[None]:  # type: ignore[override]
+        async def on_operation(self) -> AsyncIterator[None]:
             events.append("async operation in")
             yield
             events.append("async operation out")

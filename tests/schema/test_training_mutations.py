@@ -199,7 +199,7 @@ async def test_a_chinese_app_user_id_is_refused_before_the_upstream(gateway: Gat
     response = await gateway.http.post(
         "/graphql",
         json={"query": CREATE, "variables": {"input": {"name": "Anna"}}},
-        headers={"X-Auth-Token": "alice-token", "X-App-UserId": "用户".encode()},
+        headers=[(b"X-Auth-Token", b"alice-token"), (b"X-App-UserId", "用户".encode())],
     )
 
     payload = response.json()["data"]["createTrainingJob"]

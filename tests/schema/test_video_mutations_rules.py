@@ -574,7 +574,7 @@ async def test_an_app_user_id_with_chinese_characters_is_refused_before_a_create
     response = await gateway.http.post(
         "/graphql",
         json={"query": CREATE_VIDEO, "variables": {"input": VIDEO_INPUT}},
-        headers={"X-Auth-Token": "alice-token", "X-App-UserId": "用户-7".encode()},
+        headers=[(b"X-Auth-Token", b"alice-token"), (b"X-App-UserId", "用户-7".encode())],
     )
 
     payload = response.json()["data"]["createVideoJob"]
@@ -594,7 +594,7 @@ async def test_an_app_user_id_with_chinese_characters_is_refused_before_a_cancel
     response = await gateway.http.post(
         "/graphql",
         json={"query": CANCEL_VIDEO, "variables": {"jobId": job_id}},
-        headers={"X-Auth-Token": "alice-token", "X-App-UserId": "用户".encode()},
+        headers=[(b"X-Auth-Token", b"alice-token"), (b"X-App-UserId", "用户".encode())],
     )
 
     payload = response.json()["data"]["cancelVideoJob"]

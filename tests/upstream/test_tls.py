@@ -14,6 +14,7 @@ import sys
 import textwrap
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -160,8 +161,9 @@ def test_the_upstream_transport_loads_no_ca_store_of_its_own(monkeypatch: pytest
 
 
 def test_without_a_default_ca_store_certifis_bundle_is_the_trust(monkeypatch: pytest.MonkeyPatch) -> None:
+    nowhere: Any = None  # what the paths are when neither exists
     monkeypatch.setattr(
-        ssl, "get_default_verify_paths", lambda: ssl.DefaultVerifyPaths(None, None, "", "", "", "")
+        ssl, "get_default_verify_paths", lambda: ssl.DefaultVerifyPaths(nowhere, nowhere, "", "", "", "")
     )
     tls = pool.upstream_tls()
     assert isinstance(tls, ssl.SSLContext)
