@@ -169,6 +169,10 @@ class GraphQLOverHTTP(GraphQL[RequestContext, None]):
                 response = request_error(exc.reason, exc.status_code, accept, exc.headers, exc.code)
             else:
                 response = request_error(exc.reason, exc.status_code, accept)
+        finally:
+            # A multipart request's files wait in temporary files (on disk past 1 MiB); they go with the
+            # request once it is answered, not when the collector finds them.
+            await request.close()
         return response
 
     def _get_stream_transport_from_headers(self, headers: Mapping[str, str]) -> HTTPStreamTransport | None:

@@ -8,7 +8,7 @@ import random
 import struct
 import tempfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import BinaryIO, cast
 
 import httpx
@@ -199,12 +199,25 @@ def test_beyond_4k_is_not_within_limits() -> None:
 # Uploads
 
 
-def spooled_upload(data: bytes, filename: str | None) -> UploadFile:
-    # A small spool limit puts the file on disk, as the form parser does for large uploads.
-    file = tempfile.SpooledTemporaryFile(max_size=1024)
-    file.write(data)
-    file.seek(0)
-    return UploadFile(cast(BinaryIO, file), filename=filename)
+Spooled = Callable[[bytes, str | None], UploadFile]
+
+
+@pytest.fixture
+def spooled_upload() -> Iterator[Spooled]:
+    """Uploads as the form parser makes them, each closed when the test ends."""
+    files: list[tempfile.SpooledTemporaryFile[bytes]] = []
+
+    def upload(data: bytes, filename: str | None) -> UploadFile:
+        # A small spool limit puts the file on disk, as the form parser does for large uploads.
+        file = tempfile.SpooledTemporaryFile(max_size=1024)
+        files.append(file)
+        file.write(data)
+        file.seek(0)
+        return UploadFile(cast(BinaryIO, file), filename=filename)
+
+    yield upload
+    for file in files:
+        file.close()
 
 
 def large_jpeg(size: int) -> bytes:
@@ -212,7 +225,9 @@ def large_jpeg(size: int) -> bytes:
     return head + random.Random(5).randbytes(size - len(head) - 2) + b"\xff\xd9"
 
 
-async def test_an_upload_is_streamed_in_chunks_that_reassemble_to_its_exact_bytes() -> None:
+async def test_an_upload_is_streamed_in_chunks_that_reassemble_to_its_exact_bytes(
+    spooled_upload: Spooled,
+) -> None:
     data = large_jpeg(300_000)
     upload = spooled_upload(data, "holiday.PNG")
     upload.file.seek(1234)
@@ -230,7 +245,7 @@ async def test_an_upload_is_streamed_in_chunks_that_reassemble_to_its_exact_byte
     assert await upload.read() == data
 
 
-async def test_an_upload_is_read_only_as_far_as_it_is_consumed() -> None:
+async def test_an_upload_is_read_only_as_far_as_it_is_consumed(spooled_upload: Spooled) -> None:
     upload = spooled_upload(large_jpeg(200_000), "face.jpeg")
     picture = await picture_file_from_upload(upload, chunk_size=10_000)
     assert not isinstance(picture.data, bytes)
@@ -244,7 +259,7 @@ async def test_an_upload_is_read_only_as_far_as_it_is_consumed() -> None:
     assert upload.file.tell() == 0
 
 
-async def test_an_upload_can_be_streamed_twice() -> None:
+async def test_an_upload_can_be_streamed_twice(spooled_upload: Spooled) -> None:
     data = png(300, 200)
     picture = await picture_file_from_upload(spooled_upload(data, None), chunk_size=100)
     assert not isinstance(picture.data, bytes)
@@ -257,7 +272,7 @@ async def test_an_upload_can_be_streamed_twice() -> None:
     assert picture.content_type == "image/png"
 
 
-async def test_the_given_filename_wins_and_takes_the_sniffed_extension() -> None:
+async def test_the_given_filename_wins_and_takes_the_sniffed_extension(spooled_upload: Spooled) -> None:
     picture = await picture_file_from_upload(spooled_upload(png(8, 8), "upload.bin"), filename="me.JPG")
 
     assert picture.filename == "me.png"
@@ -275,12 +290,12 @@ def test_filenames_are_normalised_to_the_sniffed_kind() -> None:
     assert picture_filename("bad\r\nname.jpg", as_png) == "badname.png"
 
 
-async def test_an_upload_that_is_no_picture_is_refused() -> None:
+async def test_an_upload_that_is_no_picture_is_refused(spooled_upload: Spooled) -> None:
     with pytest.raises(UnsupportedPicture, match="neither a PNG nor a JPEG"):
         await picture_file_from_upload(spooled_upload(b"GIF89a" + bytes(100), "cat.png"))
 
 
-async def test_sha256_of_an_upload_covers_all_of_it_and_rewinds() -> None:
+async def test_sha256_of_an_upload_covers_all_of_it_and_rewinds(spooled_upload: Spooled) -> None:
     data = large_jpeg(150_000)
     upload = spooled_upload(data, "a.jpg")
 
@@ -299,7 +314,9 @@ async def test_an_in_memory_upload_streams_too() -> None:
     assert b"".join([chunk async for chunk in picture.data]) == data
 
 
-async def test_the_upstream_receives_exactly_the_uploaded_bytes(emulator: ThreadedServer) -> None:
+async def test_the_upstream_receives_exactly_the_uploaded_bytes(
+    spooled_upload: Spooled, emulator: ThreadedServer
+) -> None:
     data = large_jpeg(500_000)
     upload = spooled_upload(data, "portrait.jpeg")
     config = UpstreamConfig(endpoint=emulator.url, project_id=PROJECT, auth_mode="aksk", ak=AK, sk=SK)

@@ -51,7 +51,9 @@ class Mutation:
     @strawberry.mutation
     async def upload(self, info: strawberry.Info, file: Upload) -> Received:
         info.context["resolver_runs"].append("upload")
-        data = await cast(UploadFile, file).read()
+        received = cast(UploadFile, file)
+        data = await received.read()
+        await received.close()  # Strawberry's view leaves its spooled file to the collector
         return Received(size=len(data), sha256=hashlib.sha256(data).hexdigest())
 
 

@@ -6,12 +6,14 @@ import hashlib
 import json
 import os
 import struct
+import tempfile
 import uuid
 import zlib
 from pathlib import Path
 from typing import Any
 
 import pytest
+import starlette.formparsers
 
 from schema.relay import encode_global_id
 from tests.support.gateway import AK, SK, GatewayClient, gateway_client
@@ -39,6 +41,16 @@ def png(width: int, height: int, *, noise: int = 0) -> bytes:
         + chunk(b"IHDR", header)
         + chunk(b"IDAT", zlib.compress(rows))
         + chunk(b"IEND", b"")
+    )
+
+
+def random_png(width: int, height: int) -> bytes:
+    """A valid greyscale PNG of random pixels, which compression cannot shrink: about width x height bytes."""
+    rows = b"".join(b"\x00" + os.urandom(width) for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + b"".join(
+        struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        for kind, data in ((b"IHDR", header), (b"IDAT", zlib.compress(rows)), (b"IEND", b""))
     )
 
 
@@ -146,6 +158,41 @@ async def test_an_uploaded_picture_reaches_the_upstream_byte_for_byte(
         "content_type": content_type,
     }
     assert operations(await gateway.calls()) == [CREATE, SHOW]
+
+
+class RecordedSpool(tempfile.SpooledTemporaryFile[bytes]):
+    """The form parser's temporary file for each uploaded part, each one kept in `made`."""
+
+    made: list[RecordedSpool] = []
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.on_disk = False
+        self.made.append(self)
+
+    def rollover(self) -> None:
+        super().rollover()
+        self.on_disk = True
+
+
+@pytest.mark.parametrize("size", ["in memory", "on disk"])
+async def test_an_uploaded_files_temporary_file_is_closed_once_its_request_is_answered(
+    gateway: GatewayClient, monkeypatch: pytest.MonkeyPatch, size: str
+) -> None:
+    # Beyond the parser's spool limit (1 MiB) a part goes to a file on disk: an open descriptor each.
+    content = png(64, 64) if size == "in memory" else random_png(1024, 1100)
+    assert (len(content) > 1024 * 1024) == (size == "on disk")
+    RecordedSpool.made = []
+    monkeypatch.setattr(starlette.formparsers, "SpooledTemporaryFile", RecordedSpool)
+
+    payload = payload_of(await upload(gateway, content))
+
+    assert payload["userErrors"] == []
+    # The gateway's, and the emulator's (in this process) for the part it received.
+    spools = RecordedSpool.made
+    assert len(spools) == 2
+    assert [spool.closed for spool in spools] == [True, True]  # at once, not when the collector comes
+    assert [spool.on_disk for spool in spools] == [size == "on disk"] * 2
 
 
 async def test_a_signed_upload_reaches_the_upstream_byte_for_byte(emulator: ThreadedServer) -> None:
