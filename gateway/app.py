@@ -35,6 +35,8 @@ from gateway.settings import Settings
 from gateway.trusted import trusted_sources
 from gateway.uploads import UploadGuard
 from gateway.upstream import UpstreamClient, UpstreamConfig
+from schema import schema_for
+from schema.subscriptions import job_is_terminal
 
 if TYPE_CHECKING:
     from opentelemetry.trace import TracerProvider
@@ -74,8 +76,6 @@ def live_fan_out(settings: Settings) -> tuple[EventBus, Leases]:
 def live_hub(
     settings: Settings, upstream: UpstreamClient, kinds: KindCache, idempotency: IdempotencyStore
 ) -> tuple[JobStateHub, EventBus, Leases]:
-    from schema.subscriptions import job_is_terminal
-
     bus, leases = live_fan_out(settings)
     hub = JobStateHub(
         client=upstream,
@@ -185,9 +185,6 @@ def create_app(
                 await app.state.persisted.aclose()
                 if verifier is not None:
                     await verifier.aclose()
-
-    from schema import schema_for
-    from schema.subscriptions import job_is_terminal
 
     graphql = GatewayGraphQL(
         schema_for(settings.execution, traced),

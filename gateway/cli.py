@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+import orjson
 import uvicorn
 from uvicorn.config import STARTUP_FAILURE
 
@@ -182,8 +183,6 @@ def say_error(line: str) -> None:
 
 
 def print_manifest(settings: Settings, *, relay: bool) -> int:
-    import orjson
-
     from gateway.trusted import apollo_manifest, load_trusted_documents, relay_manifest, trusted_sources
 
     sources = trusted_sources(settings.trusted_documents)
