@@ -40,6 +40,9 @@ def stop() -> Iterator[list[subprocess.Popen[str]]]:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
 
 
 def start(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:

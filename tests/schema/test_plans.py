@@ -50,7 +50,10 @@ class Replayed(httpx.AsyncBaseTransport):
         self.recorded: dict[tuple[str, str], list[tuple[int, list[tuple[bytes, bytes]], bytes]]] = {}
         self.asked: dict[tuple[str, str], int] = {}
 
-    def replay(self) -> None:
+    async def replay(self) -> None:
+        """The recorded answers from now on, from the start; the live upstream's connections closed."""
+        if self.live is not None:
+            await self.live.aclose()
         self.live = None
         self.asked = {}
 
@@ -134,7 +137,7 @@ async def test_every_document_in_queries_answers_byte_for_byte_alike_in_every_ex
         await send(http, name, variables)
     answers = {}
     for execution in ("standard", "direct", "planned"):
-        upstream.replay()
+        await upstream.replay()
         async with app_client(execution, upstream, str(gateway.emulator.base_url)) as http:
             answers[execution] = await send(http, name, variables)
     assert answers["planned"] == answers["standard"]

@@ -101,10 +101,10 @@ async def test_a_pool_whose_connections_are_all_taken_is_reported_at_once(
 async def test_a_connection_the_server_closed_while_idle_is_not_reused() -> None:
     """An idle connection the server has since closed is noticed and replaced, so even a call that may
     not be repeated goes through."""
-    served: list[int] = []
+    served: list[asyncio.Task[None] | None] = []
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        served.append(1)
+        served.append(asyncio.current_task())
         await reader.readuntil(b"\r\n\r\n")
         writer.write(
             b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{"count":0}'
@@ -112,6 +112,7 @@ async def test_a_connection_the_server_closed_while_idle_is_not_reused() -> None
         await writer.drain()
         await asyncio.sleep(0.6)  # the server's idle timeout
         writer.close()
+        await writer.wait_closed()
 
     server = await asyncio.start_server(handle, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
@@ -120,6 +121,7 @@ async def test_a_connection_the_server_closed_while_idle_is_not_reused() -> None
         assert await client.list_digital_human_videos(CALLER, limit=1) == {"count": 0}
         await asyncio.sleep(0.9)
         assert await client.list_digital_human_videos(CALLER, limit=1) == {"count": 0}
+        await asyncio.gather(*(task for task in served if task is not None))  # each connection closed
     assert len(served) == 2
 
 
@@ -131,6 +133,7 @@ async def serve_once(reply: bytes) -> tuple[asyncio.Server, str]:
         writer.write(reply)
         await writer.drain()
         writer.close()
+        await writer.wait_closed()
 
     server = await asyncio.start_server(handle, "127.0.0.1", 0)
     return server, f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
