@@ -8,22 +8,16 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
+
+# Named here too, as the settings' own: other modules import them from this one.
+from gateway.variables import EXECUTION_MODES as EXECUTION_MODES
+from gateway.variables import KINDS, ClientAuthMode, LogFormat, OperationsMode, declared
+from gateway.variables import ExecutionMode as ExecutionMode
 
 AuthMode = Literal["token", "aksk"]
 AUTH_MODES: tuple[AuthMode, ...] = ("token", "aksk")
-# `open` runs any document; `trusted` only the trusted documents (safelisting).
-OperationsMode = Literal["open", "trusted"]
-OPERATIONS_MODES: tuple[OperationsMode, ...] = ("open", "trusted")
-# How GraphQL executes (schema/__init__.py): along plans per document, with direct fields, or wholly
-# through Strawberry and graphql-core; the answers are the same.
-ExecutionMode = Literal["planned", "direct", "standard"]
-EXECUTION_MODES: tuple[ExecutionMode, ...] = ("planned", "direct", "standard")
-LogFormat = Literal["text", "json"]
-# `jwt` verifies each caller's bearer JWT and takes its end user from a claim; `none` trusts callers.
-ClientAuthMode = Literal["none", "jwt"]
-CLIENT_AUTH_MODES: tuple[ClientAuthMode, ...] = ("none", "jwt")
 # HS256 keys shorter than its 256-bit hash weaken it (RFC 7518, 3.2).
 MIN_JWT_SECRET_BYTES = 32
 EMULATOR_PROJECT_ID = "demo-project"
@@ -130,6 +124,11 @@ class Settings:
         return _Reader(os.environ if env is None else env).settings()
 
 
+# Every variable the gateway reads (gateway/variables.toml), and the settings when none is set.
+VARIABLES = declared(Settings)
+DEFAULTS = Settings()
+
+
 class _Reader:
     """Reads each variable once, collecting every problem instead of stopping at the first."""
 
@@ -190,6 +189,15 @@ class _Reader:
             o.strip() for o in (self.raw("GATEWAY_ALLOWED_ORIGINS") or "").split(",") if o.strip()
         )
         client_auth = self.client_auth(endpoint, mode)
+        # Each variable read by itself, its default being its field's (the two below: the emulator's).
+        unset = {"introspection": endpoint is None, "graphiql": endpoint is None}
+        alone: dict[str, Any] = {}
+        for variable in VARIABLES:
+            if variable.field is not None and variable.kind is not None:
+                default = unset.get(variable.field, getattr(DEFAULTS, variable.field))
+                alone[variable.field] = self.parsed(
+                    variable.name, default, variable.kind.parse, variable.kind.rule
+                )
         settings = Settings(
             endpoint=endpoint,
             project_id=project_id,
@@ -197,113 +205,23 @@ class _Reader:
             ak=ak,
             sk=sk,
             redis_url=redis_url,
-            host=self.raw("GATEWAY_HOST") or "127.0.0.1",
-            port=self.parsed("GATEWAY_PORT", 8000, _port, "a port number (0-65535)"),
-            header_timeout=self.parsed("GATEWAY_HEADER_TIMEOUT", 10.0, _positive, "a positive number"),
-            body_timeout=self.parsed("GATEWAY_BODY_TIMEOUT", 30.0, _positive, "a positive number"),
-            keep_alive_timeout=self.parsed(
-                "GATEWAY_KEEP_ALIVE_TIMEOUT", 5, _count, "a whole number of at least 1"
-            ),
-            max_connections=self.parsed(
-                "GATEWAY_MAX_CONNECTIONS", 10_000, _count, "a whole number of at least 1"
-            ),
-            drain_seconds=self.parsed("GATEWAY_DRAIN_SECONDS", 10.0, _positive, "a positive number"),
+            host=self.raw("GATEWAY_HOST") or DEFAULTS.host,
             public_url=public_url,
-            emulator_port=self.parsed("METASTUDIO_EMULATOR_PORT", 0, _port, "a port number (0-65535)"),
             emulator_tokens=tokens,
-            connect_timeout=self.parsed("METASTUDIO_CONNECT_TIMEOUT", 3.0, _positive, "a positive number"),
-            read_timeout=self.parsed("METASTUDIO_READ_TIMEOUT", 15.0, _positive, "a positive number"),
-            total_timeout=self.parsed("METASTUDIO_TOTAL_TIMEOUT", 30.0, _positive, "a positive number"),
-            max_retries=self.parsed("METASTUDIO_MAX_RETRIES", 2, _retries, "a whole number from 0 to 10"),
-            upstream_max_connections=self.parsed(
-                "METASTUDIO_MAX_CONNECTIONS", 100, _count, "a whole number of at least 1"
-            ),
-            pool_wedge_seconds=self.parsed(
-                "METASTUDIO_POOL_WEDGE_SECONDS", 60.0, _positive, "a positive number"
-            ),
-            call_budget=self.parsed("GATEWAY_CALL_BUDGET", 200, _count, "a whole number of at least 1"),
-            max_depth=self.parsed("GATEWAY_MAX_DEPTH", 12, _count, "a whole number of at least 1"),
-            max_aliases=self.parsed("GATEWAY_MAX_ALIASES", 30, _count, "a whole number of at least 1"),
-            max_tokens=self.parsed("GATEWAY_MAX_TOKENS", 1_000, _count, "a whole number of at least 1"),
-            max_document_bytes=self.parsed(
-                "GATEWAY_MAX_DOCUMENT_BYTES", 100_000, _count, "a whole number of at least 1"
-            ),
-            upload_max_bytes=self.parsed(
-                "GATEWAY_UPLOAD_MAX_BYTES", 10 * 1024 * 1024, _count, "a whole number of at least 1"
-            ),
             allowed_origins=origins,
-            compression=self.parsed(
-                "GATEWAY_COMPRESSION", ("br", "gzip"), _codings, "a comma list of br and gzip, or off"
-            ),
-            compression_min_bytes=self.parsed(
-                "GATEWAY_COMPRESSION_MIN_BYTES", 1024, _count, "a whole number of at least 1"
-            ),
-            log_level=self.parsed(
-                "GATEWAY_LOG_LEVEL", "info", _log_level, "one of debug, info, warning, error"
-            ),
-            log_format=self.parsed("GATEWAY_LOG_FORMAT", "text", _log_format, "one of text, json"),
             otlp_endpoint=self.otlp_endpoint(),
-            service_name=self.raw("OTEL_SERVICE_NAME") or "metastudio-gateway",
-            poll_interval=self.parsed("GATEWAY_POLL_INTERVAL", 2.0, _positive, "a positive number"),
-            fast_poll_interval=self.parsed("GATEWAY_FAST_POLL_INTERVAL", 0.5, _positive, "a positive number"),
-            fast_poll_seconds=self.parsed("GATEWAY_FAST_POLL_SECONDS", 30.0, _positive, "a positive number"),
-            read_cache_seconds=self.parsed("GATEWAY_READ_CACHE_SECONDS", 1.0, _keeping, _KEEPING_RULE),
-            read_cache_terminal_seconds=self.parsed(
-                "GATEWAY_READ_CACHE_TERMINAL_SECONDS", 300.0, _keeping, _KEEPING_RULE
-            ),
-            read_cache_max_entries=self.parsed(
-                "GATEWAY_READ_CACHE_MAX_ENTRIES", 10_000, _count, "a whole number of at least 1"
-            ),
-            read_cache_max_bytes=self.parsed(
-                "GATEWAY_READ_CACHE_MAX_BYTES", 64 * 1024 * 1024, _count, "a whole number of at least 1"
-            ),
-            max_subscriptions=self.parsed(
-                "GATEWAY_MAX_SUBSCRIPTIONS", 20_000, _count, "a whole number of at least 1"
-            ),
-            max_subscriptions_per_connection=self.parsed(
-                "GATEWAY_MAX_SUBSCRIPTIONS_PER_CONNECTION", 100, _count, "a whole number of at least 1"
-            ),
-            max_subscriptions_per_caller=self.parsed(
-                "GATEWAY_MAX_SUBSCRIPTIONS_PER_CALLER", 500, _count, "a whole number of at least 1"
-            ),
-            rate_limit_per_second=self.parsed(
-                "GATEWAY_RATE_LIMIT_PER_SECOND", 50.0, _rate, "a positive number, or 0 or off"
-            ),
-            rate_limit_burst=self.parsed(
-                "GATEWAY_RATE_LIMIT_BURST", 500, _count, "a whole number of at least 1"
-            ),
-            create_rate_limit_per_second=self.parsed(
-                "GATEWAY_CREATE_RATE_LIMIT_PER_SECOND", 2.0, _rate, "a positive number, or 0 or off"
-            ),
-            create_rate_limit_burst=self.parsed(
-                "GATEWAY_CREATE_RATE_LIMIT_BURST", 10, _count, "a whole number of at least 1"
-            ),
-            subscriber_queue_size=self.parsed(
-                "GATEWAY_SUBSCRIBER_QUEUE_SIZE", 16, _count, "a whole number of at least 1"
-            ),
+            service_name=self.raw("OTEL_SERVICE_NAME") or DEFAULTS.service_name,
             callback_secret=self.raw("GATEWAY_CALLBACK_SECRET"),
-            persisted_queries_max=self.parsed(
-                "GATEWAY_PERSISTED_QUERIES_MAX", 10_000, _count, "a whole number of at least 1"
-            ),
             trusted_documents=tuple(
                 t.strip() for t in (self.raw("GATEWAY_TRUSTED_DOCUMENTS") or "").split(",") if t.strip()
             ),
-            introspection=self.parsed("GATEWAY_INTROSPECTION", endpoint is None, _bool, _BOOL_RULE),
-            graphiql=self.parsed("GATEWAY_GRAPHIQL", endpoint is None, _bool, _BOOL_RULE),
-            operations=self.parsed("GATEWAY_OPERATIONS", "open", _operations, "one of open, trusted"),
-            execution=self.parsed(
-                "GATEWAY_EXECUTION", "planned", _execution, "one of planned, direct, standard"
-            ),
-            emulator_admin=self.parsed("METASTUDIO_EMULATOR_ADMIN", False, _bool, _BOOL_RULE),
             client_auth=client_auth,
             jwt_secret=self.raw("GATEWAY_JWT_SECRET"),
             jwks_url=self.raw("GATEWAY_JWKS_URL"),
             jwt_issuer=self.raw("GATEWAY_JWT_ISSUER"),
             jwt_audience=self.raw("GATEWAY_JWT_AUDIENCE"),
-            jwt_user_claim=self.raw("GATEWAY_JWT_USER_CLAIM") or "sub",
-            jwt_leeway=self.parsed(
-                "GATEWAY_JWT_LEEWAY_SECONDS", 30.0, _leeway, "a number of seconds from 0 to 300"
-            ),
+            jwt_user_claim=self.raw("GATEWAY_JWT_USER_CLAIM") or DEFAULTS.jwt_user_claim,
+            **alone,
         )
         self.problems.extend(_client_auth_problems(settings))
         if settings.public_url and settings.redis_url and not settings.callback_secret:
@@ -338,7 +256,9 @@ class _Reader:
                     "caller's bearer JWT, or none to let any caller in under any X-App-UserId it names"
                 )
             return "none"
-        return self.parsed("GATEWAY_CLIENT_AUTH", "none", _client_auth, "one of none, jwt")
+        kind = KINDS["client_auth"]
+        client_auth: ClientAuthMode = self.parsed("GATEWAY_CLIENT_AUTH", "none", kind.parse, kind.rule)
+        return client_auth
 
     def otlp_endpoint(self) -> str | None:
         """The OTLP endpoint spans go to, the traces one first; no value is echoed (it may carry a key)."""
@@ -442,121 +362,3 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def _client_auth(value: str) -> ClientAuthMode:
-    mode = value.lower()
-    if mode == "none":
-        return "none"
-    if mode == "jwt":
-        return "jwt"
-    raise ValueError(value)
-
-
-def _leeway(value: str) -> float:
-    number = float(value)
-    if not 0 <= number <= 300:
-        raise ValueError(value)
-    return number
-
-
-def _port(value: str) -> int:
-    port = int(value)
-    if not 0 <= port <= 65535:
-        raise ValueError(value)
-    return port
-
-
-def _positive(value: str) -> float:
-    number = float(value)
-    if not number > 0 or number == float("inf"):
-        raise ValueError(value)
-    return number
-
-
-def _rate(value: str) -> float:
-    if value.lower() == "off":
-        return 0.0
-    number = float(value)
-    if not number >= 0 or number == float("inf"):
-        raise ValueError(value)
-    return number
-
-
-_KEEPING_RULE = "a number of seconds, 0 or more (or off)"
-
-
-def _keeping(value: str) -> float:
-    if value.lower() == "off":
-        return 0.0
-    number = float(value)
-    if not number >= 0 or number == float("inf"):
-        raise ValueError(value)
-    return number
-
-
-def _retries(value: str) -> int:
-    number = int(value)
-    if not 0 <= number <= 10:
-        raise ValueError(value)
-    return number
-
-
-def _count(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise ValueError(value)
-    return number
-
-
-def _codings(value: str) -> tuple[str, ...]:
-    if value.lower() == "off":
-        return ()
-    codings = tuple(coding.strip().lower() for coding in value.split(",") if coding.strip())
-    if not codings or any(coding not in ("br", "gzip") for coding in codings):
-        raise ValueError(value)
-    return tuple(dict.fromkeys(codings))
-
-
-_BOOL_RULE = "true or false (also 1/0, yes/no)"
-
-
-def _bool(value: str) -> bool:
-    word = value.lower()
-    if word in ("true", "1", "yes"):
-        return True
-    if word in ("false", "0", "no"):
-        return False
-    raise ValueError(value)
-
-
-def _operations(value: str) -> OperationsMode:
-    mode = value.lower()
-    if mode == "open":
-        return "open"
-    if mode == "trusted":
-        return "trusted"
-    raise ValueError(value)
-
-
-def _execution(value: str) -> ExecutionMode:
-    for mode in EXECUTION_MODES:
-        if value.lower() == mode:
-            return mode
-    raise ValueError(value)
-
-
-def _log_level(value: str) -> str:
-    level = value.lower()
-    if level not in ("debug", "info", "warning", "error"):
-        raise ValueError(value)
-    return level
-
-
-def _log_format(value: str) -> LogFormat:
-    word = value.lower()
-    if word == "text":
-        return "text"
-    if word == "json":
-        return "json"
-    raise ValueError(value)

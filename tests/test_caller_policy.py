@@ -127,11 +127,12 @@ def test_bad_switch_and_mode_values_are_refused_naming_each_variable() -> None:
                 "METASTUDIO_EMULATOR_ADMIN": "sure",
             }
         )
+    # In the README table's order.
     assert refused.value.problems == [
+        "METASTUDIO_EMULATOR_ADMIN: 'sure' is not true or false (also 1/0, yes/no)",
         "GATEWAY_INTROSPECTION: 'maybe' is not true or false (also 1/0, yes/no)",
         "GATEWAY_GRAPHIQL: 'on-ish' is not true or false (also 1/0, yes/no)",
         "GATEWAY_OPERATIONS: 'safelist' is not one of open, trusted",
-        "METASTUDIO_EMULATOR_ADMIN: 'sure' is not true or false (also 1/0, yes/no)",
     ]
     assert Settings.from_env({"GATEWAY_OPERATIONS": "Trusted"}).operations == "trusted"
 

@@ -17,7 +17,7 @@ import yaml
 from starlette.routing import Route
 
 from gateway.app import create_app
-from gateway.settings import Settings, SettingsError
+from gateway.settings import VARIABLES, Settings, SettingsError
 from gateway.uploads import MULTIPART_OVERHEAD
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,6 +31,9 @@ KUBERNETES_VERSION = "1.31.0"
 # Settings the OpenTelemetry SDK reads from the environment itself, so the gateway's source need not name
 # them; each is checked against the SDK's own list of its variables.
 READ_BY_OPENTELEMETRY = frozenset({"OTEL_SERVICE_NAME", "OTEL_EXPORTER_OTLP_ENDPOINT"})
+# The variables gateway/settings.py reads by their declarations alone (gateway/variables.toml), whose
+# names its source does not spell out.
+DECLARED = frozenset(variable.name for variable in VARIABLES if variable.read_alone)
 
 # A gateway setting's name wherever deploy/ mentions one, comments included.
 SETTING_NAME = re.compile(r"\b(?:METASTUDIO|GATEWAY|OTEL)_[A-Z0-9_]*[A-Z0-9]\b|\bREDIS_URL\b")
@@ -214,8 +217,10 @@ def unknown_settings(names: set[str]) -> dict[str, str]:
     """Each name that is not a real setting, with what it lacks."""
     unknown = {}
     for name in sorted(names):
-        read = name in gateway_strings() or (
-            name in READ_BY_OPENTELEMETRY and getattr(otel_variables, name, None) == name
+        read = (
+            name in gateway_strings()
+            or name in DECLARED
+            or (name in READ_BY_OPENTELEMETRY and getattr(otel_variables, name, None) == name)
         )
         documented = name in settings_table()
         if not (read and documented):

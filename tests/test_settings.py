@@ -1,8 +1,14 @@
 """Settings are read from the environment and refused with a message naming each bad variable."""
 
+import dataclasses
+import re
+from pathlib import Path
+
 import pytest
 
-from gateway.settings import Settings, SettingsError
+import gateway.settings as settings_module
+from gateway.settings import VARIABLES, Settings, SettingsError
+from gateway.variables import Variable, load_declarations, readme_table
 
 CLOUD = {"METASTUDIO_ENDPOINT": "https://metastudio.example.com", "METASTUDIO_PROJECT_ID": "p1"}
 
@@ -68,10 +74,11 @@ def test_a_cloud_endpoint_needs_a_project_id() -> None:
 
 def test_every_problem_is_reported_at_once() -> None:
     found = problems({"GATEWAY_PORT": "eighty", "METASTUDIO_READ_TIMEOUT": "-1", "REDIS_URL": "http://x"})
+    # Those read alone in the README table's order, after those read with others.
     assert found == [
         "REDIS_URL: must start with redis://, rediss:// or unix://",
-        "GATEWAY_PORT: 'eighty' is not a port number (0-65535)",
         "METASTUDIO_READ_TIMEOUT: '-1' is not a positive number",
+        "GATEWAY_PORT: 'eighty' is not a port number (0-65535)",
     ]
 
 
@@ -184,3 +191,50 @@ def test_execution_is_planned_unless_the_environment_names_another_mode() -> Non
     assert problems({"GATEWAY_EXECUTION": "fast"}) == [
         "GATEWAY_EXECUTION: 'fast' is not one of planned, direct, standard"
     ]
+
+
+# One declaration per variable (gateway/variables.toml)
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+DECLARED = {name for variable in VARIABLES for name in (variable.name, variable.also) if name}
+
+
+def test_the_readme_settings_table_is_the_one_the_declarations_make() -> None:
+    lines = README.read_text(encoding="utf-8").splitlines()
+    start = lines.index("| variable | default | meaning |")
+    end = next(i for i in range(start, len(lines)) if not lines[i].startswith("|"))
+    # On a difference: `python -m gateway.variables` prints the table to put in the README.
+    assert lines[start:end] == readme_table(VARIABLES, Settings())
+
+
+def test_every_variable_the_settings_read_is_declared() -> None:
+    source = Path(settings_module.__file__).read_text(encoding="utf-8")
+    named = set(re.findall(r'"((?:METASTUDIO|GATEWAY|OTEL|REDIS)_[A-Z_]+)', source))
+    assert named - DECLARED == set()
+
+
+@pytest.mark.parametrize(
+    "variable", [v for v in VARIABLES if v.read_alone], ids=lambda variable: variable.name
+)
+def test_each_variable_read_alone_is_refused_by_its_own_rule(variable: Variable) -> None:
+    assert variable.kind is not None
+    assert problems({variable.name: "not-a-value"}) == [
+        f"{variable.name}: 'not-a-value' is not {variable.kind.rule}"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("declaration", "problem"),
+    [
+        ('[A]\nmeaning = "m"\nfield = "port"\nkind = "weekday"', "A: kind 'weekday' is none of"),
+        ('[A]\nmeaning = "m"\nfield = "no_such_field"\nkind = "port"', "A: Settings has no field"),
+        ('[A]\nmeaning = "m"\nfield = "port"', "A: a field and a kind go together"),
+        ('[A]\nfield = "port"\nkind = "port"', "A: no meaning"),
+        ('[A]\nmeaning = "m"', "A: read with others, it needs the words for its default"),
+        ('[A]\nmeaning = "m"\ndefualt = "x"', "A: unknown keys defualt"),
+    ],
+)
+def test_a_declaration_that_cannot_be_read_is_named(declaration: str, problem: str) -> None:
+    fields = {field.name for field in dataclasses.fields(Settings)}
+    with pytest.raises(ValueError, match=re.escape(problem)):
+        load_declarations(declaration, fields)
