@@ -36,7 +36,7 @@ from gateway.trusted import trusted_sources
 from gateway.uploads import UploadGuard
 from gateway.upstream import UpstreamClient, UpstreamConfig
 from schema import schema_for
-from schema.subscriptions import job_is_terminal
+from schema.kinds import job_is_terminal
 
 if TYPE_CHECKING:
     from opentelemetry.trace import TracerProvider

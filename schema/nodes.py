@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Coroutine
 from typing import cast
 
 import strawberry
 
 from schema.errors import BadUserInput, NotFound
-from schema.picture import picture_modeling_job_by_id
+from schema.kinds import BY_TYPE_NAME
 from schema.relay import (
     GatewayInfo,
     GlobalIdArgument,
@@ -18,25 +18,15 @@ from schema.relay import (
     decode_global_id,
     described,
 )
-from schema.training import training_job_by_id
-from schema.video import video_job_by_id
-
-Lookup = Callable[[GatewayInfo, str], Awaitable[Job | None]]
-
-_LOOKUPS: dict[str, Lookup] = {
-    "VideoJob": video_job_by_id,
-    "TrainingJob": training_job_by_id,
-    "PictureModelingJob": picture_modeling_job_by_id,
-}
 
 
 def _node(info: GatewayInfo, global_id: str) -> Awaitable[Node]:
     """The node of `global_id`, its lookup queued at the call; raises at once for an id of no kind."""
     type_name, job_id = decode_global_id(global_id)
-    lookup = _LOOKUPS.get(type_name)
-    if lookup is None:
+    kind = BY_TYPE_NAME.get(type_name)
+    if kind is None:
         raise BadUserInput(f"{global_id!r} is not the id of any object this API serves")
-    return _found(type_name, job_id, lookup(info, job_id))
+    return _found(type_name, job_id, kind.lookup(info, job_id))
 
 
 async def _found(type_name: str, job_id: str, job: Awaitable[Job | None]) -> Node:

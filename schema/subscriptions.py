@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterator, Sequence
 from typing import Any, TypeVar, cast
 
 import strawberry
@@ -13,7 +13,7 @@ from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
 from gateway.context import RequestContext
-from gateway.live.events import JobKind, JobRef
+from gateway.live.events import JobRef
 from gateway.live.hub import CallerLimitReached, HubStopped, JobGone, JobStateHub, TooManySubscriptions
 from gateway.loaders.base import CallBudgetExceeded, MissingCredentials
 from gateway.upstream import UpstreamError
@@ -25,10 +25,11 @@ from schema.errors import (
     RateLimited,
     Unauthenticated,
 )
-from schema.picture import PictureModelingJob, picture_modeling_job_by_id
+from schema.kinds import BY_TYPE_NAME, JobKindEntry
+from schema.picture import PictureModelingJob
 from schema.relay import GatewayInfo, GlobalIdsArgument, Job, JobIdArgument, decode_global_id
-from schema.training import TrainingJob, training_job_by_id
-from schema.video import VideoJob, video_job_by_id
+from schema.training import TrainingJob
+from schema.video import VideoJob
 
 log = logging.getLogger("gateway.subscriptions")
 
@@ -38,34 +39,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 def subscription(description: str) -> Callable[[F], F]:
     """`strawberry.subscription` keeping the resolver's own signature for the type checker."""
     return cast(Callable[[F], F], strawberry.subscription(description=description))
-
-
-Lookup = Callable[[GatewayInfo, str, RequestContext], Awaitable[Job | None]]
-
-
-class _Kind:
-    """How to follow one kind of job: its name in global ids and errors, its lookup, its job type."""
-
-    def __init__(self, kind: JobKind, type_name: str, lookup: Lookup, job_type: type[Job]) -> None:
-        self.kind = kind
-        self.type_name = type_name
-        self.lookup = lookup
-        self.job_type = job_type
-
-
-KINDS: dict[str, _Kind] = {
-    "VideoJob": _Kind("video", "VideoJob", video_job_by_id, VideoJob),
-    "TrainingJob": _Kind("training", "TrainingJob", training_job_by_id, TrainingJob),
-    "PictureModelingJob": _Kind(
-        "picture", "PictureModelingJob", picture_modeling_job_by_id, PictureModelingJob
-    ),
-}
-_BY_JOB_KIND = {kind.kind: kind for kind in KINDS.values()}
-
-
-def job_is_terminal(kind: JobKind, state: str) -> bool:
-    """Whether a job of this kind moves no further from this raw upstream state (what the hub stops at)."""
-    return _BY_JOB_KIND[kind].job_type.is_terminal(state)
 
 
 def _hub(info: GatewayInfo) -> JobStateHub:
@@ -78,7 +51,7 @@ def _hub(info: GatewayInfo) -> JobStateHub:
     return context.live
 
 
-async def follow(info: GatewayInfo, kind: _Kind, job_id: str) -> AsyncGenerator[Job, None]:
+async def follow(info: GatewayInfo, kind: JobKindEntry, job_id: str) -> AsyncGenerator[Job, None]:
     """The job as it is now, then the job once per state change, until a terminal state.
 
     Every event resolves through a context of its own (fresh loaders, shared only with the other
@@ -131,13 +104,13 @@ def _caller_limited(exc: CallerLimitReached) -> RateLimited:
     return RateLimited(str(exc), extensions={"limit": exc.limit, "scope": "caller"})
 
 
-def _decoded(ids: Sequence[str], limit: int) -> list[tuple[_Kind, str]]:
+def _decoded(ids: Sequence[str], limit: int) -> list[tuple[JobKindEntry, str]]:
     if not ids:
         raise BadUserInput("ids: give at least one job id")
-    jobs: dict[tuple[str, str], tuple[_Kind, str]] = {}
+    jobs: dict[tuple[str, str], tuple[JobKindEntry, str]] = {}
     for global_id in ids:
         type_name, job_id = decode_global_id(global_id)
-        kind = KINDS.get(type_name)
+        kind = BY_TYPE_NAME.get(type_name)
         if kind is None:
             raise BadUserInput(f"{global_id!r} is not the id of a job")
         # The same job twice would deliver each of its events twice.
@@ -190,7 +163,7 @@ class Subscription:
     async def video_job_state_changed(
         self, info: GatewayInfo, job_id: JobIdArgument
     ) -> AsyncGenerator[VideoJob, None]:
-        async for job in follow(info, KINDS["VideoJob"], job_id):
+        async for job in follow(info, BY_TYPE_NAME["VideoJob"], job_id):
             assert isinstance(job, VideoJob)
             yield job
 
@@ -198,7 +171,7 @@ class Subscription:
     async def training_job_state_changed(
         self, info: GatewayInfo, job_id: JobIdArgument
     ) -> AsyncGenerator[TrainingJob, None]:
-        async for job in follow(info, KINDS["TrainingJob"], job_id):
+        async for job in follow(info, BY_TYPE_NAME["TrainingJob"], job_id):
             assert isinstance(job, TrainingJob)
             yield job
 
@@ -206,7 +179,7 @@ class Subscription:
     async def picture_modeling_job_state_changed(
         self, info: GatewayInfo, job_id: JobIdArgument
     ) -> AsyncGenerator[PictureModelingJob, None]:
-        async for job in follow(info, KINDS["PictureModelingJob"], job_id):
+        async for job in follow(info, BY_TYPE_NAME["PictureModelingJob"], job_id):
             assert isinstance(job, PictureModelingJob)
             yield job
 
