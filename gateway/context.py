@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import HTTPConnection
 
@@ -15,6 +15,7 @@ from gateway.clientauth import MISSING as MISSING_BEARER
 from gateway.clientauth import identity_of
 from gateway.edge.request_id import scope_request_id
 from gateway.idempotency import IdempotencyStore
+from gateway.live.events import JobKind
 from gateway.loaders.base import KindCache, RequestUpstream
 from gateway.loaders.picture import PictureLoaders
 from gateway.loaders.training import TrainingLoaders
@@ -49,6 +50,16 @@ class Loaders:
     @cached_property
     def picture(self) -> PictureLoaders:
         return PictureLoaders(self._upstream)
+
+    def prime_polled(self, kind: JobKind, job_id: str, data: Mapping[str, Any]) -> None:
+        """Take a poll's answer for the job (a list item for a video job, the show answer for the
+        others), so that resolving it needs no call of its own."""
+        if kind == "video":
+            self.video.prime([data])
+        elif kind == "training":
+            self.training.detail.prime(job_id, data)
+        else:
+            self.picture.job.prime(job_id, data)
 
 
 @dataclass

@@ -196,7 +196,7 @@ class JobStateHub:
         context = self.context_for(credentials)
         primed = self._primes.get((ref, key, state))
         if primed is not None and primed[0] > now:
-            _prime(context, ref, primed[1])
+            context.loaders.prime_polled(ref.kind, ref.job_id, primed[1])
         self._contexts[entry] = (now + CONTEXT_INTERVALS * self.interval, context)
         return context
 
@@ -475,14 +475,3 @@ class JobStateHub:
 def _holds(job: TrackedJob) -> bool:
     """Whether this replica should hold the job's lease: it has credentials to poll it with, and a reason."""
     return not job.terminal and job.poll_credentials() is not None
-
-
-def _prime(context: RequestContext, ref: JobRef, data: Mapping[str, Any]) -> None:
-    """Hand a poll's answer to a fresh context's loaders, so resolving the event needs no call for it."""
-    loaders = context.loaders
-    if ref.kind == "video":
-        loaders.video.prime([data])
-    elif ref.kind == "training":
-        loaders.training.detail.prime(ref.job_id, data)
-    else:
-        loaders.picture.job.prime(ref.job_id, data)
