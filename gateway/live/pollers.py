@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from gateway.live.bus import EventBus
 from gateway.live.events import JobChange, JobRef
+from gateway.live.kinds import LIVE_KINDS
 from gateway.live.watch import Watch
 from gateway.loaders.base import OLDEST_CREATE_SINCE, SHOW_CONCURRENCY
 from gateway.loaders.video import IDS_PER_LIST_CALL
@@ -115,7 +116,7 @@ def plan_round(jobs: Sequence[TrackedJob], now: float) -> PollRound:
             continue
         key, creds = chosen
         is_due = job.next_poll_at <= now
-        if job.ref.kind == "video":
+        if LIVE_KINDS[job.ref.kind].listed:
             credentials[key] = creds
             (due_videos if is_due else spare_videos).setdefault(key, []).append(job)
         elif is_due:
@@ -269,11 +270,9 @@ class JobStatePoller:
 
     async def _show(self, poll: ShowPoll, report: PollReport) -> None:
         job = poll.job
-        show = (
-            self.client.show_2d_model_training_job
-            if job.ref.kind == "training"
-            else self.client.show_picture_modeling_job
-        )
+        shows = LIVE_KINDS[job.ref.kind].show
+        assert shows is not None, "a job polled by a show call is of a kind that has one"
+        show = shows(self.client)
         if not job.ref.job_id:
             report.unreadable(job, poll.key)
             return

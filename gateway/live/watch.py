@@ -8,6 +8,7 @@ from collections.abc import Callable
 from types import TracebackType
 
 from gateway.live.events import JobKind, JobRef
+from gateway.live.kinds import LIVE_KINDS
 from gateway.upstream import Credentials
 
 IsTerminal = Callable[[JobKind, str], bool]
@@ -63,7 +64,7 @@ class HubStopped(Exception):
 
 def progress(kind: JobKind, state: str, is_terminal: IsTerminal) -> int | None:
     """How far along a job in `state` is, where the kind's states have a fixed order."""
-    if kind == "training":
+    if not LIVE_KINDS[kind].ordered_states:
         return None
     if is_terminal(kind, state):
         return _TERMINAL_PROGRESS
