@@ -11,6 +11,8 @@ from collections.abc import Awaitable, Callable
 import orjson
 
 from gateway.idempotency import REMEMBER_SECONDS, Claim, IdempotencyStore, StoreUnavailable
+from gateway.live.callbacks import job_created
+from gateway.live.events import JobKind
 from gateway.loaders.base import CallBudgetExceeded, MissingCredentials
 from gateway.upstream import JSONObject, UpstreamError, UpstreamHTTPError
 from schema.errors import GatewayError
@@ -167,6 +169,37 @@ async def create_or_refusal(
             raise
         return None, user_errors_from_upstream(exc, field)
     return answer, []
+
+
+async def create_job(
+    info: GatewayInfo,
+    *,
+    kind: JobKind,
+    operation: str,
+    idempotency_key: str | None,
+    fingerprint: object,
+    send: Callable[[], Awaitable[JSONObject]],
+    nonce: str | None = None,
+    field: list[str] | None = None,
+) -> tuple[JSONObject | None, list[UserError]]:
+    """What every create does around its own upstream call `send`: sent at most once per idempotency
+    key (`create_or_refusal`), and the job it made followed by the live machinery from then on (its
+    callback, signed with `nonce`, bound to it; polled closely for a while). (answer, []) or (None,
+    the refusals)."""
+
+    async def create() -> JSONObject:
+        answer = await send()
+        await job_created(info.context, kind, answer, nonce)
+        return answer
+
+    return await create_or_refusal(
+        info,
+        operation=operation,
+        idempotency_key=idempotency_key,
+        fingerprint=fingerprint,
+        create=create,
+        field=field,
+    )
 
 
 def reused_key_error() -> UserError:

@@ -9,7 +9,7 @@ import strawberry
 from starlette.datastructures import UploadFile
 from strawberry.file_uploads import Upload
 
-from gateway.live.callbacks import gateway_callback, job_created
+from gateway.live.callbacks import gateway_callback
 from gateway.pictures import (
     picture_file_from_upload,
     sha256_of_upload,
@@ -17,8 +17,7 @@ from gateway.pictures import (
     truncation_of_upload,
     within_limits,
 )
-from gateway.upstream import JSONObject
-from schema.mutations import caller_problems, create_or_refusal
+from schema.mutations import caller_problems, create_job
 from schema.picture import PictureModelingJob, picture_modeling_job_by_id
 from schema.reading import text
 from schema.relay import GatewayInfo, described
@@ -199,23 +198,20 @@ class PictureModelingMutations:
         upstream = info.context.upstream
         notify_url, nonce = _notify_url(info, input.notify_url)
 
-        async def create() -> JSONObject:
-            answer = await upstream.call(
+        answer, refusals = await create_job(
+            info,
+            kind="picture",
+            operation="createPictureModelingJob",
+            idempotency_key=input.idempotency_key,
+            fingerprint=fingerprint,
+            send=lambda: upstream.call(
                 upstream.client.create_picture_modeling_job,
                 file=picture,
                 style_id=input.style_id,
                 name=input.name,
                 notify_url=notify_url,
-            )
-            await job_created(info.context, "picture", answer, nonce)
-            return answer
-
-        answer, refusals = await create_or_refusal(
-            info,
-            operation="createPictureModelingJob",
-            idempotency_key=input.idempotency_key,
-            fingerprint=fingerprint,
-            create=create,
+            ),
+            nonce=nonce,
             field=["input"],
         )
         if answer is None:
@@ -244,17 +240,14 @@ class PictureModelingMutations:
         sent = body if notify_url is None else {**body, "notify_url": notify_url}
         upstream = info.context.upstream
 
-        async def create() -> JSONObject:
-            answer = await upstream.call(upstream.client.create_picture_modeling_job_by_url, sent)
-            await job_created(info.context, "picture", answer, nonce)
-            return answer
-
-        answer, refusals = await create_or_refusal(
+        answer, refusals = await create_job(
             info,
+            kind="picture",
             operation="createPictureModelingJobFromUrl",
             idempotency_key=input.idempotency_key,
             fingerprint=body,
-            create=create,
+            send=lambda: upstream.call(upstream.client.create_picture_modeling_job_by_url, sent),
+            nonce=nonce,
             field=["input"],
         )
         if answer is None:

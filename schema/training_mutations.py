@@ -8,9 +8,8 @@ from typing import Annotated, Any
 
 import strawberry
 
-from gateway.live.callbacks import job_created
-from gateway.upstream import JSONObject, UpstreamHTTPError
-from schema.mutations import caller_problems, create_or_refusal
+from gateway.upstream import UpstreamHTTPError
+from schema.mutations import caller_problems, create_job
 from schema.reading import Data, text, texts
 from schema.relay import GatewayInfo, JobIdArgument, described, encode_global_id
 from schema.training import TrainingJob, training_job_by_id
@@ -267,18 +266,14 @@ class TrainingMutations:
         body = input.body()
         upstream = info.context.upstream
 
-        async def create() -> JSONObject:
-            answer = await upstream.call(upstream.client.create_2d_model_training_job, body)
-            # Training jobs have no upstream callback; they are only polled closely for a while.
-            await job_created(info.context, "training", answer, None)
-            return answer
-
-        answer, refusals = await create_or_refusal(
+        # Training jobs have no upstream callback (no nonce); they are only polled closely for a while.
+        answer, refusals = await create_job(
             info,
+            kind="training",
             operation="createTrainingJob",
             idempotency_key=input.idempotency_key,
             fingerprint=body,
-            create=create,
+            send=lambda: upstream.call(upstream.client.create_2d_model_training_job, body),
             field=["input"],
         )
         if answer is None:

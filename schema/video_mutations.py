@@ -8,10 +8,10 @@ from typing import Annotated, Any, TypeVar, cast
 import strawberry
 from strawberry.types.nodes import Selection
 
-from gateway.live.callbacks import gateway_callback, job_created
+from gateway.live.callbacks import gateway_callback
 from gateway.loaders.video import VIDEO_2D, VIDEO_PHOTO
 from gateway.upstream import Credentials, JSONObject, UpstreamHTTPError, UpstreamInvalidResponse
-from schema.mutations import caller_problems, create_or_refusal
+from schema.mutations import caller_problems, create_job
 from schema.relay import GatewayInfo, JobIdArgument, selected_fields
 from schema.user_errors import (
     Problems,
@@ -98,15 +98,15 @@ async def _create(
         url, nonce = callback
         sent["callback_config"] = {"callback_url": url, "auth_type": "NONE"}
     upstream = info.context.upstream
-
-    async def create() -> JSONObject:
-        answer = await upstream.call(send, sent)
-        await job_created(info.context, "video", answer, nonce)
-        return answer
-
     # The client's own input is what identifies a retry; the callback differs on every attempt.
-    answer, refusals = await create_or_refusal(
-        info, operation=operation, idempotency_key=job.idempotency_key, fingerprint=body, create=create
+    answer, refusals = await create_job(
+        info,
+        kind="video",
+        operation=operation,
+        idempotency_key=job.idempotency_key,
+        fingerprint=body,
+        send=lambda: upstream.call(send, sent),
+        nonce=nonce,
     )
     if answer is None:
         return CreateVideoJobPayload(job=None, user_errors=refusals)
