@@ -19,17 +19,21 @@ from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar
 
 T = TypeVar("T")
+W = TypeVar("W", bound=str)
 
 DECLARATIONS = Path(__file__).with_name("variables.toml")
 # `open` runs any document; `trusted` only the trusted documents (safelisting).
 OperationsMode = Literal["open", "trusted"]
+OPERATIONS_MODES: tuple[OperationsMode, ...] = ("open", "trusted")
 # How GraphQL executes (schema/__init__.py): along plans per document, with direct fields, or wholly
 # through Strawberry and graphql-core; the answers are the same.
 ExecutionMode = Literal["planned", "direct", "standard"]
 EXECUTION_MODES: tuple[ExecutionMode, ...] = ("planned", "direct", "standard")
 LogFormat = Literal["text", "json"]
+LOG_FORMATS: tuple[LogFormat, ...] = ("text", "json")
 # `jwt` verifies each caller's bearer JWT and takes its end user from a claim; `none` trusts callers.
 ClientAuthMode = Literal["none", "jwt"]
+CLIENT_AUTH_MODES: tuple[ClientAuthMode, ...] = ("none", "jwt")
 
 
 @dataclass(frozen=True)
@@ -56,15 +60,6 @@ class Variable:
     @property
     def read_alone(self) -> bool:
         return self.field is not None and self.kind is not None
-
-
-def _client_auth(value: str) -> ClientAuthMode:
-    mode = value.lower()
-    if mode == "none":
-        return "none"
-    if mode == "jwt":
-        return "jwt"
-    raise ValueError(value)
 
 
 def _leeway(value: str) -> float:
@@ -130,36 +125,16 @@ def _bool(value: str) -> bool:
     raise ValueError(value)
 
 
-def _operations(value: str) -> OperationsMode:
-    mode = value.lower()
-    if mode == "open":
-        return "open"
-    if mode == "trusted":
-        return "trusted"
-    raise ValueError(value)
+def _one_of(words: tuple[W, ...]) -> Kind[W]:
+    """The kind whose values are `words`, in any case; its rule names them."""
 
-
-def _execution(value: str) -> ExecutionMode:
-    for mode in EXECUTION_MODES:
-        if value.lower() == mode:
-            return mode
-    raise ValueError(value)
-
-
-def _log_level(value: str) -> str:
-    level = value.lower()
-    if level not in ("debug", "info", "warning", "error"):
+    def parse(value: str) -> W:
+        for word in words:
+            if value.lower() == word:
+                return word
         raise ValueError(value)
-    return level
 
-
-def _log_format(value: str) -> LogFormat:
-    word = value.lower()
-    if word == "text":
-        return "text"
-    if word == "json":
-        return "json"
-    raise ValueError(value)
+    return Kind(parse, "one of " + ", ".join(words))
 
 
 KINDS: dict[str, Kind[Any]] = {
@@ -171,12 +146,12 @@ KINDS: dict[str, Kind[Any]] = {
     "rate": Kind(_zero_or_more, "a positive number, or 0 or off"),
     "bool": Kind(_bool, "true or false (also 1/0, yes/no)"),
     "codings": Kind(_codings, "a comma list of br and gzip, or off"),
-    "log_level": Kind(_log_level, "one of debug, info, warning, error"),
-    "log_format": Kind(_log_format, "one of text, json"),
-    "operations": Kind(_operations, "one of open, trusted"),
-    "execution": Kind(_execution, "one of planned, direct, standard"),
+    "log_level": _one_of(("debug", "info", "warning", "error")),
+    "log_format": _one_of(LOG_FORMATS),
+    "operations": _one_of(OPERATIONS_MODES),
+    "execution": _one_of(EXECUTION_MODES),
     "leeway": Kind(_leeway, "a number of seconds from 0 to 300"),
-    "client_auth": Kind(_client_auth, "one of none, jwt"),
+    "client_auth": _one_of(CLIENT_AUTH_MODES),
 }
 _KEYS = {"meaning", "also", "field", "kind", "default"}
 
