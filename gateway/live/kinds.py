@@ -20,20 +20,15 @@ class ShowCall(Protocol):
 
 @dataclass(frozen=True)
 class LiveKind:
-    # Polled through the list's job_ids filter, up to 100 jobs a call (else one show call a job).
-    listed: bool
     # States in a fixed order (gateway/live/watch.py `progress`); a training job's branch and loop.
     ordered_states: bool
-    # The show call that polls a job of a kind that is not listed.
+    # The show call that polls one job of the kind; None: its jobs are polled through the list's job_ids
+    # filter instead, up to 100 a call.
     show: Callable[[UpstreamClient], ShowCall] | None = None
 
 
 LIVE_KINDS: dict[JobKind, LiveKind] = {
-    "video": LiveKind(listed=True, ordered_states=True),
-    "training": LiveKind(
-        listed=False, ordered_states=False, show=lambda client: client.show_2d_model_training_job
-    ),
-    "picture": LiveKind(
-        listed=False, ordered_states=True, show=lambda client: client.show_picture_modeling_job
-    ),
+    "video": LiveKind(ordered_states=True),
+    "training": LiveKind(ordered_states=False, show=lambda client: client.show_2d_model_training_job),
+    "picture": LiveKind(ordered_states=True, show=lambda client: client.show_picture_modeling_job),
 }

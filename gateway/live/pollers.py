@@ -116,7 +116,7 @@ def plan_round(jobs: Sequence[TrackedJob], now: float) -> PollRound:
             continue
         key, creds = chosen
         is_due = job.next_poll_at <= now
-        if LIVE_KINDS[job.ref.kind].listed:
+        if LIVE_KINDS[job.ref.kind].show is None:
             credentials[key] = creds
             (due_videos if is_due else spare_videos).setdefault(key, []).append(job)
         elif is_due:
@@ -271,7 +271,7 @@ class JobStatePoller:
     async def _show(self, poll: ShowPoll, report: PollReport) -> None:
         job = poll.job
         shows = LIVE_KINDS[job.ref.kind].show
-        assert shows is not None, "a job polled by a show call is of a kind that has one"
+        assert shows is not None  # plan_round makes show polls of such kinds only
         show = shows(self.client)
         if not job.ref.job_id:
             report.unreadable(job, poll.key)
