@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -35,6 +36,9 @@ class TrustedDocument:
     body: str
 
 
+# Each app start reads the same files again (every replica's app, every test's): a document's text
+# decides its entry, so a text is parsed once per process.
+@functools.lru_cache(maxsize=1024)
 def trusted_document(body: str, where: str) -> TrustedDocument | None:
     """The document under the sha256 of its text, named and typed by its first operation (None for a
     file of fragments only); `where` names it in the error a document that does not parse gets."""

@@ -9,11 +9,11 @@ from gateway.app import create_app
 from gateway.emulator import EmulatorConfig
 from gateway.emulator import create_app as create_emulator
 from gateway.settings import Settings
-from tests.support.servers import ThreadedServer, free_port, serve
+from tests.support.servers import LoopbackServer, free_port, serve
 
 
 @pytest.fixture
-def emulator() -> Iterator[ThreadedServer]:
+def emulator() -> Iterator[LoopbackServer]:
     config = EmulatorConfig(credentials={"AK-APP": "SK-APP"}, seed_demo_data=False, admin_enabled=True)
     with serve(create_emulator(config)) as server:
         yield server
@@ -32,7 +32,7 @@ async def test_healthz_answers_without_touching_the_upstream() -> None:
     assert response.json() == {"status": "ok"}
 
 
-async def test_readyz_is_ready_when_the_upstream_answers(emulator: ThreadedServer) -> None:
+async def test_readyz_is_ready_when_the_upstream_answers(emulator: LoopbackServer) -> None:
     with serve(create_app(gateway_for(emulator.url))) as gateway:
         async with httpx.AsyncClient(base_url=gateway.url) as client:
             response = await client.get("/readyz")
@@ -48,7 +48,7 @@ async def test_readyz_is_unavailable_when_the_upstream_is_down() -> None:
     assert response.json()["status"] == "unavailable"
 
 
-async def test_readyz_is_unavailable_while_the_upstream_fails(emulator: ThreadedServer) -> None:
+async def test_readyz_is_unavailable_while_the_upstream_fails(emulator: LoopbackServer) -> None:
     async with httpx.AsyncClient(base_url=emulator.url) as admin:
         await admin.post("/_emulator/faults", json={"path": ".*", "status": 503})
     with serve(create_app(gateway_for(emulator.url))) as gateway:

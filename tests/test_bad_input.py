@@ -12,7 +12,7 @@ import pytest
 
 from tests.schema.test_picture_mutations import jpeg, payload_of, png, upload
 from tests.support.gateway import TRAINING_BODY, GatewayClient, gateway_client
-from tests.support.servers import ThreadedServer, free_port
+from tests.support.servers import LoopbackServer, free_port
 
 
 @pytest.mark.parametrize(
@@ -114,7 +114,7 @@ def own_redis() -> Iterator[tuple[subprocess.Popen[bytes], int]]:
 
 
 async def test_a_create_with_a_key_while_redis_is_down_is_retryable_and_creates_nothing(
-    emulator: ThreadedServer, own_redis: tuple[subprocess.Popen[bytes], int]
+    emulator: LoopbackServer, own_redis: tuple[subprocess.Popen[bytes], int]
 ) -> None:
     redis, port = own_redis
     async with gateway_client(emulator.url, redis_url=f"redis://127.0.0.1:{port}/0") as gateway:

@@ -21,7 +21,7 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
 from tests.support.node import run_script
-from tests.support.servers import ThreadedServer, serve
+from tests.support.servers import LoopbackServer, serve
 from tests.support.serving import clean_env, serve_gateway
 from tests.test_subscriptions import ALICE, LiveGateway, Move, live_gateway, moving
 
@@ -47,13 +47,13 @@ def page_app() -> Starlette:
 
 
 @pytest.fixture
-def page_server() -> Iterator[ThreadedServer]:
+def page_server() -> Iterator[LoopbackServer]:
     with serve(page_app()) as server:
         yield server
 
 
 @pytest.fixture
-async def live(emulator: ThreadedServer, page_server: ThreadedServer) -> AsyncIterator[LiveGateway]:
+async def live(emulator: LoopbackServer, page_server: LoopbackServer) -> AsyncIterator[LiveGateway]:
     async with live_gateway(emulator.url, allowed_origins=(page_server.url,)) as gateway:
         yield gateway
 
@@ -88,7 +88,7 @@ def assert_stayed_on_this_machine(messages: list[dict[str, Any]]) -> None:
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
 async def test_a_page_from_another_origin_queries_mutates_and_follows_a_job(
-    live: LiveGateway, page_server: ThreadedServer, transport: str
+    live: LiveGateway, page_server: LoopbackServer, transport: str
 ) -> None:
     followed, canceled = await live.client.create_video(), await live.client.create_video()
     query = {
@@ -119,7 +119,7 @@ async def test_a_page_from_another_origin_queries_mutates_and_follows_a_job(
 
 
 async def test_a_page_from_an_origin_not_allowed_can_neither_read_nor_change_jobs(
-    emulator: ThreadedServer, page_server: ThreadedServer
+    emulator: LoopbackServer, page_server: LoopbackServer
 ) -> None:
     # The gateway allows another origin than the page's.
     async with live_gateway(emulator.url) as live:

@@ -24,7 +24,7 @@ import websockets
 from gateway.app import create_app
 from gateway.settings import Settings, SettingsError
 from tests.support.gateway import PROJECT, GatewayClient, gateway_client
-from tests.support.servers import ThreadedServer, free_port
+from tests.support.servers import LoopbackServer, free_port
 from tests.test_cli import clean_env, start, wait_for
 from tests.test_subscriptions import TIMEOUT, LiveGateway, live_gateway
 
@@ -140,13 +140,13 @@ def test_bad_switch_and_mode_values_are_refused_naming_each_variable() -> None:
 # --- Introspection ---
 
 
-async def test_introspection_answers_on_the_demo_gateway(emulator: ThreadedServer) -> None:
+async def test_introspection_answers_on_the_demo_gateway(emulator: LoopbackServer) -> None:
     async with app_client(demo_settings(emulator.url)) as http:
         assert await ask(http, SCHEMA_QUERY) == {"data": {"__schema": {"queryType": {"name": "Query"}}}}
 
 
 async def test_introspection_is_refused_in_front_of_a_real_endpoint_but_typename_answers(
-    emulator: ThreadedServer,
+    emulator: LoopbackServer,
 ) -> None:
     async with app_client(real_endpoint_settings(emulator.url)) as http:
         for query in (
@@ -161,7 +161,7 @@ async def test_introspection_is_refused_in_front_of_a_real_endpoint_but_typename
         assert await ask(http, "{ __typename }") == {"data": {"__typename": "Query"}}
 
 
-async def test_introspection_follows_its_setting_whatever_the_upstream(emulator: ThreadedServer) -> None:
+async def test_introspection_follows_its_setting_whatever_the_upstream(emulator: LoopbackServer) -> None:
     async with app_client(demo_settings(emulator.url, GATEWAY_INTROSPECTION="false")) as http:
         assert codes(await ask(http, SCHEMA_QUERY)) == ["GRAPHQL_VALIDATION_FAILED"]
     async with app_client(real_endpoint_settings(emulator.url, GATEWAY_INTROSPECTION="true")) as http:
@@ -169,7 +169,7 @@ async def test_introspection_follows_its_setting_whatever_the_upstream(emulator:
 
 
 async def test_two_gateways_in_one_process_each_follow_their_own_introspection_setting(
-    emulator: ThreadedServer,
+    emulator: LoopbackServer,
 ) -> None:
     async with (
         app_client(demo_settings(emulator.url)) as on,
@@ -183,7 +183,7 @@ async def test_two_gateways_in_one_process_each_follow_their_own_introspection_s
 # --- GraphiQL ---
 
 
-async def test_graphiql_and_its_assets_are_served_on_the_demo_gateway(emulator: ThreadedServer) -> None:
+async def test_graphiql_and_its_assets_are_served_on_the_demo_gateway(emulator: LoopbackServer) -> None:
     async with app_client(demo_settings(emulator.url)) as http:
         page = await http.get("/graphql", headers={"Accept": "text/html"})
         assert page.status_code == 200
@@ -193,7 +193,7 @@ async def test_graphiql_and_its_assets_are_served_on_the_demo_gateway(emulator: 
 
 @pytest.mark.parametrize("env", [{}, {"GATEWAY_GRAPHIQL": "false"}])
 async def test_without_graphiql_a_browser_get_is_a_graphql_get_without_a_query(
-    emulator: ThreadedServer, env: dict[str, str]
+    emulator: LoopbackServer, env: dict[str, str]
 ) -> None:
     settings = real_endpoint_settings(emulator.url) if not env else demo_settings(emulator.url, **env)
     async with app_client(settings) as http:
@@ -203,7 +203,7 @@ async def test_without_graphiql_a_browser_get_is_a_graphql_get_without_a_query(
         assert (await http.get(STATIC_ASSET)).status_code == 404
 
 
-async def test_graphiql_follows_its_setting_in_front_of_a_real_endpoint(emulator: ThreadedServer) -> None:
+async def test_graphiql_follows_its_setting_in_front_of_a_real_endpoint(emulator: LoopbackServer) -> None:
     async with app_client(real_endpoint_settings(emulator.url, GATEWAY_GRAPHIQL="yes")) as http:
         page = await http.get("/graphql", headers={"Accept": "text/html"})
         assert page.status_code == 200
@@ -214,7 +214,7 @@ async def test_graphiql_follows_its_setting_in_front_of_a_real_endpoint(emulator
 
 
 @pytest.fixture
-async def trusted(emulator: ThreadedServer) -> AsyncIterator[GatewayClient]:
+async def trusted(emulator: LoopbackServer) -> AsyncIterator[GatewayClient]:
     async with gateway_client(emulator.url, operations="trusted") as client:
         yield client
 
@@ -295,7 +295,7 @@ async def test_open_mode_still_runs_any_document(gateway: GatewayClient) -> None
 
 
 @pytest.fixture
-async def live(emulator: ThreadedServer) -> AsyncIterator[LiveGateway]:
+async def live(emulator: LoopbackServer) -> AsyncIterator[LiveGateway]:
     async with live_gateway(emulator.url, operations="trusted") as gateway:
         yield gateway
 

@@ -36,7 +36,7 @@ from gateway.app import create_app
 from gateway.settings import Settings, SettingsError
 from tests.schema.test_video_mutations import VIDEO_INPUT
 from tests.support.gateway import AK, PROJECT, SK, GatewayClient
-from tests.support.servers import ThreadedServer, serve
+from tests.support.servers import LoopbackServer, serve
 from tests.test_cli import clean_env
 
 ISSUER = "https://id.example.com/"
@@ -281,13 +281,13 @@ async def jwt_gateway(emulator_url: str, **overrides: Any) -> AsyncIterator[Gate
 
 
 @pytest.fixture
-async def gateway(emulator: ThreadedServer, idp: Issuer) -> AsyncIterator[Gateway]:
+async def gateway(emulator: LoopbackServer, idp: Issuer) -> AsyncIterator[Gateway]:
     async with jwt_gateway(emulator.url, jwks_url=idp.jwks_url) as gateway:
         yield gateway
 
 
 @pytest.fixture
-async def hs_gateway(emulator: ThreadedServer) -> AsyncIterator[Gateway]:
+async def hs_gateway(emulator: LoopbackServer) -> AsyncIterator[Gateway]:
     async with jwt_gateway(emulator.url, jwt_secret=SECRET) as gateway:
         yield gateway
 
@@ -474,7 +474,7 @@ async def test_a_valid_token_reads_its_users_jobs_and_not_another_users(
 
 
 async def test_the_user_claim_can_be_another_claim(
-    emulator: ThreadedServer, idp: Issuer, key1: SigningKey
+    emulator: LoopbackServer, idp: Issuer, key1: SigningKey
 ) -> None:
     async with jwt_gateway(emulator.url, jwks_url=idp.jwks_url, jwt_user_claim="uid") as gateway:
         await gateway.data(LIST, key1.sign(claims("ignored", uid="carol")))
@@ -727,7 +727,7 @@ async def test_idempotency_keys_belong_to_the_token_user(gateway: Gateway, key1:
 
 
 async def test_rate_limits_give_each_token_user_a_bucket_of_their_own(
-    emulator: ThreadedServer, idp: Issuer, key1: SigningKey
+    emulator: LoopbackServer, idp: Issuer, key1: SigningKey
 ) -> None:
     limits = {"rate_limit_per_second": NO_REFILL, "rate_limit_burst": 2}
     async with jwt_gateway(emulator.url, jwks_url=idp.jwks_url, **limits) as gateway:
@@ -747,7 +747,7 @@ async def test_rate_limits_give_each_token_user_a_bucket_of_their_own(
 
 
 async def test_preflights_pass_and_refusals_are_readable_by_an_allowed_origin(
-    emulator: ThreadedServer, idp: Issuer
+    emulator: LoopbackServer, idp: Issuer
 ) -> None:
     origin = "https://studio.example.com"
     async with jwt_gateway(emulator.url, jwks_url=idp.jwks_url, allowed_origins=(origin,)) as gateway:
@@ -767,7 +767,7 @@ async def test_preflights_pass_and_refusals_are_readable_by_an_allowed_origin(
 
 
 async def test_the_graphiql_page_loads_without_a_token_but_its_queries_need_one(
-    emulator: ThreadedServer, idp: Issuer, key1: SigningKey
+    emulator: LoopbackServer, idp: Issuer, key1: SigningKey
 ) -> None:
     async with jwt_gateway(emulator.url, jwks_url=idp.jwks_url, graphiql=True) as gateway:
         page = await gateway.client.http.get("/graphql", headers={"Accept": "text/html"})
@@ -842,7 +842,7 @@ async def live_gateway(emulator_url: str, **overrides: Any) -> AsyncIterator[Liv
 
 
 @pytest.fixture
-async def live(emulator: ThreadedServer, idp: Issuer) -> AsyncIterator[LiveGateway]:
+async def live(emulator: LoopbackServer, idp: Issuer) -> AsyncIterator[LiveGateway]:
     async with live_gateway(emulator.url, jwks_url=idp.jwks_url) as gateway:
         yield gateway
 
@@ -973,7 +973,7 @@ async def test_a_websocket_naming_its_own_app_user_id_is_closed_4400(
 
 
 async def test_a_websocket_is_closed_when_its_token_expires(
-    emulator: ThreadedServer, idp: Issuer, key1: SigningKey
+    emulator: LoopbackServer, idp: Issuer, key1: SigningKey
 ) -> None:
     async with live_gateway(emulator.url, jwks_url=idp.jwks_url, jwt_leeway=0.0) as live:
         token = key1.sign(claims("alice", expires_in=2))
@@ -986,7 +986,7 @@ async def test_a_websocket_is_closed_when_its_token_expires(
 
 
 async def test_subscription_quotas_count_per_token_user(
-    emulator: ThreadedServer, idp: Issuer, key1: SigningKey
+    emulator: LoopbackServer, idp: Issuer, key1: SigningKey
 ) -> None:
     async with live_gateway(emulator.url, jwks_url=idp.jwks_url, max_subscriptions_per_caller=1) as live:
         alice, bob = key1.sign(claims("alice")), key1.sign(claims("bob"))

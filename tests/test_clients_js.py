@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.support.node import run_script
-from tests.support.servers import ThreadedServer
+from tests.support.servers import LoopbackServer
 from tests.test_subscriptions import ALICE, QUERIES, TIMEOUT, VIDEO, LiveGateway, Move, live_gateway, moving
 from tests.test_subscriptions_js import run_client
 
@@ -30,7 +30,7 @@ URQL_SUBSCRIPTIONS = {
 
 
 @pytest.fixture
-async def live(emulator: ThreadedServer) -> AsyncIterator[LiveGateway]:
+async def live(emulator: LoopbackServer) -> AsyncIterator[LiveGateway]:
     async with live_gateway(emulator.url) as gateway:
         yield gateway
 

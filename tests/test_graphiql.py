@@ -18,7 +18,7 @@ from starlette.routing import Mount, Route
 from strawberry.asgi import GraphQL
 
 from gateway.graphiql import GRAPHIQL_CSP, STATIC_PATH, graphiql_html, static_app
-from tests.support.servers import ThreadedServer, serve
+from tests.support.servers import LoopbackServer, serve
 
 STATIC_DIR = Path(__file__).parent.parent / "gateway" / "graphiql" / "static"
 
@@ -121,17 +121,17 @@ def is_same_origin(url: str) -> bool:
 
 
 @pytest.fixture(scope="module")
-def gateway() -> Iterator[ThreadedServer]:
+def gateway() -> Iterator[LoopbackServer]:
     with serve(create_app()) as server:
         yield server
 
 
-async def fetch_page(gateway: ThreadedServer) -> httpx.Response:
+async def fetch_page(gateway: LoopbackServer) -> httpx.Response:
     async with httpx.AsyncClient(base_url=gateway.url) as client:
         return await client.get("/graphql", headers={"Accept": "text/html"})
 
 
-async def fetch_every_asset(gateway: ThreadedServer) -> dict[str, httpx.Response]:
+async def fetch_every_asset(gateway: LoopbackServer) -> dict[str, httpx.Response]:
     """The page's assets and whatever their stylesheets pull in, keyed by the URL as written."""
     page = await fetch_page(gateway)
     pending = [url for url in page_references(page.text).urls if not is_inline_data(url)]
@@ -150,7 +150,7 @@ async def fetch_every_asset(gateway: ThreadedServer) -> dict[str, httpx.Response
     return fetched
 
 
-async def test_browsers_get_the_graphiql_page_with_its_security_policy(gateway: ThreadedServer) -> None:
+async def test_browsers_get_the_graphiql_page_with_its_security_policy(gateway: LoopbackServer) -> None:
     response = await fetch_page(gateway)
 
     assert response.status_code == 200
@@ -159,7 +159,7 @@ async def test_browsers_get_the_graphiql_page_with_its_security_policy(gateway: 
     assert 'id="graphiql" data-endpoint="/graphql"' in response.text
 
 
-async def test_a_shared_link_with_a_query_opens_the_page(gateway: ThreadedServer) -> None:
+async def test_a_shared_link_with_a_query_opens_the_page(gateway: LoopbackServer) -> None:
     async with httpx.AsyncClient(base_url=gateway.url) as client:
         response = await client.get(
             "/graphql", params={"q": "{ hello }", "variables": "{}"}, headers={"Accept": "text/html"}
@@ -169,14 +169,14 @@ async def test_a_shared_link_with_a_query_opens_the_page(gateway: ThreadedServer
     assert 'id="graphiql"' in response.text
 
 
-async def test_api_clients_still_get_json_from_the_same_path(gateway: ThreadedServer) -> None:
+async def test_api_clients_still_get_json_from_the_same_path(gateway: LoopbackServer) -> None:
     async with httpx.AsyncClient(base_url=gateway.url) as client:
         response = await client.post("/graphql", json={"query": "{ hello }"})
 
     assert response.json() == {"data": {"hello": "world"}}
 
 
-async def test_the_page_runs_no_inline_script_so_script_src_self_suffices(gateway: ThreadedServer) -> None:
+async def test_the_page_runs_no_inline_script_so_script_src_self_suffices(gateway: LoopbackServer) -> None:
     references = page_references((await fetch_page(gateway)).text)
 
     assert references.inline_scripts == 0
@@ -184,7 +184,7 @@ async def test_the_page_runs_no_inline_script_so_script_src_self_suffices(gatewa
     assert f"{STATIC_PATH}/graphiql-boot.js" in " ".join(references.urls)
 
 
-async def test_every_asset_the_page_loads_is_served_by_the_gateway(gateway: ThreadedServer) -> None:
+async def test_every_asset_the_page_loads_is_served_by_the_gateway(gateway: LoopbackServer) -> None:
     assets = await fetch_every_asset(gateway)
 
     scripts = [url for url in assets if urlsplit(url).path.endswith(".js")]
@@ -199,7 +199,7 @@ async def test_every_asset_the_page_loads_is_served_by_the_gateway(gateway: Thre
         assert int(response.headers["content-length"]) > 0, url
 
 
-async def test_no_asset_loads_anything_from_a_cdn_or_any_other_host(gateway: ThreadedServer) -> None:
+async def test_no_asset_loads_anything_from_a_cdn_or_any_other_host(gateway: LoopbackServer) -> None:
     assets = await fetch_every_asset(gateway)
 
     for url, response in assets.items():
@@ -219,7 +219,7 @@ def test_the_remote_load_check_recognises_loader_code() -> None:
     assert not CDN_URL.search("If you are using a CDN source (jsdelivr, unpkg, etc)")
 
 
-async def test_versioned_asset_urls_are_cached_for_good(gateway: ThreadedServer) -> None:
+async def test_versioned_asset_urls_are_cached_for_good(gateway: LoopbackServer) -> None:
     assets = await fetch_every_asset(gateway)
     boot = next(url for url in assets if "graphiql-boot.js" in url)
 
@@ -238,7 +238,7 @@ def test_vendored_builds_are_byte_for_byte_the_published_releases() -> None:
         assert f"sha384-{base64.b64encode(digest).decode()}" == integrity, f"{relative} is not {release}"
 
 
-async def test_every_vendored_package_ships_its_license(gateway: ThreadedServer) -> None:
+async def test_every_vendored_package_ships_its_license(gateway: LoopbackServer) -> None:
     packages = {relative.split("/")[0] for relative in PUBLISHED_BUILDS}
 
     async with httpx.AsyncClient(base_url=gateway.url) as client:

@@ -21,7 +21,7 @@ from websockets.typing import Subprotocol
 from gateway.app import create_app
 from gateway.settings import Settings, SettingsError
 from tests.support.gateway import PROJECT, GatewayClient, gateway_client
-from tests.support.servers import ThreadedServer
+from tests.support.servers import LoopbackServer
 from tests.test_subscriptions import TIMEOUT, VIDEO, LiveGateway, live_gateway
 
 ORIGIN = "https://studio.example.com"
@@ -49,13 +49,13 @@ ACCEPT_MULTIPART = "multipart/mixed;subscriptionSpec=1.0,application/json"
 
 
 @pytest.fixture
-async def gateway(emulator: ThreadedServer) -> AsyncIterator[GatewayClient]:
+async def gateway(emulator: LoopbackServer) -> AsyncIterator[GatewayClient]:
     async with gateway_client(emulator.url, allowed_origins=(ORIGIN,)) as client:
         yield client
 
 
 @pytest.fixture
-async def live(emulator: ThreadedServer) -> AsyncIterator[LiveGateway]:
+async def live(emulator: LoopbackServer) -> AsyncIterator[LiveGateway]:
     async with live_gateway(emulator.url, allowed_origins=(ORIGIN,)) as gateway:
         yield gateway
 
@@ -113,7 +113,7 @@ async def test_a_preflight_from_an_allowed_origin_allows_every_header_clients_se
 
 
 async def test_a_preflight_names_an_origin_with_its_default_port_as_browsers_send_it(
-    emulator: ThreadedServer,
+    emulator: LoopbackServer,
 ) -> None:
     async with gateway_client(emulator.url, allowed_origins=("HTTPS://Studio.Example.com:443",)) as gateway:
         response = await gateway.http.options(
@@ -172,7 +172,7 @@ async def test_a_post_from_another_origin_gets_no_cors_headers(gateway: GatewayC
 
 
 async def test_with_no_origins_set_a_preflight_is_refused_without_cors_headers(
-    emulator: ThreadedServer,
+    emulator: LoopbackServer,
 ) -> None:
     async with gateway_client(emulator.url) as gateway:
         response = await gateway.http.options(
@@ -184,7 +184,7 @@ async def test_with_no_origins_set_a_preflight_is_refused_without_cors_headers(
     assert cors_headers(answer) == {}
 
 
-async def test_the_wildcard_origin_lets_any_page_read_answers(emulator: ThreadedServer) -> None:
+async def test_the_wildcard_origin_lets_any_page_read_answers(emulator: LoopbackServer) -> None:
     async with gateway_client(emulator.url, allowed_origins=("*",)) as gateway:
         preflight = await gateway.http.options(
             "/graphql", headers={"Origin": OTHER_ORIGIN, "Access-Control-Request-Method": "POST"}
@@ -220,7 +220,7 @@ async def test_every_response_carries_a_request_id(gateway: GatewayClient) -> No
     assert len(set(ids)) == len(ids)
 
 
-async def test_a_refusal_while_draining_carries_a_request_id_and_cors(emulator: ThreadedServer) -> None:
+async def test_a_refusal_while_draining_carries_a_request_id_and_cors(emulator: LoopbackServer) -> None:
     settings = Settings(
         endpoint=emulator.url, project_id=PROJECT, auth_mode="token", allowed_origins=(ORIGIN,)
     )
@@ -327,7 +327,7 @@ async def test_a_small_answer_comes_plain(gateway: GatewayClient) -> None:
     assert json.loads(body) == {"data": {"videoJobs": {"totalCount": 0}}}
 
 
-async def test_compression_follows_its_settings(emulator: ThreadedServer) -> None:
+async def test_compression_follows_its_settings(emulator: LoopbackServer) -> None:
     async with gateway_client(emulator.url, compression=("gzip",), compression_min_bytes=10) as gateway:
         small, body = await raw(
             gateway.http, "POST", "br, gzip", json={"query": COUNT}, headers={"X-Auth-Token": "alice-token"}

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from tests.schema.test_video_mutations import VIDEO_INPUT
-from tests.support.servers import ThreadedServer
+from tests.support.servers import LoopbackServer
 from tests.support.serving import Served, clean_env, serve_gateway
 from tests.test_subscriptions import TIMEOUT, VIDEO, LiveGateway, live_gateway, wait_for_idle
 
@@ -34,7 +34,7 @@ CREATE = "mutation ($input: CreateVideoJobInput!) { createVideoJob(input: $input
 
 
 @pytest.fixture
-async def live(emulator: ThreadedServer) -> AsyncIterator[LiveGateway]:
+async def live(emulator: LoopbackServer) -> AsyncIterator[LiveGateway]:
     async with live_gateway(emulator.url) as gateway:
         yield gateway
 
@@ -394,7 +394,7 @@ async def test_single_connection_requests_out_of_turn_are_graphql_errors(
     assert response.json()["errors"][0]["message"]
 
 
-async def test_a_stream_runs_at_most_the_operations_of_one_connection(emulator: ThreadedServer) -> None:
+async def test_a_stream_runs_at_most_the_operations_of_one_connection(emulator: LoopbackServer) -> None:
     async with live_gateway(emulator.url, max_subscriptions_per_connection=1) as live:
         job_id = await live.client.create_video()
         async with reserved_stream(live) as (token, _):

@@ -25,7 +25,7 @@ from gateway.upstream import (
 from schema.mutations import IdempotencyKeyReused, OutcomeUnknown, create_once
 from schema.relay import GatewayInfo
 from tests.support.gateway import gateway_client
-from tests.support.servers import ThreadedServer
+from tests.support.servers import LoopbackServer
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -199,7 +199,7 @@ mutation ($input: CreateTrainingJobInput!) {
 
 @pytest.mark.parametrize("redis_url", [None, REDIS_URL], ids=["memory", "redis"])
 async def test_a_create_that_times_out_is_reported_and_its_keyed_retry_creates_nothing(
-    emulator: ThreadedServer, redis_url: str | None
+    emulator: LoopbackServer, redis_url: str | None
 ) -> None:
     async with gateway_client(
         emulator.url, read_timeout=0.3, total_timeout=1.0, max_retries=2, redis_url=redis_url

@@ -9,7 +9,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.gateway import gateway_client
-from tests.support.servers import ThreadedServer
+from tests.support.servers import LoopbackServer
 from tests.test_http_protocol import sse_events
 from tests.test_subscriptions import (
     ALICE,
@@ -29,7 +29,7 @@ SSE = {"Accept": "text/event-stream", **ALICE}
 
 
 @pytest.fixture
-async def live(emulator: ThreadedServer) -> AsyncIterator[LiveGateway]:
+async def live(emulator: LoopbackServer) -> AsyncIterator[LiveGateway]:
     async with live_gateway(emulator.url) as gateway:
         yield gateway
 
@@ -148,7 +148,7 @@ async def test_an_open_sse_subscription_is_active_until_the_client_leaves(live: 
     assert value(await scrape(live), "metastudio_gateway_graphql_requests_total", **subscriptions) == 1
 
 
-async def test_a_subscription_past_the_callers_limit_counts_as_rate_limited(emulator: ThreadedServer) -> None:
+async def test_a_subscription_past_the_callers_limit_counts_as_rate_limited(emulator: LoopbackServer) -> None:
     async with live_gateway(emulator.url, max_subscriptions_per_caller=1) as live:
         first, second = await live.client.create_videos(2)
         before = await scrape(live)
@@ -178,7 +178,7 @@ async def test_a_subscription_past_the_callers_limit_counts_as_rate_limited(emul
         assert value(after, "metastudio_gateway_subscriptions_active") == 1
 
 
-async def test_every_app_counts_only_its_own_requests(emulator: ThreadedServer) -> None:
+async def test_every_app_counts_only_its_own_requests(emulator: LoopbackServer) -> None:
     async with gateway_client(emulator.url) as one, gateway_client(emulator.url) as other:
         await one.query('query { trainingJob(jobId: "no-such-job") { state } }')
         counted = parse((await one.http.get("/metrics")).text)
@@ -191,7 +191,7 @@ async def test_every_app_counts_only_its_own_requests(emulator: ThreadedServer) 
 
 @pytest.mark.parametrize("protocol", WS_PROTOCOLS)
 async def test_a_websocket_past_its_subscription_limit_counts_as_rate_limited(
-    emulator: ThreadedServer, protocol: str
+    emulator: LoopbackServer, protocol: str
 ) -> None:
     async with live_gateway(emulator.url, max_subscriptions_per_connection=1) as live:
         first, second = await live.client.create_videos(2)
@@ -211,7 +211,7 @@ async def test_a_websocket_past_its_subscription_limit_counts_as_rate_limited(
     assert value(after, limited, **reason) - value(before, limited, **reason) == 1
 
 
-async def test_an_operation_over_the_call_budget_counts_as_rate_limited(emulator: ThreadedServer) -> None:
+async def test_an_operation_over_the_call_budget_counts_as_rate_limited(emulator: LoopbackServer) -> None:
     async with gateway_client(emulator.url, call_budget=1) as gateway:
         body = await gateway.query(
             'query { a: trainingJob(jobId: "one") { state } b: trainingJob(jobId: "two") { state } }'

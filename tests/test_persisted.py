@@ -22,7 +22,7 @@ from gateway.persisted import PersistedDocuments, PersistedQueryNotFound, RedisR
 from gateway.settings import Settings, SettingsError
 from schema.limits import Limits
 from tests.support.gateway import GatewayClient, gateway_client
-from tests.support.servers import ThreadedServer, free_port
+from tests.support.servers import LoopbackServer, free_port
 from tests.test_subscriptions import TIMEOUT, LiveGateway, live_gateway
 
 QUERIES = Path(__file__).resolve().parents[1] / "queries"
@@ -170,7 +170,7 @@ async def test_a_hash_that_is_not_sixty_four_hex_digits_is_refused(gateway: Gate
     assert "64 hexadecimal digits" in body["errors"][0]["message"]
 
 
-async def test_a_registered_document_runs_through_the_operation_limits(emulator: ThreadedServer) -> None:
+async def test_a_registered_document_runs_through_the_operation_limits(emulator: LoopbackServer) -> None:
     deep = fresh("{ videoJobs(first: 1) { edges { node { outputAsset { assetName } } } } }")
     async with gateway_client(emulator.url, max_depth=3) as gateway:
         first = await post(gateway, {"query": deep, "extensions": apq(sha256(deep))})
@@ -180,7 +180,7 @@ async def test_a_registered_document_runs_through_the_operation_limits(emulator:
         assert body["errors"][0]["extensions"]["limit"] == {"name": "depth", "max": 3, "actual": 5}
 
 
-async def test_a_document_over_the_size_limit_is_not_registered(emulator: ThreadedServer) -> None:
+async def test_a_document_over_the_size_limit_is_not_registered(emulator: LoopbackServer) -> None:
     long = fresh("{ videoJobs(first: 1) { totalCount } }") + "#" * 300
     async with gateway_client(emulator.url, max_document_bytes=200) as gateway:
         refused = await post(gateway, {"query": long, "extensions": apq(sha256(long))})
@@ -199,7 +199,7 @@ async def test_a_subscription_by_hash_over_a_plain_request_says_how_to_stream_it
 
 
 async def test_the_in_process_store_forgets_the_least_recently_used_past_its_bound(
-    emulator: ThreadedServer,
+    emulator: LoopbackServer,
 ) -> None:
     documents = [fresh("{ videoJobs(first: 1) { totalCount } }") for _ in range(3)]
     async with gateway_client(emulator.url, persisted_queries_max=2) as gateway:
@@ -213,7 +213,7 @@ async def test_the_in_process_store_forgets_the_least_recently_used_past_its_bou
 
 
 async def test_a_hash_registered_through_one_replica_runs_by_hash_on_another(
-    emulator: ThreadedServer,
+    emulator: LoopbackServer,
 ) -> None:
     document = fresh(VIDEO_JOB)
     digest = sha256(document)
@@ -304,7 +304,7 @@ async def test_an_unknown_or_malformed_document_id_is_refused(gateway: GatewayCl
 
 
 async def test_trusted_documents_come_from_the_directory_the_setting_names(
-    emulator: ThreadedServer, tmp_path: Path
+    emulator: LoopbackServer, tmp_path: Path
 ) -> None:
     # CRLF line ends are part of the text, and so of the hash.
     text = "# a count\r\n{ videoJobs(first: 1) { totalCount } }\r\n"
@@ -329,7 +329,7 @@ def apollo_manifest_file(path: Path, *bodies: str) -> Path:
 
 
 async def test_trusted_documents_come_from_every_manifest_and_directory_the_setting_lists(
-    emulator: ThreadedServer, tmp_path: Path
+    emulator: LoopbackServer, tmp_path: Path
 ) -> None:
     apollo = apollo_manifest_file(tmp_path / "web.json", APP_COUNT)
     relay = tmp_path / "ios.json"
@@ -388,7 +388,7 @@ def test_the_persisted_query_settings_are_read_and_checked(tmp_path: Path) -> No
 
 
 @pytest.fixture
-async def live(emulator: ThreadedServer) -> AsyncIterator[LiveGateway]:
+async def live(emulator: LoopbackServer) -> AsyncIterator[LiveGateway]:
     async with live_gateway(emulator.url) as gateway:
         yield gateway
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.servers import ThreadedServer
+from tests.support.servers import LoopbackServer
 from tests.test_subscriptions import TIMEOUT, LiveGateway, live_gateway
 
 JS = Path(__file__).resolve().parent / "js"
@@ -22,7 +22,7 @@ QUERY = "query VideoJobState($jobId: String!) { videoJob(jobId: $jobId) { jobId 
 
 
 @pytest.fixture
-async def live(emulator: ThreadedServer) -> AsyncIterator[LiveGateway]:
+async def live(emulator: LoopbackServer) -> AsyncIterator[LiveGateway]:
     async with live_gateway(emulator.url) as gateway:
         yield gateway
 

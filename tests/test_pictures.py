@@ -27,7 +27,7 @@ from gateway.pictures import (
 )
 from gateway.upstream import Credentials, UpstreamClient, UpstreamConfig
 from tests.support.gateway import AK, PROJECT, SK
-from tests.support.servers import ThreadedServer
+from tests.support.servers import LoopbackServer
 
 
 def png(width: int, height: int) -> bytes:
@@ -315,7 +315,7 @@ async def test_an_in_memory_upload_streams_too() -> None:
 
 
 async def test_the_upstream_receives_exactly_the_uploaded_bytes(
-    spooled_upload: Spooled, emulator: ThreadedServer
+    spooled_upload: Spooled, emulator: LoopbackServer
 ) -> None:
     data = large_jpeg(500_000)
     upload = spooled_upload(data, "portrait.jpeg")

@@ -15,7 +15,7 @@ from gateway.app import create_app
 from gateway.emulator import create_app as create_emulator
 from gateway.settings import Settings
 from tests.support.gateway import PROJECT, emulator_config
-from tests.support.servers import ThreadedServer, serve
+from tests.support.servers import LoopbackServer, serve
 
 COUNTS = (Path(__file__).parent.parent / "queries" / "video_job_counts.graphql").read_text()
 
@@ -35,12 +35,12 @@ def caller(n: int) -> dict[str, str]:
 
 
 @pytest.fixture
-def emulator() -> Iterator[ThreadedServer]:
+def emulator() -> Iterator[LoopbackServer]:
     with serve(create_emulator(emulator_config())) as server:
         yield server
 
 
-def settings(emulator: ThreadedServer, **overrides: Any) -> Settings:
+def settings(emulator: LoopbackServer, **overrides: Any) -> Settings:
     # The figures scaled by ten: an upstream answering in 0.35 s, a pool wait of 0.3 s.
     fields: dict[str, Any] = {
         "endpoint": emulator.url,
@@ -68,7 +68,7 @@ async def error_codes(responses: list[httpx.Response]) -> set[str]:
     ("document", "clients"), [(COUNTS, 100), (ALIASES_60, 10)], ids=["100 dashboards", "10 x 60 aliases"]
 )
 async def test_after_a_burst_against_a_slow_upstream_the_next_query_succeeds(
-    emulator: ThreadedServer, document: str, clients: int
+    emulator: LoopbackServer, document: str, clients: int
 ) -> None:
     # A pool of 20 connections: a few bursts strand all of them where cancellation leaks connections.
     app = create_app(settings(emulator, upstream_max_connections=20))
@@ -101,7 +101,7 @@ async def test_after_a_burst_against_a_slow_upstream_the_next_query_succeeds(
 
 
 async def test_health_and_readiness_tell_when_no_upstream_connection_can_be_had(
-    emulator: ThreadedServer,
+    emulator: LoopbackServer,
 ) -> None:
     app = create_app(
         settings(

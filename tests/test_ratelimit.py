@@ -20,7 +20,7 @@ from gateway.emulator import create_app as create_emulator
 from gateway.settings import Settings
 from tests.schema.test_video_mutations import VIDEO_INPUT
 from tests.support.gateway import PROJECT, GatewayClient, emulator_config, gateway_client
-from tests.support.servers import ThreadedServer, free_port, serve
+from tests.support.servers import LoopbackServer, free_port, serve
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 LIST = "{ videoJobs(first: 1) { edges { node { jobId } } } }"
@@ -46,7 +46,7 @@ def tokens() -> tuple[str, str]:
 
 
 @pytest.fixture
-def emulator(tokens: tuple[str, str]) -> Iterator[ThreadedServer]:
+def emulator(tokens: tuple[str, str]) -> Iterator[LoopbackServer]:
     with serve(create_emulator(emulator_config(tokens=tokens))) as server:
         yield server
 
@@ -68,7 +68,7 @@ def assert_rate_limited(response: httpx.Response, name: str) -> dict[str, Any]:
 
 
 async def test_a_caller_over_its_limit_gets_429_with_retry_after_and_no_upstream_call(
-    emulator: ThreadedServer, tokens: tuple[str, str]
+    emulator: LoopbackServer, tokens: tuple[str, str]
 ) -> None:
     alice, _ = tokens
     async with gateway_client(emulator.url, rate_limit_per_second=NO_REFILL, rate_limit_burst=2) as gateway:
@@ -86,7 +86,7 @@ async def test_a_caller_over_its_limit_gets_429_with_retry_after_and_no_upstream
 
 
 async def test_one_callers_limit_leaves_other_callers_and_health_checks_alone(
-    emulator: ThreadedServer, tokens: tuple[str, str]
+    emulator: LoopbackServer, tokens: tuple[str, str]
 ) -> None:
     alice, bob = tokens
     async with gateway_client(emulator.url, rate_limit_per_second=NO_REFILL, rate_limit_burst=1) as gateway:
@@ -98,7 +98,7 @@ async def test_one_callers_limit_leaves_other_callers_and_health_checks_alone(
         assert (await gateway.http.get("/readyz")).status_code == 200
 
 
-async def test_a_bucket_refills_over_time(emulator: ThreadedServer, tokens: tuple[str, str]) -> None:
+async def test_a_bucket_refills_over_time(emulator: LoopbackServer, tokens: tuple[str, str]) -> None:
     alice, _ = tokens
     async with gateway_client(emulator.url, rate_limit_per_second=10.0, rate_limit_burst=1) as gateway:
         assert (await list_jobs(gateway, alice)).status_code == 200
@@ -111,7 +111,7 @@ async def test_a_bucket_refills_over_time(emulator: ThreadedServer, tokens: tupl
 
 
 async def test_replicas_on_one_redis_enforce_one_limit(
-    emulator: ThreadedServer, tokens: tuple[str, str]
+    emulator: LoopbackServer, tokens: tuple[str, str]
 ) -> None:
     alice, bob = tokens
     limits: dict[str, Any] = {
@@ -134,7 +134,7 @@ async def test_replicas_on_one_redis_enforce_one_limit(
 
 
 async def test_creates_have_a_stricter_limit_of_their_own(
-    emulator: ThreadedServer, tokens: tuple[str, str]
+    emulator: LoopbackServer, tokens: tuple[str, str]
 ) -> None:
     alice, _ = tokens
     async with gateway_client(
@@ -154,7 +154,7 @@ async def test_creates_have_a_stricter_limit_of_their_own(
 
 
 async def test_a_websocket_subscribe_over_the_limit_gets_a_rate_limited_error(
-    emulator: ThreadedServer, tokens: tuple[str, str]
+    emulator: LoopbackServer, tokens: tuple[str, str]
 ) -> None:
     alice, _ = tokens
     settings = Settings(
@@ -191,7 +191,7 @@ async def test_a_websocket_subscribe_over_the_limit_gets_a_rate_limited_error(
 
 
 async def test_an_upstream_429_holds_back_that_callers_next_calls_without_sending_them(
-    emulator: ThreadedServer, tokens: tuple[str, str]
+    emulator: LoopbackServer, tokens: tuple[str, str]
 ) -> None:
     alice, bob = tokens
     async with gateway_client(emulator.url) as gateway:
@@ -223,7 +223,7 @@ async def test_an_upstream_429_holds_back_that_callers_next_calls_without_sendin
 
 
 async def test_after_an_upstream_429_without_retry_after_the_next_call_waits_briefly_and_goes_through(
-    emulator: ThreadedServer, tokens: tuple[str, str]
+    emulator: LoopbackServer, tokens: tuple[str, str]
 ) -> None:
     alice, _ = tokens
     async with gateway_client(emulator.url) as gateway:
@@ -260,7 +260,7 @@ def own_redis() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
 
 
 async def test_without_redis_requests_go_through_unlimited_and_one_warning_says_so(
-    emulator: ThreadedServer,
+    emulator: LoopbackServer,
     tokens: tuple[str, str],
     own_redis: tuple[str, subprocess.Popen[bytes]],
     caplog: pytest.LogCaptureFixture,

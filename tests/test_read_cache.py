@@ -16,7 +16,7 @@ from gateway.live.hub import JobStateHub
 from gateway.upstream import Credentials, UpstreamClient
 from tests.live import until
 from tests.support.gateway import AK, SK, VIDEO_BODY, GatewayClient, gateway_client
-from tests.support.servers import ThreadedServer
+from tests.support.servers import LoopbackServer
 
 QUERIES = Path(__file__).resolve().parents[1] / "queries"
 PAGE = (QUERIES / "video_job_list.graphql").read_text(encoding="utf-8")
@@ -86,7 +86,7 @@ def states(body: dict[str, Any]) -> dict[str, str]:
 # Coalescing
 
 
-async def test_identical_queries_in_flight_make_one_upstream_call(emulator: ThreadedServer) -> None:
+async def test_identical_queries_in_flight_make_one_upstream_call(emulator: LoopbackServer) -> None:
     # Keeping off: what is shared is the call in flight, not a kept answer.
     async with gateway_client(emulator.url, read_cache_seconds=0.0) as gateway:
         await gateway.create_videos(3)
@@ -101,7 +101,7 @@ async def test_identical_queries_in_flight_make_one_upstream_call(emulator: Thre
         assert await operations(gateway) == ["ListDigitalHumanVideo"] * 2
 
 
-async def test_an_answer_is_kept_for_the_keeping_time_and_then_read_again(emulator: ThreadedServer) -> None:
+async def test_an_answer_is_kept_for_the_keeping_time_and_then_read_again(emulator: LoopbackServer) -> None:
     async with keeping(emulator.url) as (gateway, clock):
         await gateway.create_videos(2)
         await gateway.reset_calls()
@@ -116,7 +116,7 @@ async def test_an_answer_is_kept_for_the_keeping_time_and_then_read_again(emulat
         assert await operations(gateway) == ["ListDigitalHumanVideo"] * 2
 
 
-async def test_readers_get_copies_that_cannot_change_the_kept_answer(emulator: ThreadedServer) -> None:
+async def test_readers_get_copies_that_cannot_change_the_kept_answer(emulator: LoopbackServer) -> None:
     async with keeping(emulator.url) as (gateway, _):
         [job_id] = await gateway.create_videos(1)
         client, alice = upstream(gateway), Credentials(token="alice-token")
@@ -132,7 +132,7 @@ async def test_readers_get_copies_that_cannot_change_the_kept_answer(emulator: T
 # A page and its details, polled
 
 
-async def test_a_page_and_ten_details_polled_cost_one_call_per_keeping_time(emulator: ThreadedServer) -> None:
+async def test_a_page_and_ten_details_polled_cost_one_call_per_keeping_time(emulator: LoopbackServer) -> None:
     async with keeping(emulator.url) as (gateway, clock):
         job_ids = await gateway.create_videos(50)
         shown = job_ids[:10]
@@ -169,7 +169,7 @@ async def test_a_page_and_ten_details_polled_cost_one_call_per_keeping_time(emul
 # Callers never share
 
 
-async def test_two_tokens_never_share_a_kept_answer(emulator: ThreadedServer) -> None:
+async def test_two_tokens_never_share_a_kept_answer(emulator: LoopbackServer) -> None:
     async with keeping(emulator.url) as (gateway, _):
         alices = set(await gateway.create_videos(2, "alice-token"))
         bobs = set(await gateway.create_videos(3, "bob-token"))
@@ -197,7 +197,7 @@ async def test_two_tokens_never_share_a_kept_answer(emulator: ThreadedServer) ->
         assert len(await operations(gateway)) == 3
 
 
-async def test_two_app_users_never_share_a_kept_answer(emulator: ThreadedServer) -> None:
+async def test_two_app_users_never_share_a_kept_answer(emulator: LoopbackServer) -> None:
     async with keeping(emulator.url, auth_mode="aksk", ak=AK, sk=SK) as (gateway, _):
         client = upstream(gateway)
         owned: dict[str, set[str]] = {}
@@ -220,7 +220,7 @@ async def test_two_app_users_never_share_a_kept_answer(emulator: ThreadedServer)
 # What drops a kept answer
 
 
-async def test_a_mutation_of_our_own_drops_what_it_made_stale(emulator: ThreadedServer) -> None:
+async def test_a_mutation_of_our_own_drops_what_it_made_stale(emulator: LoopbackServer) -> None:
     async with keeping(emulator.url) as (gateway, _):
         [job_id] = await gateway.create_videos(1)
         assert (await gateway.query(STATE, {"jobId": job_id}))["data"]["videoJob"]["state"] == "WAITING"
@@ -236,7 +236,7 @@ async def test_a_mutation_of_our_own_drops_what_it_made_stale(emulator: Threaded
         assert states(await gateway.query(LIST, {"first": 10})) == {job_id: "CANCELED", new_id: "WAITING"}
 
 
-async def test_a_callback_drops_the_jobs_kept_answers(emulator: ThreadedServer) -> None:
+async def test_a_callback_drops_the_jobs_kept_answers(emulator: LoopbackServer) -> None:
     # Nothing listens there: the emulator's POST fails, and the test delivers what it sent.
     public_url = "http://127.0.0.1:9"
     async with keeping(emulator.url, public_url=public_url) as (gateway, _):
@@ -268,7 +268,7 @@ async def callback_sent(gateway: GatewayClient, job_id: str) -> dict[str, Any]:
 
 
 async def test_a_poll_result_drops_the_jobs_kept_answers_before_subscribers_hear_of_it(
-    emulator: ThreadedServer,
+    emulator: LoopbackServer,
 ) -> None:
     async with keeping(emulator.url, poll_interval=0.1, fast_poll_interval=0.1) as (gateway, _):
         [job_id] = await gateway.create_videos(1)
@@ -290,7 +290,7 @@ async def test_a_poll_result_drops_the_jobs_kept_answers_before_subscribers_hear
 
 
 async def test_a_change_another_replica_polled_drops_this_replicas_kept_answers(
-    emulator: ThreadedServer,
+    emulator: LoopbackServer,
 ) -> None:
     shared = {"redis_url": REDIS_URL, "poll_interval": 0.1, "fast_poll_interval": 0.1}
     async with (
@@ -315,7 +315,7 @@ async def test_a_change_another_replica_polled_drops_this_replicas_kept_answers(
 
 
 async def test_a_state_the_live_machinery_learns_drops_every_callers_stale_answers(
-    emulator: ThreadedServer,
+    emulator: LoopbackServer,
 ) -> None:
     async with keeping(emulator.url) as (gateway, _):
         [job_id] = await gateway.create_videos(1)
@@ -333,7 +333,7 @@ async def test_a_state_the_live_machinery_learns_drops_every_callers_stale_answe
 # Keeping longer, never keeping errors
 
 
-async def test_a_terminal_jobs_detail_is_kept_longer(emulator: ThreadedServer) -> None:
+async def test_a_terminal_jobs_detail_is_kept_longer(emulator: LoopbackServer) -> None:
     async with keeping(emulator.url) as (gateway, clock):
         finished, running = await gateway.create_videos(2)
         await gateway.set_state(finished, "SUCCEED")
@@ -354,7 +354,7 @@ async def test_a_terminal_jobs_detail_is_kept_longer(emulator: ThreadedServer) -
         assert await operations(gateway) == ["Show2DDigitalHumanVideo"]
 
 
-async def test_an_error_is_shared_by_those_waiting_for_it_and_never_kept(emulator: ThreadedServer) -> None:
+async def test_an_error_is_shared_by_those_waiting_for_it_and_never_kept(emulator: LoopbackServer) -> None:
     async with keeping(emulator.url) as (gateway, _):
         await gateway.create_videos(1)
         fault = {"status": 503, "method": "GET", "path": "/digital-human-videos$", "times": 1}
@@ -370,7 +370,7 @@ async def test_an_error_is_shared_by_those_waiting_for_it_and_never_kept(emulato
         assert await operations(gateway) == ["ListDigitalHumanVideo"] * 2
 
 
-async def test_kept_answers_are_bounded_the_least_recently_used_going_first(emulator: ThreadedServer) -> None:
+async def test_kept_answers_are_bounded_the_least_recently_used_going_first(emulator: LoopbackServer) -> None:
     async with keeping(emulator.url, read_cache_max_entries=2) as (gateway, _):
         await gateway.create_videos(3)
         await gateway.reset_calls()
@@ -381,7 +381,7 @@ async def test_kept_answers_are_bounded_the_least_recently_used_going_first(emul
         assert len(upstream(gateway).reads) == 2
 
 
-async def test_answers_no_reader_can_use_any_more_are_swept_out(emulator: ThreadedServer) -> None:
+async def test_answers_no_reader_can_use_any_more_are_swept_out(emulator: LoopbackServer) -> None:
     async with keeping(emulator.url) as (gateway, clock):
         await gateway.create_videos(2)
         reads = upstream(gateway).reads
@@ -395,7 +395,7 @@ async def test_answers_no_reader_can_use_any_more_are_swept_out(emulator: Thread
 
 @pytest.mark.parametrize("cancelled", ["the reader that started the call", "a reader that joined it"])
 async def test_a_cancelled_reader_leaves_the_call_to_the_others(
-    emulator: ThreadedServer, cancelled: str
+    emulator: LoopbackServer, cancelled: str
 ) -> None:
     async with keeping(emulator.url) as (gateway, _):
         [job_id] = await gateway.create_videos(1)
@@ -418,7 +418,7 @@ async def test_a_cancelled_reader_leaves_the_call_to_the_others(
 
 
 async def test_a_call_every_reader_gave_up_is_cancelled_and_frees_its_connection(
-    emulator: ThreadedServer,
+    emulator: LoopbackServer,
 ) -> None:
     # One pooled connection, and a pool wait far shorter than the upstream's answer.
     async with keeping(emulator.url, upstream_max_connections=1, connect_timeout=0.3) as (gateway, _):
@@ -440,7 +440,7 @@ async def test_a_call_every_reader_gave_up_is_cancelled_and_frees_its_connection
         assert client.reads.counts["coalesced"] == 1
 
 
-async def test_the_metrics_count_hits_misses_and_coalesced_reads(emulator: ThreadedServer) -> None:
+async def test_the_metrics_count_hits_misses_and_coalesced_reads(emulator: LoopbackServer) -> None:
     async with keeping(emulator.url) as (gateway, _):
         await gateway.create_videos(1)
         await slow_upstream(gateway)

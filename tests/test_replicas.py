@@ -24,7 +24,7 @@ from redis.asyncio import Redis
 from gateway.emulator import create_app as create_emulator
 from tests.schema.test_video_mutations import VIDEO_INPUT
 from tests.support.gateway import PROJECT, TOKENS, V1, VIDEO_BODY, emulator_config
-from tests.support.servers import ThreadedServer, free_port, serve
+from tests.support.servers import LoopbackServer, free_port, serve
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 INTERVAL = 0.3
@@ -51,16 +51,16 @@ class Replica:
 
 
 @pytest.fixture
-def emulator() -> Iterator[ThreadedServer]:
+def emulator() -> Iterator[LoopbackServer]:
     with serve(create_emulator(emulator_config())) as server:
         yield server
 
 
-def start_replica(emulator: ThreadedServer, **extra: str) -> Replica:
+def start_replica(emulator: LoopbackServer, **extra: str) -> Replica:
     return start_replica_on(emulator, free_port(), **extra)
 
 
-def start_replica_on(emulator: ThreadedServer, port: int, **extra: str) -> Replica:
+def start_replica_on(emulator: LoopbackServer, port: int, **extra: str) -> Replica:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("METASTUDIO_", "GATEWAY_", "REDIS_URL"))}
     env.update(
         {
@@ -95,7 +95,7 @@ def start_replica_on(emulator: ThreadedServer, port: int, **extra: str) -> Repli
 
 
 @pytest.fixture
-def replicas(emulator: ThreadedServer) -> Iterator[list[Replica]]:
+def replicas(emulator: LoopbackServer) -> Iterator[list[Replica]]:
     started = [start_replica(emulator), start_replica(emulator)]
     yield started
     for replica in started:
@@ -138,13 +138,13 @@ async def next_state(events: asyncio.Queue[Any], within: float = 5.0) -> str | N
     return None if event is None else str(event["state"])
 
 
-async def set_state(emulator: ThreadedServer, job_id: str, state: str) -> None:
+async def set_state(emulator: LoopbackServer, job_id: str, state: str) -> None:
     async with httpx.AsyncClient(base_url=emulator.url) as admin:
         response = await admin.put(f"/_emulator/jobs/{job_id}/state", json={"state": state})
         assert response.status_code == 200, response.text
 
 
-async def create_directly(emulator: ThreadedServer) -> str:
+async def create_directly(emulator: LoopbackServer) -> str:
     async with httpx.AsyncClient(base_url=emulator.url) as upstream:
         response = await upstream.post(
             f"{V1}/2d-digital-human-videos", json=VIDEO_BODY, headers={"X-Auth-Token": TOKENS[0]}
@@ -175,14 +175,14 @@ async def lease_owner(job_id: str) -> str | None:
     return owner.decode() if isinstance(owner, bytes) else owner
 
 
-async def list_calls(emulator: ThreadedServer) -> int:
+async def list_calls(emulator: LoopbackServer) -> int:
     async with httpx.AsyncClient(base_url=emulator.url) as admin:
         calls = (await admin.get("/_emulator/calls")).json()["calls"]
     return sum(1 for c in calls if c["operation"] == "ListDigitalHumanVideo")
 
 
 async def test_a_job_created_through_one_replica_streams_to_a_subscriber_on_the_other(
-    emulator: ThreadedServer, replicas: list[Replica]
+    emulator: LoopbackServer, replicas: list[Replica]
 ) -> None:
     a, b = replicas
     job_id = await create_through(a)
@@ -197,7 +197,7 @@ async def test_a_job_created_through_one_replica_streams_to_a_subscriber_on_the_
 
 
 async def test_only_one_replica_polls_a_job_watched_on_both(
-    emulator: ThreadedServer, replicas: list[Replica]
+    emulator: LoopbackServer, replicas: list[Replica]
 ) -> None:
     job_id = await create_directly(emulator)
     a, b = replicas
@@ -215,7 +215,7 @@ async def test_only_one_replica_polls_a_job_watched_on_both(
 
 
 async def test_when_the_polling_replica_dies_the_other_takes_over_without_losing_a_change(
-    emulator: ThreadedServer, replicas: list[Replica]
+    emulator: LoopbackServer, replicas: list[Replica]
 ) -> None:
     job_id = await create_directly(emulator)
     a, b = replicas
@@ -241,7 +241,7 @@ async def test_when_the_polling_replica_dies_the_other_takes_over_without_losing
 
 
 async def test_a_callback_reaching_one_replica_reaches_subscribers_on_every_replica(
-    emulator: ThreadedServer,
+    emulator: LoopbackServer,
 ) -> None:
     secret = uuid.uuid4().hex
     port_a = free_port()

@@ -27,7 +27,7 @@ from gateway.server import (
 )
 from gateway.settings import Settings, SettingsError
 from tests.support.gateway import PROJECT, TOKENS, V1, VIDEO_BODY, emulator_config
-from tests.support.servers import ThreadedServer, serve
+from tests.support.servers import LoopbackServer, serve
 from tests.support.serving import Served, clean_env, read_response, serve_gateway, until_closed
 
 HEAD_SECONDS = 2
@@ -41,7 +41,7 @@ SUBSCRIBE = "subscription ($jobId: String!) { videoJobStateChanged(jobId: $jobId
 
 
 @pytest.fixture(scope="module")
-def emulator() -> Iterator[ThreadedServer]:
+def emulator() -> Iterator[LoopbackServer]:
     with serve(create_emulator(emulator_config())) as server:
         yield server
 
@@ -52,7 +52,7 @@ def _low_soft_open_file_limit() -> None:
 
 
 @pytest.fixture(scope="module")
-def served(emulator: ThreadedServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+def served(emulator: LoopbackServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     env = clean_env(
         METASTUDIO_ENDPOINT=emulator.url,
         METASTUDIO_PROJECT_ID=PROJECT,
@@ -236,7 +236,7 @@ async def test_past_the_ceiling_new_connections_get_a_quick_503_and_the_probes_s
 
 
 async def test_a_websocket_subscription_outlives_every_timeout(
-    served: Served, emulator: ThreadedServer
+    served: Served, emulator: LoopbackServer
 ) -> None:
     async with httpx.AsyncClient(base_url=emulator.url) as upstream:
         created = await upstream.post(

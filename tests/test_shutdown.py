@@ -20,7 +20,7 @@ from websockets.typing import Subprotocol
 from gateway.emulator import create_app as create_emulator
 from tests.schema.test_video_mutations import VIDEO_INPUT
 from tests.support.gateway import PROJECT, emulator_config
-from tests.support.servers import ThreadedServer, serve
+from tests.support.servers import LoopbackServer, serve
 from tests.support.serving import Served, clean_env, read_response, serve_gateway
 from tests.test_replicas import Replica, create_directly, lease_owner, subscription
 
@@ -193,12 +193,12 @@ SLOW_INTERVAL = 8
 
 
 @pytest.fixture
-def emulator() -> Iterator[ThreadedServer]:
+def emulator() -> Iterator[LoopbackServer]:
     with serve(create_emulator(emulator_config())) as server:
         yield server
 
 
-def replica(started: list[Served], emulator: ThreadedServer, log: Path) -> Served:
+def replica(started: list[Served], emulator: LoopbackServer, log: Path) -> Served:
     env = clean_env(
         METASTUDIO_ENDPOINT=emulator.url,
         METASTUDIO_PROJECT_ID=PROJECT,
@@ -235,7 +235,7 @@ async def following(served: Served, job_id: str) -> AsyncIterator[asyncio.Queue[
 
 
 async def test_a_draining_replica_gives_its_poll_leases_back_at_once(
-    started: list[Served], emulator: ThreadedServer, tmp_path: Path
+    started: list[Served], emulator: LoopbackServer, tmp_path: Path
 ) -> None:
     job_id = await create_directly(emulator)
     first = replica(started, emulator, tmp_path / "first.log")

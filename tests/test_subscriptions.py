@@ -21,7 +21,7 @@ from gateway.app import create_app
 from gateway.settings import Settings
 from schema.relay import encode_global_id
 from tests.support.gateway import PROJECT, GatewayClient
-from tests.support.servers import ThreadedServer, serve
+from tests.support.servers import LoopbackServer, serve
 
 QUERIES = Path(__file__).resolve().parents[1] / "queries"
 VIDEO = (QUERIES / "video_job_state_changed.graphql").read_text(encoding="utf-8")
@@ -39,7 +39,7 @@ ALICE = {"X-Auth-Token": "alice-token"}
 class LiveGateway:
     """A gateway app served by a real uvicorn, and the emulator behind it."""
 
-    def __init__(self, app: Starlette, server: ThreadedServer, client: GatewayClient) -> None:
+    def __init__(self, app: Starlette, server: LoopbackServer, client: GatewayClient) -> None:
         self.app = app
         self.url = server.url
         self.ws_url = server.url.replace("http://", "ws://", 1) + "/graphql"
@@ -88,7 +88,7 @@ async def live_gateway(emulator_url: str, **overrides: Any) -> AsyncIterator[Liv
 
 
 @pytest.fixture
-async def live(emulator: ThreadedServer) -> AsyncIterator[LiveGateway]:
+async def live(emulator: LoopbackServer) -> AsyncIterator[LiveGateway]:
     async with live_gateway(emulator.url) as gateway:
         yield gateway
 
@@ -438,7 +438,7 @@ async def test_cross_origin_websocket_handshakes_are_refused(live: LiveGateway, 
 
 @pytest.mark.parametrize("protocol", WS_PROTOCOLS)
 async def test_subscriptions_past_the_connections_limit_get_a_clear_error(
-    emulator: ThreadedServer, protocol: str
+    emulator: LoopbackServer, protocol: str
 ) -> None:
     async with live_gateway(emulator.url, max_subscriptions_per_connection=2) as live:
         jobs = await live.client.create_videos(3)
@@ -464,7 +464,7 @@ async def test_subscriptions_past_the_connections_limit_get_a_clear_error(
             await running[1].aclose()  # type: ignore[attr-defined]
 
 
-async def test_subscriptions_past_the_gateways_cap_are_rate_limited(emulator: ThreadedServer) -> None:
+async def test_subscriptions_past_the_gateways_cap_are_rate_limited(emulator: LoopbackServer) -> None:
     async with live_gateway(emulator.url, max_subscriptions=1) as live:
         first, second = await live.client.create_videos(2)
         async with live.session() as one, live.session() as other:
@@ -487,7 +487,7 @@ async def first_event(stream: AsyncIterator[dict[str, Any]]) -> str:
 
 @pytest.mark.parametrize("protocol", WS_PROTOCOLS)
 async def test_one_caller_cannot_take_more_than_its_share_over_many_connections(
-    emulator: ThreadedServer, protocol: str
+    emulator: LoopbackServer, protocol: str
 ) -> None:
     async with live_gateway(emulator.url, max_subscriptions_per_caller=2) as live:
         mine = await live.client.create_videos(3)
@@ -530,7 +530,7 @@ async def test_one_caller_cannot_take_more_than_its_share_over_many_connections(
 
 
 async def test_each_job_of_job_state_changed_counts_towards_the_callers_limit(
-    emulator: ThreadedServer,
+    emulator: LoopbackServer,
 ) -> None:
     async with live_gateway(emulator.url, max_subscriptions_per_caller=3) as live:
         jobs = await live.client.create_videos(4)
@@ -588,7 +588,7 @@ async def test_two_hundred_subscribers_cost_the_upstream_what_one_does(live: Liv
     assert await wait_for_idle(live) == {"jobs": 0, "watchers": 0, "queued": 0, "tasks": 0, "leases": 0}
 
 
-async def test_first_reads_of_many_jobs_batch_into_list_calls(emulator: ThreadedServer) -> None:
+async def test_first_reads_of_many_jobs_batch_into_list_calls(emulator: LoopbackServer) -> None:
     # A long poll interval keeps polls out of the count: only the first reads reach the upstream.
     async with live_gateway(
         emulator.url, poll_interval=60.0, fast_poll_interval=60.0, max_subscriptions_per_connection=200

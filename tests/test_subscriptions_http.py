@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from schema.relay import encode_global_id
-from tests.support.servers import ThreadedServer
+from tests.support.servers import LoopbackServer
 from tests.test_subscriptions import (
     ALICE,
     JOBS,
@@ -31,7 +31,7 @@ BOUNDARY = "\r\n--graphql"
 
 
 @pytest.fixture
-async def live(emulator: ThreadedServer) -> AsyncIterator[LiveGateway]:
+async def live(emulator: LoopbackServer) -> AsyncIterator[LiveGateway]:
     async with live_gateway(emulator.url) as gateway:
         yield gateway
 
@@ -173,7 +173,7 @@ async def sse(
     return payloads
 
 
-async def test_over_sse_one_caller_is_held_to_its_limit_and_others_are_not(emulator: ThreadedServer) -> None:
+async def test_over_sse_one_caller_is_held_to_its_limit_and_others_are_not(emulator: LoopbackServer) -> None:
     async with live_gateway(emulator.url, max_subscriptions_per_caller=1) as live:
         held, refused = await live.client.create_videos(2)
         [bobs] = await live.client.create_videos(1, "bob-token")

@@ -13,7 +13,7 @@ import pytest
 
 from schema.relay import encode_global_id
 from tests.support.node import run_script
-from tests.support.servers import ThreadedServer
+from tests.support.servers import LoopbackServer
 from tests.test_subscriptions import ALICE, JOBS, TIMEOUT, VIDEO, LiveGateway, Move, live_gateway, moving
 
 JS = Path(__file__).resolve().parent / "js"
@@ -21,7 +21,7 @@ CLIENTS = ["graphql-ws", "graphql-sse"]
 
 
 @pytest.fixture
-async def live(emulator: ThreadedServer) -> AsyncIterator[LiveGateway]:
+async def live(emulator: LoopbackServer) -> AsyncIterator[LiveGateway]:
     async with live_gateway(emulator.url) as gateway:
         yield gateway
 

@@ -33,7 +33,7 @@ from gateway.app import create_app
 from gateway.settings import Settings, SettingsError
 from schema.relay import encode_global_id
 from tests.support.gateway import AK, PROJECT, SK, GatewayClient
-from tests.support.servers import ThreadedServer, serve
+from tests.support.servers import LoopbackServer, serve
 from tests.support.serving import clean_env, serve_gateway
 from tests.test_upstream_retries import VIDEO_INPUT
 
@@ -92,7 +92,7 @@ async def traced_gateway(
 
 
 @pytest.fixture
-async def gateway(emulator: ThreadedServer, provider: TracerProvider) -> AsyncIterator[GatewayClient]:
+async def gateway(emulator: LoopbackServer, provider: TracerProvider) -> AsyncIterator[GatewayClient]:
     async with traced_gateway(emulator.url, provider) as client:
         yield client
 
@@ -124,7 +124,7 @@ async def fault(gateway: GatewayClient, **spec: Any) -> None:
 
 
 async def test_a_batched_query_is_one_operation_span_over_a_span_per_upstream_operation(
-    emulator: ThreadedServer, gateway: GatewayClient, exporter: InMemorySpanExporter
+    emulator: LoopbackServer, gateway: GatewayClient, exporter: InMemorySpanExporter
 ) -> None:
     videos = [await gateway.create_video(), await gateway.create_photo_video()]
     training = [await gateway.create_training(), await gateway.create_training()]
@@ -236,7 +236,7 @@ async def test_a_mutation_traces_its_create_and_the_read_after_it(
 
 
 async def test_an_upstream_error_marks_the_attempts_the_operation_and_the_request(
-    emulator: ThreadedServer, provider: TracerProvider, exporter: InMemorySpanExporter
+    emulator: LoopbackServer, provider: TracerProvider, exporter: InMemorySpanExporter
 ) -> None:
     async with traced_gateway(emulator.url, provider, max_retries=1) as gateway:
         job_id = await gateway.create_video()
@@ -268,7 +268,7 @@ async def test_an_upstream_error_marks_the_attempts_the_operation_and_the_reques
 
 
 async def test_an_upstream_timeout_marks_the_attempt_with_its_kind(
-    emulator: ThreadedServer, provider: TracerProvider, exporter: InMemorySpanExporter
+    emulator: LoopbackServer, provider: TracerProvider, exporter: InMemorySpanExporter
 ) -> None:
     async with traced_gateway(emulator.url, provider, read_timeout=0.2) as gateway:
         job_id = await gateway.create_video()
@@ -327,7 +327,7 @@ async def test_a_subscription_over_server_sent_events_has_its_span(
 
 
 async def test_a_signed_request_carrying_trace_context_still_verifies(
-    emulator: ThreadedServer, provider: TracerProvider, exporter: InMemorySpanExporter
+    emulator: LoopbackServer, provider: TracerProvider, exporter: InMemorySpanExporter
 ) -> None:
     async with traced_gateway(emulator.url, provider, auth_mode="aksk", ak=AK, sk=SK) as gateway:
         await gateway.reset_calls()
@@ -346,7 +346,7 @@ async def test_a_signed_request_carrying_trace_context_still_verifies(
 
 
 async def test_a_subscription_span_ends_at_its_first_event_and_later_events_trace_on_their_own(
-    emulator: ThreadedServer, provider: TracerProvider, exporter: InMemorySpanExporter
+    emulator: LoopbackServer, provider: TracerProvider, exporter: InMemorySpanExporter
 ) -> None:
     settings = gateway_settings(emulator.url, poll_interval=0.1, fast_poll_interval=0.1)
     app = create_app(settings, tracer_provider=provider)
@@ -392,7 +392,7 @@ async def test_a_subscription_span_ends_at_its_first_event_and_later_events_trac
 
 
 async def test_a_query_over_a_websocket_is_one_operation_span(
-    emulator: ThreadedServer, provider: TracerProvider, exporter: InMemorySpanExporter
+    emulator: LoopbackServer, provider: TracerProvider, exporter: InMemorySpanExporter
 ) -> None:
     app = create_app(gateway_settings(emulator.url), tracer_provider=provider)
     with serve(app) as server:

@@ -25,7 +25,7 @@ from strawberry.asgi import GraphQL
 from strawberry.file_uploads import Upload
 
 from gateway.uploads import MULTIPART_OVERHEAD, UploadGuard
-from tests.support.servers import ThreadedServer, serve
+from tests.support.servers import LoopbackServer, serve
 
 MAX_BYTES = 1000
 LIMIT = MAX_BYTES + MULTIPART_OVERHEAD
@@ -74,7 +74,7 @@ async def notes(request: Request) -> JSONResponse:
 
 @dataclass
 class Guarded:
-    server: ThreadedServer
+    server: LoopbackServer
     resolver_runs: list[str] = field(default_factory=list)
 
     @property
@@ -217,7 +217,7 @@ async def test_other_paths_are_left_alone(guarded: Guarded) -> None:
 # Size limit
 
 
-async def raw_post(server: ThreadedServer, head: dict[str, str], body: bytes) -> tuple[int, dict[str, Any]]:
+async def raw_post(server: LoopbackServer, head: dict[str, str], body: bytes) -> tuple[int, dict[str, Any]]:
     """Send a request's head and the first bytes of its body, then read the answer without sending more."""
     reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
     try:

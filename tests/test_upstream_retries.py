@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.support.gateway import GatewayClient, gateway_client
-from tests.support.servers import ThreadedServer
+from tests.support.servers import LoopbackServer
 
 CREATE_VIDEO = (Path(__file__).resolve().parents[1] / "queries" / "create_video_job.graphql").read_text(
     encoding="utf-8"
@@ -25,7 +25,7 @@ INTERNAL_ERROR = {"status": 500, "error_code": "MSS.00000004"}
 
 
 @pytest.fixture
-async def gateway(emulator: ThreadedServer) -> AsyncIterator[GatewayClient]:
+async def gateway(emulator: LoopbackServer) -> AsyncIterator[GatewayClient]:
     async with gateway_client(emulator.url, max_retries=2) as client:
         yield client
 

@@ -26,7 +26,7 @@ from gateway.emulator.verifier import (
     canonical_uri,
     verify_signature,
 )
-from tests.support.servers import ThreadedServer, serve
+from tests.support.servers import LoopbackServer, serve
 
 AK = "HPUAEXAMPLEACCESSKEY"
 SK = "example-secret-key-0123456789abcdef"
@@ -414,12 +414,12 @@ def receiving_app() -> Starlette:
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[ThreadedServer]:
+def server() -> Iterator[LoopbackServer]:
     with serve(receiving_app()) as running:
         yield running
 
 
-def send(server: ThreadedServer, request: SdkRequest) -> httpx.Response:
+def send(server: LoopbackServer, request: SdkRequest) -> httpx.Response:
     # Like requests (the SDK's transport), send header strings as their ISO-8859-1 bytes.
     headers = [(name, value.encode("iso-8859-1")) for name, value in request.header_params.items()]
     return httpx.request(
@@ -428,7 +428,7 @@ def send(server: ThreadedServer, request: SdkRequest) -> httpx.Response:
 
 
 @pytest.mark.parametrize("name", sorted(CORPUS))
-def test_sdk_signed_request_sent_over_http_verifies(server: ThreadedServer, name: str) -> None:
+def test_sdk_signed_request_sent_over_http_verifies(server: LoopbackServer, name: str) -> None:
     spec = CORPUS[name]
     signed = sdk_signed(
         str(spec["method"]),
@@ -443,7 +443,7 @@ def test_sdk_signed_request_sent_over_http_verifies(server: ThreadedServer, name
     assert response.json() == {"access_key": AK}
 
 
-def test_sdk_signed_request_tampered_in_flight_is_refused(server: ThreadedServer) -> None:
+def test_sdk_signed_request_tampered_in_flight_is_refused(server: LoopbackServer) -> None:
     signed = sdk_signed(
         "POST", f"{BASE}/2d-digital-human-videos", body=JSON_BODY, host=f"127.0.0.1:{server.port}"
     )
@@ -453,7 +453,7 @@ def test_sdk_signed_request_tampered_in_flight_is_refused(server: ThreadedServer
     assert response.json() == {"reason": "signature does not match the request"}
 
 
-def test_sdk_signed_request_sent_to_another_host_is_refused(server: ThreadedServer) -> None:
+def test_sdk_signed_request_sent_to_another_host_is_refused(server: LoopbackServer) -> None:
     signed = sdk_signed("GET", f"{BASE}/digital-human-videos", host="metastudio.example.com")
     headers = {name: value for name, value in signed.header_params.items() if name != "Host"}
     response = httpx.get(server.url + signed.uri, headers=headers)

@@ -25,7 +25,7 @@ from gateway.emulator.emulator import Emulator
 from gateway.live.callbacks import callback_token
 from gateway.settings import Settings
 from tests.support.gateway import PROJECT, emulator_config
-from tests.support.servers import ThreadedServer, free_port, serve
+from tests.support.servers import LoopbackServer, free_port, serve
 
 QUERIES = Path(__file__).resolve().parents[2] / "queries"
 CREATE_VIDEO = (QUERIES / "create_video_job.graphql").read_text(encoding="utf-8")
@@ -80,7 +80,7 @@ subscription Follow($jobId: String!) {
 class Upstream:
     """The emulator server, and the emulator itself, to read what it keeps for a job."""
 
-    server: ThreadedServer
+    server: LoopbackServer
     emulator: Emulator
     admin: httpx.AsyncClient
 

@@ -26,7 +26,7 @@ from gateway.live.callbacks import (
 from gateway.live.events import JobKind, JobRef
 from gateway.settings import Settings
 from tests.support.gateway import PROJECT, emulator_config
-from tests.support.servers import ThreadedServer, free_port, serve
+from tests.support.servers import LoopbackServer, free_port, serve
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 SECRET = "shared-callback-secret-0123456789"
@@ -151,13 +151,13 @@ async def test_redis_remembers_a_binding_for_a_day() -> None:
 
 
 @pytest.fixture
-def emulator() -> Iterator[ThreadedServer]:
+def emulator() -> Iterator[LoopbackServer]:
     with serve(create_emulator(emulator_config())) as server:
         yield server
 
 
 @contextlib.asynccontextmanager
-async def replica(emulator: ThreadedServer, **overrides: Any) -> AsyncIterator[httpx.AsyncClient]:
+async def replica(emulator: LoopbackServer, **overrides: Any) -> AsyncIterator[httpx.AsyncClient]:
     """One gateway process's app, driven in-process; several may share one Redis."""
     fields: dict[str, Any] = {
         "endpoint": emulator.url,
@@ -179,7 +179,7 @@ async def replica(emulator: ThreadedServer, **overrides: Any) -> AsyncIterator[h
 
 
 async def test_a_callback_made_by_one_replica_is_accepted_by_another_sharing_redis_and_the_secret(
-    emulator: ThreadedServer,
+    emulator: LoopbackServer,
 ) -> None:
     async with (
         httpx.AsyncClient(base_url=emulator.url) as admin,

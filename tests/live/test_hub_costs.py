@@ -22,7 +22,7 @@ from tests.live import (
     running_hub,
     until,
 )
-from tests.support.servers import ThreadedServer
+from tests.support.servers import LoopbackServer
 
 LIST = "ListDigitalHumanVideo"
 
@@ -40,7 +40,7 @@ async def _calls_over(upstream: Emulator, intervals: int, operation: str | None 
     return len(calls), (time.monotonic() - started) / INTERVAL
 
 
-async def test_two_hundred_watchers_of_a_job_cost_what_one_does(emulator: ThreadedServer) -> None:
+async def test_two_hundred_watchers_of_a_job_cost_what_one_does(emulator: LoopbackServer) -> None:
     async with emulator_admin(emulator.url) as upstream, running_hub(hub_settings(emulator.url)) as hub:
         ref = await upstream.create("video")
         first = Subscriber(hub, ref)
@@ -68,7 +68,7 @@ async def test_two_hundred_watchers_of_a_job_cost_what_one_does(emulator: Thread
 
 
 async def test_three_hundred_video_jobs_cost_at_most_three_list_calls_an_interval(
-    emulator: ThreadedServer,
+    emulator: LoopbackServer,
 ) -> None:
     async with emulator_admin(emulator.url) as upstream, running_hub(hub_settings(emulator.url)) as hub:
         refs = await upstream.create_many("video", 300)
@@ -107,7 +107,7 @@ async def test_three_hundred_video_jobs_cost_at_most_three_list_calls_an_interva
 
 
 async def test_training_and_picture_jobs_are_shown_one_call_each_an_interval(
-    emulator: ThreadedServer,
+    emulator: LoopbackServer,
 ) -> None:
     async with emulator_admin(emulator.url) as upstream, running_hub(hub_settings(emulator.url)) as hub:
         refs = await upstream.create_many("training", 5) + await upstream.create_many("picture", 5)
@@ -129,7 +129,7 @@ async def test_training_and_picture_jobs_are_shown_one_call_each_an_interval(
 
 
 async def test_each_callers_jobs_are_polled_with_that_callers_own_credentials(
-    emulator: ThreadedServer,
+    emulator: LoopbackServer,
 ) -> None:
     async with emulator_admin(emulator.url) as upstream, running_hub(hub_settings(emulator.url)) as hub:
         jobs: dict[JobRef, str] = {}
@@ -158,7 +158,7 @@ async def test_each_callers_jobs_are_polled_with_that_callers_own_credentials(
 
 
 async def test_subscribers_with_the_same_credentials_share_one_context_per_event(
-    emulator: ThreadedServer,
+    emulator: LoopbackServer,
 ) -> None:
     async with emulator_admin(emulator.url) as upstream, running_hub(hub_settings(emulator.url)) as hub:
         ref = await upstream.create("video")
@@ -188,7 +188,7 @@ async def test_subscribers_with_the_same_credentials_share_one_context_per_event
         await two.cancel()
 
 
-async def test_a_created_job_is_polled_fast_for_a_while(emulator: ThreadedServer) -> None:
+async def test_a_created_job_is_polled_fast_for_a_while(emulator: LoopbackServer) -> None:
     settings = hub_settings(emulator.url, poll_interval=2.0, fast_poll_interval=0.05, fast_poll_seconds=5)
     async with emulator_admin(emulator.url) as upstream, running_hub(settings) as hub:
         ref = await upstream.create("picture")
@@ -203,7 +203,7 @@ async def test_a_created_job_is_polled_fast_for_a_while(emulator: ThreadedServer
         await subscriber.cancel()
 
 
-async def test_a_nudge_polls_the_job_at_once(emulator: ThreadedServer) -> None:
+async def test_a_nudge_polls_the_job_at_once(emulator: LoopbackServer) -> None:
     settings = hub_settings(emulator.url, poll_interval=5.0)
     async with emulator_admin(emulator.url) as upstream, running_hub(settings) as hub:
         ref = await upstream.create("training")
@@ -219,7 +219,7 @@ async def test_a_nudge_polls_the_job_at_once(emulator: ThreadedServer) -> None:
         await subscriber.cancel()
 
 
-async def test_nudges_while_a_look_is_out_cost_one_more_look_at_most(emulator: ThreadedServer) -> None:
+async def test_nudges_while_a_look_is_out_cost_one_more_look_at_most(emulator: LoopbackServer) -> None:
     settings = hub_settings(emulator.url, poll_interval=30.0, fast_poll_interval=30.0)
     async with emulator_admin(emulator.url) as upstream, running_hub(settings) as hub:
         ref = await upstream.create("picture")

@@ -20,7 +20,7 @@ from tests.live import (
     running_hub,
     until,
 )
-from tests.support.servers import ThreadedServer
+from tests.support.servers import LoopbackServer
 
 LIFECYCLES = {
     "video": ["WAITING", "PROCESSING", "SUCCEED"],
@@ -30,7 +30,7 @@ LIFECYCLES = {
 
 
 @pytest.mark.parametrize("kind", ["video", "training", "picture"])
-async def test_watch_sees_each_state_once_in_order_then_ends(emulator: ThreadedServer, kind: str) -> None:
+async def test_watch_sees_each_state_once_in_order_then_ends(emulator: LoopbackServer, kind: str) -> None:
     async with emulator_admin(emulator.url) as upstream, running_hub(hub_settings(emulator.url)) as hub:
         lifecycle = LIFECYCLES[kind]
         ref = await upstream.create(kind)  # type: ignore[arg-type]
@@ -47,7 +47,7 @@ async def test_watch_sees_each_state_once_in_order_then_ends(emulator: ThreadedS
         await until(lambda: hub.counts()["jobs"] == 0, what="job forgotten")
 
 
-async def test_a_terminal_job_is_polled_no_more(emulator: ThreadedServer) -> None:
+async def test_a_terminal_job_is_polled_no_more(emulator: LoopbackServer) -> None:
     async with emulator_admin(emulator.url) as upstream, running_hub(hub_settings(emulator.url)) as hub:
         ref = await upstream.create("video")
         watch = hub.watch(ref, ALICE)
@@ -64,7 +64,7 @@ async def test_a_terminal_job_is_polled_no_more(emulator: ThreadedServer) -> Non
 
 
 async def test_watcher_who_cannot_read_the_job_gets_job_gone_while_the_owner_keeps_watching(
-    emulator: ThreadedServer,
+    emulator: LoopbackServer,
 ) -> None:
     async with emulator_admin(emulator.url) as upstream, running_hub(hub_settings(emulator.url)) as hub:
         ref = await upstream.create("training", "bob-token")
@@ -81,7 +81,7 @@ async def test_watcher_who_cannot_read_the_job_gets_job_gone_while_the_owner_kee
         owner.close()
 
 
-async def test_a_deleted_job_ends_its_watches_with_job_gone(emulator: ThreadedServer) -> None:
+async def test_a_deleted_job_ends_its_watches_with_job_gone(emulator: LoopbackServer) -> None:
     async with emulator_admin(emulator.url) as upstream, running_hub(hub_settings(emulator.url)) as hub:
         ref = await upstream.create("training")
         subscriber = Subscriber(hub, ref)
@@ -97,7 +97,7 @@ async def test_a_deleted_job_ends_its_watches_with_job_gone(emulator: ThreadedSe
         assert hub.counts()["jobs"] == 0
 
 
-async def test_past_the_subscription_cap_a_watch_is_refused(emulator: ThreadedServer) -> None:
+async def test_past_the_subscription_cap_a_watch_is_refused(emulator: LoopbackServer) -> None:
     settings = hub_settings(emulator.url, max_subscriptions=3)
     async with running_hub(settings) as hub:
         ref = JobRef("video", "some-job")
@@ -112,7 +112,7 @@ async def test_past_the_subscription_cap_a_watch_is_refused(emulator: ThreadedSe
 
 @pytest.mark.parametrize("auth_mode", ["token", "aksk"])
 async def test_each_caller_holds_at_most_its_share_of_watches(
-    emulator: ThreadedServer, auth_mode: str
+    emulator: LoopbackServer, auth_mode: str
 ) -> None:
     # Polls are far off: only the counting is under test.
     settings = hub_settings(

@@ -13,13 +13,13 @@ from tests.live import (
     running_hub,
     until,
 )
-from tests.support.servers import ThreadedServer
+from tests.support.servers import LoopbackServer
 
 LIST = "ListDigitalHumanVideo"
 
 
 async def test_an_upstream_outage_keeps_the_watch_and_delivers_the_change_after_recovery(
-    emulator: ThreadedServer,
+    emulator: LoopbackServer,
 ) -> None:
     async with emulator_admin(emulator.url) as upstream, running_hub(hub_settings(emulator.url)) as hub:
         ref = await upstream.create("video")
@@ -50,7 +50,7 @@ async def test_an_upstream_outage_keeps_the_watch_and_delivers_the_change_after_
         assert subscriber.error is None
 
 
-async def test_rate_limited_polls_back_off_harder(emulator: ThreadedServer) -> None:
+async def test_rate_limited_polls_back_off_harder(emulator: LoopbackServer) -> None:
     async with emulator_admin(emulator.url) as upstream, running_hub(hub_settings(emulator.url)) as hub:
         ref = await upstream.create("picture")
         watch = hub.watch(ref, ALICE)
@@ -72,7 +72,7 @@ async def test_rate_limited_polls_back_off_harder(emulator: ThreadedServer) -> N
 
 
 async def test_a_slow_subscriber_skips_intermediate_states_but_gets_the_terminal_one(
-    emulator: ThreadedServer,
+    emulator: LoopbackServer,
 ) -> None:
     settings = hub_settings(emulator.url, subscriber_queue_size=2)
     async with emulator_admin(emulator.url) as upstream, running_hub(settings) as hub:

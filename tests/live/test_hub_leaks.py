@@ -14,12 +14,12 @@ from tests.live import (
     running_hub,
     until,
 )
-from tests.support.servers import ThreadedServer
+from tests.support.servers import LoopbackServer
 
 NOTHING = {"jobs": 0, "watchers": 0, "queued": 0, "tasks": 0, "leases": 0}
 
 
-async def test_a_thousand_watch_cycles_leave_nothing_behind(emulator: ThreadedServer) -> None:
+async def test_a_thousand_watch_cycles_leave_nothing_behind(emulator: LoopbackServer) -> None:
     async with emulator_admin(emulator.url) as upstream, running_hub(hub_settings(emulator.url)) as hub:
         refs = await upstream.create_many("video", 5) + await upstream.create_many("training", 5)
         await asyncio.sleep(INTERVAL)
@@ -48,7 +48,7 @@ async def test_a_thousand_watch_cycles_leave_nothing_behind(emulator: ThreadedSe
         assert await upstream.calls() == []
 
 
-async def test_stopping_the_hub_ends_open_watches_and_leaves_no_task(emulator: ThreadedServer) -> None:
+async def test_stopping_the_hub_ends_open_watches_and_leaves_no_task(emulator: LoopbackServer) -> None:
     tasks_before = len(asyncio.all_tasks())
     async with emulator_admin(emulator.url) as upstream:
         async with running_hub(hub_settings(emulator.url), stop=False) as hub:

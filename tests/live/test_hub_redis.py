@@ -15,7 +15,7 @@ from gateway.live.events import JobChange, JobRef, Message, RefreshHint
 from gateway.live.hub import HubStopped, JobStateHub
 from gateway.live.leases import RedisLeases
 from tests.live import Emulator, Subscriber, emulator_admin, hub_settings, running_hub, until
-from tests.support.servers import ThreadedServer
+from tests.support.servers import LoopbackServer
 
 REDIS = "redis://127.0.0.1:6379/0"
 INTERVAL = 0.2
@@ -30,7 +30,7 @@ def namespace() -> str:
 
 @contextlib.asynccontextmanager
 async def replica(
-    emulator: ThreadedServer, namespace: str, name: str, interval: float = INTERVAL
+    emulator: LoopbackServer, namespace: str, name: str, interval: float = INTERVAL
 ) -> AsyncIterator[JobStateHub]:
     bus = RedisBus(REDIS, channel=f"{namespace}:events")
     leases = RedisLeases(REDIS, owner=f"{name}-{uuid.uuid4().hex}", prefix=f"{namespace}:lease:")
@@ -93,7 +93,7 @@ async def _list_calls_over(upstream: Emulator, intervals: int) -> tuple[int, flo
 
 
 async def test_one_replica_polls_a_job_and_both_deliver_its_changes(
-    emulator: ThreadedServer, namespace: str
+    emulator: LoopbackServer, namespace: str
 ) -> None:
     async with (
         emulator_admin(emulator.url) as upstream,
@@ -117,7 +117,7 @@ async def test_one_replica_polls_a_job_and_both_deliver_its_changes(
 
 
 async def test_a_nudge_on_any_replica_makes_the_polling_one_look_now(
-    emulator: ThreadedServer, namespace: str
+    emulator: LoopbackServer, namespace: str
 ) -> None:
     async with (
         emulator_admin(emulator.url) as upstream,
@@ -142,7 +142,7 @@ async def test_a_nudge_on_any_replica_makes_the_polling_one_look_now(
 
 
 async def test_when_the_polling_replica_dies_another_takes_over_within_two_intervals(
-    emulator: ThreadedServer, namespace: str
+    emulator: LoopbackServer, namespace: str
 ) -> None:
     async with (
         emulator_admin(emulator.url) as upstream,

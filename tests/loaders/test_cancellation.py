@@ -14,13 +14,13 @@ from gateway.loaders.base import KindCache
 from gateway.settings import Settings
 from gateway.upstream import Credentials, UpstreamClient, UpstreamConfig
 from tests.support.gateway import PROJECT, TRAINING_BODY, V1, VIDEO_BODY
-from tests.support.servers import ThreadedServer
+from tests.support.servers import LoopbackServer
 
 TOKEN = "alice-token"
 
 
 @pytest.fixture
-async def context(emulator: ThreadedServer) -> AsyncIterator[RequestContext]:
+async def context(emulator: LoopbackServer) -> AsyncIterator[RequestContext]:
     settings = Settings(endpoint=emulator.url, project_id=PROJECT, auth_mode="token", max_retries=0)
     async with UpstreamClient(UpstreamConfig(emulator.url, PROJECT, max_retries=0)) as client:
         yield build_context(
@@ -33,7 +33,7 @@ async def context(emulator: ThreadedServer) -> AsyncIterator[RequestContext]:
         )
 
 
-async def created(emulator: ThreadedServer, path: str, body: object) -> str:
+async def created(emulator: LoopbackServer, path: str, body: object) -> str:
     async with httpx.AsyncClient(base_url=emulator.url) as http:
         response = await http.post(f"{V1}{path}", json=body, headers={"X-Auth-Token": TOKEN})
         await http.put("/_emulator/latency", json={"seconds": 0.2})
@@ -55,7 +55,7 @@ async def one_cancelled_one_served(load: Callable[[], Awaitable[object]]) -> obj
 
 
 async def test_a_cancelled_caller_leaves_a_video_summary_to_the_others(
-    emulator: ThreadedServer, context: RequestContext
+    emulator: LoopbackServer, context: RequestContext
 ) -> None:
     job_id = await created(emulator, "/2d-digital-human-videos", VIDEO_BODY)
     answer = await one_cancelled_one_served(lambda: context.loaders.video.summary(job_id))
@@ -63,7 +63,7 @@ async def test_a_cancelled_caller_leaves_a_video_summary_to_the_others(
 
 
 async def test_a_cancelled_caller_leaves_a_video_detail_to_the_others(
-    emulator: ThreadedServer, context: RequestContext
+    emulator: LoopbackServer, context: RequestContext
 ) -> None:
     job_id = await created(emulator, "/2d-digital-human-videos", VIDEO_BODY)
     answer = await one_cancelled_one_served(lambda: context.loaders.video.detail(job_id))
@@ -71,7 +71,7 @@ async def test_a_cancelled_caller_leaves_a_video_detail_to_the_others(
 
 
 async def test_a_cancelled_caller_leaves_a_training_job_to_the_others(
-    emulator: ThreadedServer, context: RequestContext
+    emulator: LoopbackServer, context: RequestContext
 ) -> None:
     job_id = await created(emulator, "/digital-human-training-manage/user/jobs", TRAINING_BODY)
     answer = await one_cancelled_one_served(lambda: context.loaders.training.basic.load(job_id))
@@ -79,7 +79,7 @@ async def test_a_cancelled_caller_leaves_a_training_job_to_the_others(
 
 
 async def test_a_cancelled_caller_leaves_a_training_lookup_queued_ahead_to_the_others(
-    emulator: ThreadedServer, context: RequestContext
+    emulator: LoopbackServer, context: RequestContext
 ) -> None:
     job_id = await created(emulator, "/digital-human-training-manage/user/jobs", TRAINING_BODY)
     answer = await one_cancelled_one_served(lambda: context.loaders.training.basic.shared(job_id))
@@ -87,7 +87,7 @@ async def test_a_cancelled_caller_leaves_a_training_lookup_queued_ahead_to_the_o
 
 
 async def test_lookups_queued_together_are_each_left_to_the_others_when_one_waiter_is_cancelled(
-    emulator: ThreadedServer, context: RequestContext
+    emulator: LoopbackServer, context: RequestContext
 ) -> None:
     job_ids = [await created(emulator, "/2d-digital-human-videos", VIDEO_BODY) for _ in range(3)]
 

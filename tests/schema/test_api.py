@@ -12,7 +12,7 @@ from graphql import GraphQLError
 from schema.errors import INTERNAL_MESSAGE, ErrorMapping, client_error
 from schema.relay import encode_global_id
 from tests.support.gateway import GatewayClient, gateway_client
-from tests.support.servers import ThreadedServer, free_port
+from tests.support.servers import LoopbackServer, free_port
 
 NODES = """
 query ($ids: [ID!]!) {
@@ -133,7 +133,7 @@ async def test_upstream_failures_keep_the_http_status_200_and_carry_the_upstream
     assert error["path"] == ["videoJobs"]
 
 
-async def test_a_slow_upstream_is_an_upstream_timeout(emulator: ThreadedServer) -> None:
+async def test_a_slow_upstream_is_an_upstream_timeout(emulator: LoopbackServer) -> None:
     async with gateway_client(emulator.url, read_timeout=0.2, total_timeout=1.0) as gateway:
         await gateway.emulator.post(
             "/_emulator/faults", json={"path": "digital-human-videos$", "delay": 1.0, "status": 200}
@@ -150,7 +150,7 @@ async def test_an_unreachable_upstream_is_upstream_unavailable() -> None:
 
 
 async def test_a_request_over_its_call_budget_fails_clearly_without_hammering(
-    emulator: ThreadedServer,
+    emulator: LoopbackServer,
 ) -> None:
     async with gateway_client(emulator.url, call_budget=3) as gateway:
         jobs = [await gateway.create_training() for _ in range(6)]

@@ -18,7 +18,7 @@ from gateway.upstream import UpstreamClient
 from schema import build_schema
 from schema.direct import DirectExecutor, MaybeAwaitable, direct, direct_field, install
 from tests.support.gateway import PROJECT, GatewayClient
-from tests.support.servers import ThreadedServer
+from tests.support.servers import LoopbackServer
 from tests.test_queries import OPERATIONS, QUERIES
 
 READS = (
@@ -40,7 +40,7 @@ def answer(result: Any) -> tuple[Any, list[tuple[str, list[str | int] | None, An
 
 @pytest.mark.parametrize("name", READS)
 async def test_every_read_operation_answers_the_same_with_and_without_direct_fields(
-    name: str, gateway: GatewayClient, emulator: ThreadedServer
+    name: str, gateway: GatewayClient, emulator: LoopbackServer
 ) -> None:
     variables = await OPERATIONS[name].variables(gateway)
     document = (QUERIES / name).read_text(encoding="utf-8")

@@ -17,7 +17,7 @@ import starlette.formparsers
 
 from schema.relay import encode_global_id
 from tests.support.gateway import AK, SK, GatewayClient, gateway_client
-from tests.support.servers import ThreadedServer
+from tests.support.servers import LoopbackServer
 
 QUERIES = Path(__file__).resolve().parents[2] / "queries"
 UPLOAD = (QUERIES / "create_picture_modeling_job.graphql").read_text(encoding="utf-8")
@@ -195,7 +195,7 @@ async def test_an_uploaded_files_temporary_file_is_closed_once_its_request_is_an
     assert [spool.on_disk for spool in spools] == [size == "on disk"] * 2
 
 
-async def test_a_signed_upload_reaches_the_upstream_byte_for_byte(emulator: ThreadedServer) -> None:
+async def test_a_signed_upload_reaches_the_upstream_byte_for_byte(emulator: LoopbackServer) -> None:
     content = png(320, 240, noise=200)
     async with gateway_client(emulator.url, auth_mode="aksk", ak=AK, sk=SK) as gateway:
         payload = payload_of(await upload(gateway, content, token=None))
@@ -260,7 +260,7 @@ async def test_a_picture_beyond_3840x2160_is_refused_before_the_upstream(
 
 
 async def test_a_file_larger_than_the_upload_limit_is_refused_before_the_upstream(
-    emulator: ThreadedServer,
+    emulator: LoopbackServer,
 ) -> None:
     content = png(64, 64, noise=64) + os.urandom(2000)  # trailing bytes after IEND: still a PNG
     async with gateway_client(emulator.url, upload_max_bytes=1024) as gateway:

@@ -11,7 +11,7 @@ import pytest
 
 from schema.relay import encode_global_id
 from tests.support.gateway import GatewayClient, gateway_client
-from tests.support.servers import ThreadedServer
+from tests.support.servers import LoopbackServer
 
 QUERIES = Path(__file__).resolve().parents[2] / "queries"
 CREATE = (QUERIES / "create_training_job.graphql").read_text(encoding="utf-8")
@@ -211,7 +211,7 @@ async def test_a_chinese_app_user_id_is_refused_before_the_upstream(gateway: Gat
 
 @pytest.fixture(params=["memory", "redis"])
 async def keyed_gateway(
-    request: pytest.FixtureRequest, emulator: ThreadedServer
+    request: pytest.FixtureRequest, emulator: LoopbackServer
 ) -> AsyncIterator[GatewayClient]:
     redis_url = None if request.param == "memory" else REDIS_URL
     async with gateway_client(emulator.url, redis_url=redis_url) as client:

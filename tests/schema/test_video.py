@@ -10,7 +10,7 @@ from urllib.parse import parse_qs
 import pytest
 
 from tests.support.gateway import GatewayClient, gateway_client
-from tests.support.servers import ThreadedServer
+from tests.support.servers import LoopbackServer
 
 LIST = "ListDigitalHumanVideo"
 SHOW_2D = "Show2DDigitalHumanVideo"
@@ -42,7 +42,7 @@ def codes(body: dict[str, Any]) -> list[str]:
 
 
 @pytest.fixture
-async def aliasing_gateway(emulator: ThreadedServer) -> AsyncIterator[GatewayClient]:
+async def aliasing_gateway(emulator: LoopbackServer) -> AsyncIterator[GatewayClient]:
     """A gateway allowing 250 aliases and the tokens they take (GATEWAY_MAX_ALIASES, GATEWAY_MAX_TOKENS),
     for lookups of many jobs in one document."""
     async with gateway_client(emulator.url, max_aliases=250, max_tokens=5000) as client:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.support.gateway import V1, GatewayClient, gateway_client
-from tests.support.servers import ThreadedServer
+from tests.support.servers import LoopbackServer
 
 QUERIES = Path(__file__).resolve().parents[2] / "queries"
 CREATE_VIDEO = (QUERIES / "create_video_job.graphql").read_text(encoding="utf-8")
@@ -256,7 +256,7 @@ async def test_a_refusal_the_upstream_alone_makes_is_a_user_error_with_its_mss_c
 
 
 async def test_an_unavailable_upstream_fails_the_create_and_it_is_never_retried(
-    emulator: ThreadedServer,
+    emulator: LoopbackServer,
 ) -> None:
     async with gateway_client(emulator.url, max_retries=2) as gateway:
         await add_fault(gateway, method="POST", path="/2d-digital-human-videos$", status=503, times=1)

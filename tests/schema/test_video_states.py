@@ -9,7 +9,7 @@ from starlette.applications import Starlette
 
 from gateway.emulator import create_app as create_emulator
 from tests.support.gateway import GatewayClient, emulator_config
-from tests.support.servers import ThreadedServer, serve
+from tests.support.servers import LoopbackServer, serve
 
 DETAIL = """query ($id: String!) {
   videoJob(jobId: $id) { state rawState terminal scriptId voiceConfig { speed } }
@@ -23,7 +23,7 @@ def emulator_app() -> Starlette:
 
 
 @pytest.fixture
-def emulator(emulator_app: Starlette) -> Iterator[ThreadedServer]:
+def emulator(emulator_app: Starlette) -> Iterator[LoopbackServer]:
     # Replaces the shared emulator fixture so these tests can reach the emulator's jobs directly.
     with serve(emulator_app) as server:
         yield server

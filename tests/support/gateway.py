@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -27,6 +28,10 @@ FROZEN = Timings(
     training_step=1e9,
     failure_rate=0.0,
 )
+
+
+# httpx loads a CA store for every client it builds; the tests' clients share one.
+SSL_CONTEXT = ssl.create_default_context()
 
 
 def emulator_config(**overrides: Any) -> EmulatorConfig:
@@ -164,6 +169,6 @@ async def gateway_client(emulator_url: str, **settings: Any) -> AsyncIterator[Ga
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway") as http,
-        httpx.AsyncClient(base_url=emulator_url) as emulator,
+        httpx.AsyncClient(base_url=emulator_url, verify=SSL_CONTEXT) as emulator,
     ):
         yield GatewayClient(http, emulator, app)

@@ -11,7 +11,7 @@ import pytest
 
 from gateway.emulator import EmulatorConfig, Timings, create_app
 from gateway.upstream import Credentials, UpstreamClient, UpstreamConfig
-from tests.support.servers import ThreadedServer, serve
+from tests.support.servers import LoopbackServer, serve
 from tests.upstream.emulator_admin import EmulatorAdmin
 from tests.upstream.recording import RecordingUpstream
 
@@ -32,14 +32,14 @@ ClientFactory = Callable[..., UpstreamClient]
 
 
 @pytest.fixture(scope="session")
-def recording_server() -> Iterator[tuple[ThreadedServer, RecordingUpstream]]:
+def recording_server() -> Iterator[tuple[LoopbackServer, RecordingUpstream]]:
     upstream = RecordingUpstream()
     with serve(upstream) as server:
         yield server, upstream
 
 
 @pytest.fixture
-def recording(recording_server: tuple[ThreadedServer, RecordingUpstream]) -> RecordingUpstream:
+def recording(recording_server: tuple[LoopbackServer, RecordingUpstream]) -> RecordingUpstream:
     _, upstream = recording_server
     upstream.received.clear()
     upstream.answers.clear()
@@ -48,7 +48,7 @@ def recording(recording_server: tuple[ThreadedServer, RecordingUpstream]) -> Rec
 
 @pytest.fixture
 async def recorded_aksk_client(
-    recording_server: tuple[ThreadedServer, RecordingUpstream],
+    recording_server: tuple[LoopbackServer, RecordingUpstream],
 ) -> AsyncIterator[UpstreamClient]:
     server, _ = recording_server
     config = UpstreamConfig(server.url, PROJECT, auth_mode="aksk", ak=AK, sk=SK, max_retries=0)
@@ -58,7 +58,7 @@ async def recorded_aksk_client(
 
 @pytest.fixture
 async def recorded_token_client(
-    recording_server: tuple[ThreadedServer, RecordingUpstream],
+    recording_server: tuple[LoopbackServer, RecordingUpstream],
 ) -> AsyncIterator[UpstreamClient]:
     server, _ = recording_server
     async with UpstreamClient(UpstreamConfig(server.url, PROJECT, max_retries=0)) as client:
@@ -66,7 +66,7 @@ async def recorded_token_client(
 
 
 @pytest.fixture(scope="session")
-def emulator_server() -> Iterator[ThreadedServer]:
+def emulator_server() -> Iterator[LoopbackServer]:
     config = EmulatorConfig(
         project_id=PROJECT,
         tokens=(TOKEN,),
@@ -80,14 +80,14 @@ def emulator_server() -> Iterator[ThreadedServer]:
 
 
 @pytest.fixture
-async def admin(emulator_server: ThreadedServer) -> EmulatorAdmin:
+async def admin(emulator_server: LoopbackServer) -> EmulatorAdmin:
     admin = EmulatorAdmin(emulator_server.url)
     await admin.reset()
     return admin
 
 
 @pytest.fixture
-async def make_client(emulator_server: ThreadedServer) -> AsyncIterator[ClientFactory]:
+async def make_client(emulator_server: LoopbackServer) -> AsyncIterator[ClientFactory]:
     """Clients of the emulator with tiny backoff; keyword arguments override UpstreamConfig fields."""
     clients: list[UpstreamClient] = []
 

@@ -15,7 +15,7 @@ from gateway.upstream import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from tests.support.servers import ThreadedServer
+from tests.support.servers import LoopbackServer
 from tests.upstream.conftest import TOKEN, ClientFactory
 
 CALLER = Credentials(token=TOKEN, app_user_id="pool")
@@ -52,7 +52,7 @@ async def test_cancelling_hundreds_of_queued_calls_leaves_every_connection_usabl
 
 
 async def test_a_cancelled_request_during_slow_answers_does_not_strand_connections(
-    make_client: ClientFactory, emulator_server: ThreadedServer
+    make_client: ClientFactory, emulator_server: LoopbackServer
 ) -> None:
     client = make_client(max_connections=POOL_SIZE, connect_timeout=1.0)
     async with httpx.AsyncClient(base_url=emulator_server.url) as admin:
@@ -77,7 +77,7 @@ async def test_a_cancelled_request_during_slow_answers_does_not_strand_connectio
 
 
 async def test_a_pool_whose_connections_are_all_taken_is_reported_at_once(
-    make_client: ClientFactory, emulator_server: ThreadedServer
+    make_client: ClientFactory, emulator_server: LoopbackServer
 ) -> None:
     client = make_client(max_connections=1, connect_timeout=0.2, read_timeout=5.0, total_timeout=5.0)
     async with httpx.AsyncClient(base_url=emulator_server.url) as admin:
