@@ -25,9 +25,8 @@ from gateway.upstream import (
 from schema.mutations import IdempotencyKeyReused, OutcomeUnknown, create_once
 from schema.relay import GatewayInfo
 from tests.support.gateway import gateway_client
+from tests.support.redis import REDIS_URL
 from tests.support.servers import LoopbackServer
-
-REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 @pytest.fixture(params=["memory", "redis"])

@@ -22,11 +22,11 @@ from gateway.persisted import PersistedDocuments, PersistedQueryNotFound, RedisR
 from gateway.settings import Settings, SettingsError
 from schema.limits import Limits
 from tests.support.gateway import GatewayClient, gateway_client
+from tests.support.redis import REDIS_URL
 from tests.support.servers import LoopbackServer, free_port
 from tests.test_subscriptions import TIMEOUT, LiveGateway, live_gateway
 
 QUERIES = Path(__file__).resolve().parents[1] / "queries"
-REDIS_URL = "redis://127.0.0.1:6379/0"
 ROOT = Path(__file__).resolve().parents[1]
 VIDEO_JOB = "query VideoJobState($jobId: String!) { videoJob(jobId: $jobId) { jobId state } }"
 

@@ -20,9 +20,9 @@ from gateway.emulator import create_app as create_emulator
 from gateway.settings import Settings
 from tests.schema.test_video_mutations import VIDEO_INPUT
 from tests.support.gateway import PROJECT, GatewayClient, emulator_config, gateway_client
+from tests.support.redis import REDIS_URL
 from tests.support.servers import LoopbackServer, free_port, serve
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
 LIST = "{ videoJobs(first: 1) { edges { node { jobId } } } }"
 CREATE = """
 mutation ($input: CreateVideoJobInput!) {

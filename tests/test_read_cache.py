@@ -16,6 +16,7 @@ from gateway.live.hub import JobStateHub
 from gateway.upstream import Credentials, UpstreamClient
 from tests.live import until
 from tests.support.gateway import AK, SK, VIDEO_BODY, GatewayClient, gateway_client
+from tests.support.redis import REDIS_URL
 from tests.support.servers import LoopbackServer
 
 QUERIES = Path(__file__).resolve().parents[1] / "queries"
@@ -32,7 +33,6 @@ VIDEO_INPUT: dict[str, Any] = {
     "shootScripts": [{"sequenceNo": 0, "shootScript": {"textConfig": {"text": "Hello there."}}}],
     "outputAssetConfig": {"assetName": "Greeting"},
 }
-REDIS_URL = "redis://127.0.0.1:6379/0"
 KEEP = 1.0
 TERMINAL = 300.0
 # Long enough that every request sent together is still waiting when the upstream answers.

@@ -24,9 +24,9 @@ from redis.asyncio import Redis
 from gateway.emulator import create_app as create_emulator
 from tests.schema.test_video_mutations import VIDEO_INPUT
 from tests.support.gateway import PROJECT, TOKENS, V1, VIDEO_BODY, emulator_config
+from tests.support.redis import REDIS_URL
 from tests.support.servers import LoopbackServer, free_port, serve
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
 INTERVAL = 0.3
 SUBSCRIBE = """
 subscription ($jobId: String!) {

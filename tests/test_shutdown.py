@@ -20,6 +20,7 @@ from websockets.typing import Subprotocol
 from gateway.emulator import create_app as create_emulator
 from tests.schema.test_video_mutations import VIDEO_INPUT
 from tests.support.gateway import PROJECT, emulator_config
+from tests.support.redis import REDIS_URL
 from tests.support.servers import LoopbackServer, serve
 from tests.support.serving import Served, clean_env, read_response, serve_gateway
 from tests.test_replicas import Replica, create_directly, lease_owner, subscription
@@ -187,7 +188,6 @@ async def test_a_request_outlasting_the_drain_time_does_not_hold_the_exit(
 
 # Replicas: the poll lease of a job goes when its holder drains, not when it expires.
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
 # Long enough that a lease left to expire (1.5 intervals) would be seen still held.
 SLOW_INTERVAL = 8
 

@@ -26,9 +26,9 @@ from gateway.live.callbacks import (
 from gateway.live.events import JobKind, JobRef
 from gateway.settings import Settings
 from tests.support.gateway import PROJECT, emulator_config
+from tests.support.redis import REDIS_URL
 from tests.support.servers import LoopbackServer, free_port, serve
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
 SECRET = "shared-callback-secret-0123456789"
 PUBLIC = "https://gateway.example"
 NOWHERE = f"http://127.0.0.1:{free_port()}"

@@ -15,9 +15,10 @@ from gateway.live.events import JobChange, JobRef, Message, RefreshHint
 from gateway.live.hub import HubStopped, JobStateHub
 from gateway.live.leases import RedisLeases
 from tests.live import Emulator, Subscriber, emulator_admin, hub_settings, running_hub, until
+from tests.support.redis import REDIS_URL
 from tests.support.servers import LoopbackServer
 
-REDIS = "redis://127.0.0.1:6379/0"
+REDIS = REDIS_URL
 INTERVAL = 0.2
 LIST = "ListDigitalHumanVideo"
 

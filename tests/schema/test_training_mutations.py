@@ -11,6 +11,7 @@ import pytest
 
 from schema.relay import encode_global_id
 from tests.support.gateway import GatewayClient, gateway_client
+from tests.support.redis import REDIS_URL
 from tests.support.servers import LoopbackServer
 
 QUERIES = Path(__file__).resolve().parents[2] / "queries"
@@ -18,7 +19,6 @@ CREATE = (QUERIES / "create_training_job.graphql").read_text(encoding="utf-8")
 SUBMIT = (QUERIES / "submit_training_job.graphql").read_text(encoding="utf-8")
 DELETE = (QUERIES / "delete_training_job.graphql").read_text(encoding="utf-8")
 READ = "query ($jobId: String!) { trainingJob(jobId: $jobId) { jobId state } }"
-REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 def operations(calls: list[dict[str, Any]]) -> list[str]:
