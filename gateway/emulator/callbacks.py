@@ -53,11 +53,14 @@ class CallbackSender:
             }
         )
 
-    async def _run(self, client: httpx.AsyncClient) -> None:
+    async def _run(self) -> None:
         while True:
             callback = await self._queue.get()
+            if self._client is None:
+                # Made for the first callback: most runs send none, and each client loads a CA store.
+                self._client = httpx.AsyncClient(timeout=CALLBACK_TIMEOUT, follow_redirects=False)
             try:
-                await self._deliver(client, callback)
+                await self._deliver(self._client, callback)
             except Exception:
                 logger.exception("callback delivery crashed")
 
@@ -69,8 +72,7 @@ class CallbackSender:
         self._queue = asyncio.Queue()
         for callback in pending:
             self._queue.put_nowait(callback)
-        self._client = httpx.AsyncClient(timeout=CALLBACK_TIMEOUT, follow_redirects=False)
-        self._task = asyncio.create_task(self._run(self._client), name="emulator-callbacks")
+        self._task = asyncio.create_task(self._run(), name="emulator-callbacks")
 
     async def stop(self) -> None:
         if self._task is not None:
