@@ -16,7 +16,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route, WebSocketRoute
 
-from gateway.clientauth import ClientAuthMiddleware, client_auth
+from gateway.bearer_tokens import client_auth
+from gateway.clientauth import ClientAuthMiddleware
 from gateway.context import build_context
 from gateway.drain import SHUTTING_DOWN, Drain, DrainGuard
 from gateway.edge import inner_middleware, outer_middleware
