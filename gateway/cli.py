@@ -16,7 +16,7 @@ import orjson
 import uvicorn
 from uvicorn.config import STARTUP_FAILURE
 
-from gateway import __version__, logs
+from gateway import __version__, log_output, redaction
 from gateway.settings import EMULATOR_PROJECT_ID, Settings, SettingsError
 
 log = logging.getLogger("gateway")
@@ -88,10 +88,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = Settings.from_env()
     except SettingsError as exc:
         if os.environ.get("GATEWAY_LOG_FORMAT", "").strip().lower() == "json":
-            logs.configure("json", "error")
+            log_output.configure("json", "error")
         say_error(f"metastudio-gateway: {exc}")
         return 2
-    logs.configure(settings.log_format, settings.log_level, secrets=logs.secret_settings(settings))
+    log_output.configure(settings.log_format, settings.log_level, secrets=redaction.secret_settings(settings))
     if args.command == "emulator":
         return run_emulator(args, settings)
     if args.command == "manifest":
@@ -112,7 +112,7 @@ def run_gateway(settings: Settings) -> int:
 
         emulator, settings = start_for(settings)
         # The emulator's key pair may be made for this run.
-        logs.redact.add(logs.secret_settings(settings))
+        redaction.redact.add(redaction.secret_settings(settings))
     try:
         app = create_app(settings)
         try:
@@ -162,21 +162,21 @@ def warn_public_demo(host: str) -> None:
     """Printed (in text) and logged: a demo gateway listening beyond loopback is rarely what was meant."""
     message = DEMO_WARNING.format(host=host)
     banner = "!" * 78
-    if not logs.json_configured():
+    if not log_output.json_configured():
         print(f"{banner}\n{message}\n{banner}", flush=True)
     log.warning(message)
 
 
 def say(line: str) -> None:
     """A start-up line: printed for a terminal; with JSON logs, a log record like every other line."""
-    if logs.json_configured():
+    if log_output.json_configured():
         log.info(line.strip())
     else:
         print(line, flush=True)
 
 
 def say_error(line: str) -> None:
-    if logs.json_configured():
+    if log_output.json_configured():
         log.error(line)
     else:
         print(line, file=sys.stderr)
