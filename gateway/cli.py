@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import gc
-import ipaddress
 import logging
 import os
 import sys
@@ -17,7 +16,7 @@ import uvicorn
 from uvicorn.config import STARTUP_FAILURE
 
 from gateway import __version__, log_output, redaction
-from gateway.settings import EMULATOR_PROJECT_ID, Settings, SettingsError
+from gateway.settings import EMULATOR_PROJECT_ID, Settings, SettingsError, is_loopback
 
 log = logging.getLogger("gateway")
 
@@ -140,15 +139,6 @@ def run_gateway(settings: Settings) -> int:
         if emulator is not None:
             emulator.stop()
     return 0
-
-
-def is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 DEMO_WARNING = (
