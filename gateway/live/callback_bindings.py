@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Protocol, cast
 import orjson
 from starlette.requests import HTTPConnection
 
+from gateway.expiring import make_room
 from gateway.live.events import JOB_KINDS, JobKind, JobRef
 from gateway.upstream import JSONObject
 
@@ -45,7 +46,8 @@ class MemoryCallbackBindings:
     async def bind(self, nonce: str, ref: JobRef) -> None:
         now = time.monotonic()
         if len(self._jobs) >= self.capacity:
-            self._forget_expired(now)
+            # Should live bindings fill it, the oldest go: their jobs are still polled.
+            make_room(self._jobs, now, self.capacity)
         self._jobs[nonce] = (now + self.ttl, ref)
 
     async def job_of(self, nonce: str) -> JobRef | None:
@@ -59,13 +61,6 @@ class MemoryCallbackBindings:
 
     async def aclose(self) -> None:
         self._jobs.clear()
-
-    def _forget_expired(self, now: float) -> None:
-        for nonce in [n for n, (expires, _) in self._jobs.items() if expires <= now]:
-            del self._jobs[nonce]
-        # Still full of live bindings: the oldest go first; their jobs are still polled.
-        while len(self._jobs) >= self.capacity:
-            del self._jobs[next(iter(self._jobs))]
 
 
 class RedisCallbackBindings:
