@@ -16,7 +16,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route, WebSocketRoute
 
-from gateway.clientauth import ClientAuthMiddleware, client_auth
+from gateway.bearer_tokens import client_auth
+from gateway.clientauth import ClientAuthMiddleware
 from gateway.context import build_context
 from gateway.drain import SHUTTING_DOWN, Drain, DrainGuard
 from gateway.edge import inner_middleware, outer_middleware
@@ -24,7 +25,9 @@ from gateway.graphiql import STATIC_PATH, static_app
 from gateway.graphql import GatewayGraphQL
 from gateway.idempotency import IdempotencyStore, idempotency_store
 from gateway.live.bus import EventBus, MemoryBus, RedisBus
-from gateway.live.callbacks import callback_bindings, callback_route
+from gateway.live.callback_bindings import callback_bindings
+from gateway.live.callback_logs import hide_callback_tokens
+from gateway.live.callback_route import callback_route
 from gateway.live.hub import JobStateHub
 from gateway.live.leases import Leases, MemoryLeases, RedisLeases
 from gateway.loaders.base import KindCache
@@ -138,6 +141,8 @@ def create_app(
     # Each app its own registry: tests run several apps in one process, and each replica reports its own.
     metrics = Metrics()
     verifier = client_auth(settings)
+    # The access log and httpx write request URLs, and a callback's URL holds its job's secret.
+    hide_callback_tokens()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

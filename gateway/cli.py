@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import gc
-import ipaddress
 import logging
 import os
 import sys
@@ -16,8 +15,8 @@ import orjson
 import uvicorn
 from uvicorn.config import STARTUP_FAILURE
 
-from gateway import __version__, logs
-from gateway.settings import EMULATOR_PROJECT_ID, Settings, SettingsError
+from gateway import __version__, log_output, redaction
+from gateway.settings import EMULATOR_PROJECT_ID, Settings, SettingsError, is_loopback
 
 log = logging.getLogger("gateway")
 
@@ -88,10 +87,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = Settings.from_env()
     except SettingsError as exc:
         if os.environ.get("GATEWAY_LOG_FORMAT", "").strip().lower() == "json":
-            logs.configure("json", "error")
+            log_output.configure("json", "error")
         say_error(f"metastudio-gateway: {exc}")
         return 2
-    logs.configure(settings.log_format, settings.log_level, secrets=logs.secret_settings(settings))
+    log_output.configure(settings.log_format, settings.log_level, secrets=redaction.secret_settings(settings))
     if args.command == "emulator":
         return run_emulator(args, settings)
     if args.command == "manifest":
@@ -112,7 +111,7 @@ def run_gateway(settings: Settings) -> int:
 
         emulator, settings = start_for(settings)
         # The emulator's key pair may be made for this run.
-        logs.redact.add(logs.secret_settings(settings))
+        redaction.redact.add(redaction.secret_settings(settings))
     try:
         app = create_app(settings)
         try:
@@ -142,15 +141,6 @@ def run_gateway(settings: Settings) -> int:
     return 0
 
 
-def is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 DEMO_WARNING = (
     "WARNING: serving the DEMO emulator with DEMO credentials on {host}, reachable beyond this machine: "
     "anyone who reaches it may use it, signed with the demo key or with the public demo token. Set "
@@ -162,21 +152,21 @@ def warn_public_demo(host: str) -> None:
     """Printed (in text) and logged: a demo gateway listening beyond loopback is rarely what was meant."""
     message = DEMO_WARNING.format(host=host)
     banner = "!" * 78
-    if not logs.json_configured():
+    if not log_output.json_configured():
         print(f"{banner}\n{message}\n{banner}", flush=True)
     log.warning(message)
 
 
 def say(line: str) -> None:
     """A start-up line: printed for a terminal; with JSON logs, a log record like every other line."""
-    if logs.json_configured():
+    if log_output.json_configured():
         log.info(line.strip())
     else:
         print(line, flush=True)
 
 
 def say_error(line: str) -> None:
-    if logs.json_configured():
+    if log_output.json_configured():
         log.error(line)
     else:
         print(line, file=sys.stderr)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.requests import HTTPConnection
 
-from gateway.clientauth import MISSING as MISSING_BEARER
+from gateway.bearer_tokens import MISSING as MISSING_BEARER
 from gateway.clientauth import identity_of
 from gateway.edge.request_id import scope_request_id
 from gateway.idempotency import IdempotencyStore

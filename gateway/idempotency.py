@@ -8,6 +8,8 @@ from typing import Any, Literal, Protocol
 
 import orjson
 
+from gateway.expiring import make_room
+
 Status = Literal["pending", "done", "unknown"]
 REMEMBER_SECONDS = 24 * 3600
 
@@ -51,7 +53,8 @@ class MemoryIdempotencyStore:
         if held is not None and held[0] > now:
             return held[1]
         if len(self._claims) >= self.capacity:
-            self._forget_expired(now)
+            # Should live keys fill it, the oldest go rather than refuse creates.
+            make_room(self._claims, now, self.capacity)
         self._claims[key] = (now + ttl, Claim(fingerprint, "pending"))
         return None
 
@@ -63,13 +66,6 @@ class MemoryIdempotencyStore:
 
     async def aclose(self) -> None:
         self._claims.clear()
-
-    def _forget_expired(self, now: float) -> None:
-        for key in [k for k, (expires, _) in self._claims.items() if expires <= now]:
-            del self._claims[key]
-        # Still full of live keys: drop the oldest rather than refuse creates.
-        while len(self._claims) >= self.capacity:
-            del self._claims[next(iter(self._claims))]
 
 
 class StoreUnavailable(Exception):

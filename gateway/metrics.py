@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from graphql import GraphQLError
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
@@ -38,13 +38,8 @@ RateLimitReason = Literal[
     "call_budget",
     "request_rate",
 ]
-RATE_LIMIT_REASONS: tuple[RateLimitReason, ...] = (
-    "subscriptions_per_connection",
-    "subscriptions_per_caller",
-    "subscriptions_total",
-    "call_budget",
-    "request_rate",
-)
+# The Literal says the values once; the tuple is read from it.
+RATE_LIMIT_REASONS: tuple[RateLimitReason, ...] = get_args(RateLimitReason)
 # Why a caller's bearer token was refused (GATEWAY_CLIENT_AUTH=jwt); the label takes no other value.
 UnauthenticatedReason = Literal[
     "missing",
@@ -58,18 +53,7 @@ UnauthenticatedReason = Literal[
     "wrong_issuer",
     "bad_claims",
 ]
-UNAUTHENTICATED_REASONS: tuple[UnauthenticatedReason, ...] = (
-    "missing",
-    "malformed",
-    "bad_algorithm",
-    "unknown_key",
-    "bad_signature",
-    "expired",
-    "not_yet_valid",
-    "wrong_audience",
-    "wrong_issuer",
-    "bad_claims",
-)
+UNAUTHENTICATED_REASONS: tuple[UnauthenticatedReason, ...] = get_args(UnauthenticatedReason)
 # The worse outcome wins when one request has errors of several classes.
 _SEVERITY: dict[Outcome, int] = {"ok": 0, "client_error": 1, "refused": 2, "upstream_error": 3, "internal": 4}
 _CODE_OUTCOMES: dict[str, Outcome] = {
@@ -90,51 +74,44 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
-        self.graphql_requests = Counter(
-            f"{PREFIX}_graphql_requests",
+        self.graphql_requests = self._counter(
+            "graphql_requests",
             "GraphQL operations by type and outcome (ok, or the class of their worst error).",
             ["operation_type", "outcome"],
-            registry=self.registry,
         )
-        self.graphql_duration = Histogram(
-            f"{PREFIX}_graphql_request_duration_seconds",
+        self.graphql_duration = self._histogram(
+            "graphql_request_duration_seconds",
             "Time from parsing to the last result of a GraphQL operation (a subscription's whole life).",
             ["operation_type"],
-            buckets=_GRAPHQL_BUCKETS,
-            registry=self.registry,
+            _GRAPHQL_BUCKETS,
         )
-        self.upstream_requests = Counter(
-            f"{PREFIX}_upstream_requests",
+        self.upstream_requests = self._counter(
+            "upstream_requests",
             "HTTP requests to MetaStudio (each attempt) by operation and HTTP status or transport outcome.",
             ["operation", "status"],
-            registry=self.registry,
         )
-        self.upstream_duration = Histogram(
-            f"{PREFIX}_upstream_request_duration_seconds",
+        self.upstream_duration = self._histogram(
+            "upstream_request_duration_seconds",
             "Time of one HTTP request to MetaStudio, waiting for a pooled connection included.",
             ["operation"],
-            buckets=_UPSTREAM_BUCKETS,
-            registry=self.registry,
+            _UPSTREAM_BUCKETS,
         )
         self.subscriptions_active = Gauge(
             f"{PREFIX}_subscriptions_active",
             "Subscriptions running now, over every transport.",
             registry=self.registry,
         )
-        self.rate_limited_total = Counter(
-            f"{PREFIX}_rate_limited",
-            "Requests or subscriptions the gateway refused for rate reasons.",
-            ["reason"],
-            registry=self.registry,
+        self.rate_limited_total = self._counter(
+            "rate_limited", "Requests or subscriptions the gateway refused for rate reasons.", ["reason"]
         )
-        for reason in RATE_LIMIT_REASONS:
-            self.rate_limited_total.labels(reason)
-        self.unauthenticated_total = Counter(
-            f"{PREFIX}_unauthenticated",
+        self.unauthenticated_total = self._counter(
+            "unauthenticated",
             "Requests and WebSocket connections refused for their bearer token, by reason.",
             ["reason"],
-            registry=self.registry,
         )
+        # Every reason is a series from the start, at 0, so a first refusal shows as an increase.
+        for reason in RATE_LIMIT_REASONS:
+            self.rate_limited_total.labels(reason)
         for unauthenticated in UNAUTHENTICATED_REASONS:
             self.unauthenticated_total.labels(unauthenticated)
         self.hub: JobStateHub | None = None
@@ -145,6 +122,14 @@ class Metrics:
         self._durations = {kind: self.graphql_duration.labels(kind) for kind in OPERATION_TYPES}
         self._upstream: dict[tuple[str, str], Any] = {}
         self._upstream_durations: dict[str, Any] = {}
+
+    def _counter(self, name: str, documentation: str, labels: list[str]) -> Counter:
+        return Counter(f"{PREFIX}_{name}", documentation, labels, registry=self.registry)
+
+    def _histogram(
+        self, name: str, documentation: str, labels: list[str], buckets: tuple[float, ...]
+    ) -> Histogram:
+        return Histogram(f"{PREFIX}_{name}", documentation, labels, buckets=buckets, registry=self.registry)
 
     def graphql_request(self, operation_type: str, outcome: Outcome, seconds: float) -> None:
         key = (operation_type, outcome)

@@ -352,10 +352,11 @@ def _is_jwks_url(value: str) -> bool:
     if parts.scheme == "https":
         return True
     # Keys fetched in the clear could be swapped on the way; only this machine's own traffic is spared.
-    return parts.scheme == "http" and _is_loopback(parts.hostname)
+    return parts.scheme == "http" and is_loopback(parts.hostname)
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """Whether `host` names this machine only: localhost, or a loopback address."""
     if host.lower() == "localhost":
         return True
     try:

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 import orjson
 
 from gateway.idempotency import REMEMBER_SECONDS, Claim, IdempotencyStore, StoreUnavailable
-from gateway.live.callbacks import job_created
+from gateway.live.callback_bindings import job_created
 from gateway.live.events import JobKind
 from gateway.loaders.base import CallBudgetExceeded, MissingCredentials
 from gateway.upstream import JSONObject, UpstreamError, UpstreamHTTPError

@@ -9,7 +9,7 @@ import strawberry
 from starlette.datastructures import UploadFile
 from strawberry.file_uploads import Upload
 
-from gateway.live.callbacks import gateway_callback
+from gateway.live.callback_tokens import gateway_callback
 from gateway.pictures import (
     picture_file_from_upload,
     sha256_of_upload,

@@ -8,7 +8,7 @@ from typing import Annotated, Any, TypeVar, cast
 import strawberry
 from strawberry.types.nodes import Selection
 
-from gateway.live.callbacks import gateway_callback
+from gateway.live.callback_tokens import gateway_callback
 from gateway.loaders.video import VIDEO_2D, VIDEO_PHOTO
 from gateway.upstream import Credentials, JSONObject, UpstreamHTTPError, UpstreamInvalidResponse
 from schema.mutations import caller_problems, create_job

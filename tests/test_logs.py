@@ -23,7 +23,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 from websockets.typing import Subprotocol
 
-from gateway import logs
+from gateway import log_output, logs, redaction
 from gateway.settings import Settings, SettingsError
 from tests.support.serving import clean_env, serve_gateway
 
@@ -286,7 +286,7 @@ def test_no_secret_appears_in_json_logs(json_run: Run) -> None:
     for secret in (TOKEN, CALLBACK_SECRET, APP_USER, CALLBACK_TOKEN):
         assert not [piece for piece in pieces(secret) if piece in json_run.output], secret
     # Not even masked: nothing tried to write one.
-    assert logs.REDACTED not in json_run.output
+    assert redaction.REDACTED not in json_run.output
 
 
 # Text, the default
@@ -332,7 +332,7 @@ def test_text_lines_carry_the_request_id(text_run: Run) -> None:
 def test_no_secret_appears_in_text_logs(text_run: Run) -> None:
     for secret in (AK, SK, JWT_SECRET, BEARER, APP_USER):
         assert not [piece for piece in pieces(secret) if piece in text_run.output], secret
-    assert logs.REDACTED not in text_run.output
+    assert redaction.REDACTED not in text_run.output
 
 
 # The formatters themselves
@@ -349,11 +349,11 @@ def logger_to(stream: io.StringIO, formatter: logging.Formatter) -> logging.Logg
     return logger
 
 
-@pytest.mark.parametrize("formatter", [logs.JsonFormatter, logs.TextFormatter])
+@pytest.mark.parametrize("formatter", [log_output.JsonFormatter, log_output.TextFormatter])
 def test_a_secret_that_reaches_a_line_is_masked(formatter: type[logging.Formatter]) -> None:
     stream = io.StringIO()
     logger = logger_to(stream, formatter())
-    logs.redact.add([SK])
+    redaction.redact.add([SK])
     signed = "a" * 64
     token = jwt.encode({"sub": "u"}, JWT_SECRET, algorithm="HS256")
     try:
@@ -361,16 +361,16 @@ def test_a_secret_that_reaches_a_line_is_masked(formatter: type[logging.Formatte
         logger.warning('sent "Authorization: Bearer %s" and X-Auth-Token: %s', TOKEN, TOKEN)
         logger.warning("a token %s and Signature=%s", token, signed)
     finally:
-        logs.redact.clear()
+        redaction.redact.clear()
     written = stream.getvalue()
     for secret in (SK, TOKEN, token, signed):
         assert secret not in written
-    assert written.count(logs.REDACTED) == 5
+    assert written.count(redaction.REDACTED) == 5
 
 
 def test_a_json_line_holds_the_request_fields_and_the_exception_in_one_line() -> None:
     stream = io.StringIO()
-    logger = logger_to(stream, logs.JsonFormatter())
+    logger = logger_to(stream, log_output.JsonFormatter())
     fields, token = logs.begin_request("req-1")
     try:
         logs.note_operation("Named", "query", "f" * 64)
@@ -404,7 +404,7 @@ def test_client_chosen_names_are_bounded_and_escaped() -> None:
 def test_text_that_orjson_refuses_still_makes_one_json_line() -> None:
     stream = io.StringIO()
     undecodable = b"\xff".decode("utf-8", "surrogateescape")
-    logger_to(stream, logs.JsonFormatter()).warning("undecodable %s", undecodable)
+    logger_to(stream, log_output.JsonFormatter()).warning("undecodable %s", undecodable)
     assert json.loads(stream.getvalue())["message"] == "undecodable \udcff"
 
 

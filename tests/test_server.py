@@ -16,15 +16,10 @@ import websockets
 from starlette.applications import Starlette
 from websockets.typing import Subprotocol
 
+from gateway.connection_guard import ConnectionLimits, protocol_for
 from gateway.emulator import create_app as create_emulator
-from gateway.server import (
-    ConnectionLimits,
-    UnsupportedServer,
-    check_instances,
-    check_uvicorn,
-    connections_that_fit,
-    protocol_for,
-)
+from gateway.open_files import connections_that_fit
+from gateway.server import UnsupportedServer, check_instances, check_uvicorn
 from gateway.settings import Settings, SettingsError
 from tests.support.gateway import PROJECT, TOKENS, V1, VIDEO_BODY, emulator_config
 from tests.support.servers import LoopbackServer, serve

@@ -10,7 +10,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway import logs
 from gateway.edge.request_id import scope_request_id
-from gateway.live.callbacks import CALLBACK_PATH
+from gateway.live.callback_tokens import CALLBACK_PATH
 
 logger = logging.getLogger("gateway.access")
 

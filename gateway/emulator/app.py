@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -21,81 +21,44 @@ from gateway.emulator.errors import MSSError, code_for_status, error_response
 from gateway.emulator.middleware import EmulatorMiddleware
 from gateway.emulator.seed import seed_demo_jobs
 
+Endpoint = Callable[[Request], Awaitable[Response]]
+
 V1 = "/v1/{project_id}"
 VIDEOS = f"{V1}/2d-digital-human-videos"
 PHOTO_VIDEOS = f"{V1}/photo-digital-human-videos"
 TRAINING = f"{V1}/digital-human-training-manage/user/jobs"
 PICTURES = f"{V1}/digital-human/stylized/picture-modelings"
+VIDEO, PHOTO_VIDEO, TRAINING_JOB, PICTURE = (
+    f"{jobs}/{{job_id}}" for jobs in (VIDEOS, PHOTO_VIDEOS, TRAINING, PICTURES)
+)
 
-upstream_routes: list[BaseRoute] = [
-    Route(
-        f"{V1}/digital-human-videos", routes_video.list_videos, methods=["GET"], name="ListDigitalHumanVideo"
-    ),
-    Route(VIDEOS, routes_video.create_2d_video, methods=["POST"], name="Create2DDigitalHumanVideo"),
-    Route(
-        f"{VIDEOS}/{{job_id}}", routes_video.show_2d_video, methods=["GET"], name="Show2DDigitalHumanVideo"
-    ),
-    Route(
-        f"{VIDEOS}/{{job_id}}/cancel",
-        routes_video.cancel_2d_video,
-        methods=["POST"],
-        name="Cancel2DDigitalHumanVideo",
-    ),
-    Route(
-        PHOTO_VIDEOS, routes_video.create_photo_video, methods=["POST"], name="CreatePhotoDigitalHumanVideo"
-    ),
-    Route(
-        f"{PHOTO_VIDEOS}/{{job_id}}",
-        routes_video.show_photo_video,
-        methods=["GET"],
-        name="ShowPhotoDigitalHumanVideo",
-    ),
-    Route(
-        f"{PHOTO_VIDEOS}/{{job_id}}/cancel",
-        routes_video.cancel_photo_video,
-        methods=["POST"],
-        name="CancelPhotoDigitalHumanVideo",
-    ),
-    Route(TRAINING, routes_training.list_training_jobs, methods=["GET"], name="List2dModelTrainingJob"),
-    Route(TRAINING, routes_training.create_training_job, methods=["POST"], name="Create2dModelTrainingJob"),
-    Route(
-        f"{TRAINING}/{{job_id}}",
-        routes_training.show_training_job,
-        methods=["GET"],
-        name="Show2dModelTrainingJob",
-    ),
-    Route(
-        f"{TRAINING}/{{job_id}}",
-        routes_training.update_training_job,
-        methods=["PUT"],
-        name="Update2dModelTrainingJob",
-    ),
-    Route(
-        f"{TRAINING}/{{job_id}}",
-        routes_training.delete_training_job,
-        methods=["DELETE"],
-        name="Delete2dModelTrainingJob",
-    ),
-    Route(
-        f"{TRAINING}/{{job_id}}/command",
+# Each upstream operation: its method, path, handler and name (the operation's name in the API reference).
+_OPERATIONS: tuple[tuple[str, str, Endpoint, str], ...] = (
+    ("GET", f"{V1}/digital-human-videos", routes_video.list_videos, "ListDigitalHumanVideo"),
+    ("POST", VIDEOS, routes_video.create_2d_video, "Create2DDigitalHumanVideo"),
+    ("GET", VIDEO, routes_video.show_2d_video, "Show2DDigitalHumanVideo"),
+    ("POST", f"{VIDEO}/cancel", routes_video.cancel_2d_video, "Cancel2DDigitalHumanVideo"),
+    ("POST", PHOTO_VIDEOS, routes_video.create_photo_video, "CreatePhotoDigitalHumanVideo"),
+    ("GET", PHOTO_VIDEO, routes_video.show_photo_video, "ShowPhotoDigitalHumanVideo"),
+    ("POST", f"{PHOTO_VIDEO}/cancel", routes_video.cancel_photo_video, "CancelPhotoDigitalHumanVideo"),
+    ("GET", TRAINING, routes_training.list_training_jobs, "List2dModelTrainingJob"),
+    ("POST", TRAINING, routes_training.create_training_job, "Create2dModelTrainingJob"),
+    ("GET", TRAINING_JOB, routes_training.show_training_job, "Show2dModelTrainingJob"),
+    ("PUT", TRAINING_JOB, routes_training.update_training_job, "Update2dModelTrainingJob"),
+    ("DELETE", TRAINING_JOB, routes_training.delete_training_job, "Delete2dModelTrainingJob"),
+    (
+        "POST",
+        f"{TRAINING_JOB}/command",
         routes_training.run_training_command,
-        methods=["POST"],
-        name="Execute2dModelTrainingCommandByUser",
+        "Execute2dModelTrainingCommandByUser",
     ),
-    Route(PICTURES, routes_picture.create_picture_job, methods=["POST"], name="CreatePictureModelingJob"),
-    Route(
-        f"{PICTURES}-by-url",
-        routes_picture.create_picture_job_by_url,
-        methods=["POST"],
-        name="CreatePictureModelingByUrlJob",
-    ),
-    Route(PICTURES, routes_picture.list_picture_jobs, methods=["GET"], name="ListPictureModelingJobs"),
-    Route(
-        f"{PICTURES}/{{job_id}}",
-        routes_picture.show_picture_job,
-        methods=["GET"],
-        name="ShowPictureModelingJob",
-    ),
+    ("POST", PICTURES, routes_picture.create_picture_job, "CreatePictureModelingJob"),
+    ("POST", f"{PICTURES}-by-url", routes_picture.create_picture_job_by_url, "CreatePictureModelingByUrlJob"),
+    ("GET", PICTURES, routes_picture.list_picture_jobs, "ListPictureModelingJobs"),
+    ("GET", PICTURE, routes_picture.show_picture_job, "ShowPictureModelingJob"),
+)
+upstream_routes: list[BaseRoute] = [
+    Route(path, endpoint, methods=[method], name=name) for method, path, endpoint, name in _OPERATIONS
 ]
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+
+from gateway.emulator import background
 
 logger = logging.getLogger("gateway.emulator")
 
@@ -75,11 +76,8 @@ class CallbackSender:
         self._task = asyncio.create_task(self._run(), name="emulator-callbacks")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await background.cancel(self._task)
+        self._task = None
         if self._client is not None:
             await self._client.aclose()
             self._client = None

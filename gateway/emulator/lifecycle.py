@@ -8,6 +8,7 @@ import logging
 import random
 from collections.abc import Callable
 
+from gateway.emulator import background
 from gateway.emulator.clock import Clock
 from gateway.emulator.config import Timings
 from gateway.emulator.jobs import Job, JobKind, Step, ends_of, states_of
@@ -44,21 +45,19 @@ _TRAINING_PATH = (
 
 
 def video_plan(timings: Timings, fails: bool) -> list[Step]:
-    end = (
-        Step("FAILED", timings.video_processing, VIDEO_FAILURE)
-        if fails
-        else Step("SUCCEED", timings.video_processing)
-    )
-    return [Step("PROCESSING", timings.video_waiting), end]
+    return _processing_plan(timings.video_waiting, timings.video_processing, VIDEO_FAILURE if fails else None)
 
 
 def picture_plan(timings: Timings, fails: bool) -> list[Step]:
-    end = (
-        Step("FAILED", timings.picture_processing, PICTURE_FAILURE)
-        if fails
-        else Step("SUCCEED", timings.picture_processing)
+    return _processing_plan(
+        timings.picture_waiting, timings.picture_processing, PICTURE_FAILURE if fails else None
     )
-    return [Step("PROCESSING", timings.picture_waiting), end]
+
+
+def _processing_plan(waiting: float, processing: float, failure: tuple[str, str] | None) -> list[Step]:
+    """PROCESSING after `waiting` seconds, then SUCCEED (or FAILED with `failure`) after `processing`."""
+    end = Step("SUCCEED", processing) if failure is None else Step("FAILED", processing, failure)
+    return [Step("PROCESSING", waiting), end]
 
 
 def training_plan(timings: Timings, failure: str | None) -> list[Step]:
@@ -167,8 +166,5 @@ class Lifecycle:
         self._task = asyncio.create_task(self.run(), name="emulator-lifecycle")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await background.cancel(self._task)
+        self._task = None

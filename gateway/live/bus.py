@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any, Protocol
 
 from gateway.live.events import Message, decode_message, encode_message
@@ -24,6 +24,29 @@ class EventBus(Protocol):
     def messages(self) -> AsyncIterator[Message]: ...
 
     async def aclose(self) -> None: ...
+
+
+async def listen(
+    feed: AsyncIterator[Message],
+    receive: Callable[[Message], None],
+    *,
+    stopping: Callable[[], bool],
+    pause: float,
+) -> None:
+    """Hand each message of `feed` to `receive` until the feed ends or `stopping()`; a failure is logged
+    and listening starts again after `pause` seconds."""
+    while not stopping():
+        try:
+            async for message in feed:
+                receive(message)
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            if stopping():
+                return
+            logger.exception("job event listener failed; listening again")
+            await asyncio.sleep(pause)
 
 
 class BusFeed:

@@ -22,7 +22,7 @@ from gql.transport.websockets import WebsocketsTransport
 from gateway.app import create_app
 from gateway.emulator import create_app as create_emulator
 from gateway.emulator.emulator import Emulator
-from gateway.live.callbacks import callback_token
+from gateway.live.callback_tokens import callback_token
 from gateway.settings import Settings
 from tests.support.gateway import PROJECT, emulator_config
 from tests.support.servers import LoopbackServer, free_port, serve

@@ -15,14 +15,8 @@ from redis.asyncio import Redis
 
 from gateway.app import create_app
 from gateway.emulator import create_app as create_emulator
-from gateway.live.callbacks import (
-    BINDING_SECONDS,
-    MemoryCallbackBindings,
-    RedisCallbackBindings,
-    callback_token,
-    gateway_callback,
-    verified_token,
-)
+from gateway.live.callback_bindings import BINDING_SECONDS, MemoryCallbackBindings, RedisCallbackBindings
+from gateway.live.callback_tokens import callback_token, gateway_callback, verified_token
 from gateway.live.events import JobKind, JobRef
 from gateway.settings import Settings
 from tests.support.gateway import PROJECT, emulator_config
