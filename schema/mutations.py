@@ -16,7 +16,7 @@ from gateway.live.events import JobKind
 from gateway.loaders.base import CallBudgetExceeded, MissingCredentials
 from gateway.upstream import JSONObject, UpstreamError, UpstreamHTTPError
 from schema.errors import GatewayError
-from schema.relay import GatewayInfo
+from schema.resolvers import GatewayInfo
 from schema.user_errors import UserError, UserErrorCode, is_user_error, user_errors_from_upstream
 
 log = logging.getLogger("gateway.graphql")

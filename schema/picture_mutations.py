@@ -20,7 +20,7 @@ from gateway.pictures import (
 from schema.mutations import caller_problems, create_job
 from schema.picture import PictureModelingJob, picture_modeling_job_by_id
 from schema.reading import text
-from schema.relay import GatewayInfo, described
+from schema.resolvers import GatewayInfo, described
 from schema.user_errors import (
     Problems,
     UserError,

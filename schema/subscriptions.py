@@ -27,7 +27,8 @@ from schema.errors import (
 )
 from schema.kinds import BY_TYPE_NAME, JobKindEntry
 from schema.picture import PictureModelingJob
-from schema.relay import GatewayInfo, GlobalIdsArgument, Job, JobIdArgument, decode_global_id
+from schema.relay import GlobalIdsArgument, Job, decode_global_id
+from schema.resolvers import GatewayInfo, JobIdArgument
 from schema.training import TrainingJob
 from schema.video import VideoJob
 

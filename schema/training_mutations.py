@@ -11,7 +11,8 @@ import strawberry
 from gateway.upstream import UpstreamHTTPError
 from schema.mutations import caller_problems, create_job
 from schema.reading import Data, text, texts
-from schema.relay import GatewayInfo, JobIdArgument, described, encode_global_id
+from schema.relay import encode_global_id
+from schema.resolvers import GatewayInfo, JobIdArgument, described
 from schema.training import TrainingJob, training_job_by_id
 from schema.training_types import (
     TrainingAudioSourceType,

@@ -10,7 +10,7 @@ from typing import Any
 
 import strawberry
 
-from schema.relay import UNKNOWN_DESCRIPTION
+from schema.enums import UNKNOWN_DESCRIPTION
 from schema.user_errors import Path, Problems, UserErrorCode
 
 # Ranges, defaults and required fields follow the API reference (support.huaweicloud.com/api-metastudio:

@@ -12,7 +12,7 @@ from gateway.live.callbacks import gateway_callback
 from gateway.loaders.video import VIDEO_2D, VIDEO_PHOTO
 from gateway.upstream import Credentials, JSONObject, UpstreamHTTPError, UpstreamInvalidResponse
 from schema.mutations import caller_problems, create_job
-from schema.relay import GatewayInfo, JobIdArgument, selected_fields
+from schema.resolvers import GatewayInfo, JobIdArgument, selected_fields
 from schema.user_errors import (
     Problems,
     UserError,
