@@ -27,6 +27,12 @@ _CHINESE = re.compile(
     "[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef\U00020000-\U0003134f]"
 )
 APP_USER_FIELD = ["headers", "X-App-UserId"]
+# What the creates' idempotencyKey fields say of a key: as long as its record is kept.
+_SAME_KEY = (
+    f"the same key from the same caller within {REMEMBER_SECONDS // 3600} hours returns the first result"
+)
+IDEMPOTENCY_KEY = f"{_SAME_KEY.capitalize()} and creates nothing upstream."
+VIDEO_IDEMPOTENCY_KEY = f"Makes retries safe: {_SAME_KEY} and creates nothing more."
 WAIT_STEP = 0.05
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import re
 from typing import Annotated, Any
@@ -9,7 +10,8 @@ from typing import Annotated, Any
 import strawberry
 
 from gateway.upstream import UpstreamHTTPError
-from schema.mutations import caller_problems, create_job
+from schema.input_rules import Between, Required, check_fields, ruled, unruled
+from schema.mutations import IDEMPOTENCY_KEY, caller_problems, create_job
 from schema.reading import Data, text, texts
 from schema.relay import encode_global_id
 from schema.resolvers import GatewayInfo, JobIdArgument, described
@@ -34,7 +36,8 @@ SUBMIT_COMMAND = "SUBMITVERIFYING"
 # Execute2dModelTrainingCommandByUser / Update2dModelTrainingJob: a job is (re)submitted for review
 # while it waits for its files or after a review refused it.
 SUBMITTABLE_STATES = ("WAIT_FILE_UPLOAD", "AUTO_VERIFY_FAILED", "MANUAL_VERIFY_FAILED")
-MULTIPART_COUNT = (1, 1000)
+MULTIPART_COUNT = Between(1, 1000)
+INPUT = ["input"]
 JOB_ID_FIELD = ["jobId"]
 
 
@@ -69,18 +72,20 @@ def _default_services() -> list[TrainingSupportedService]:
     "WAIT_FILE_UPLOAD: put the material at the returned upload URLs, then call submitTrainingJob."
 )
 class CreateTrainingJobInput:
-    name: str = strawberry.field(description="Model name; also the name of the model asset. Required.")
+    name: str = ruled(
+        "Model name; also the name of the model asset. {required}", Required(), default=dataclasses.MISSING
+    )
     contact: str | None = strawberry.field(default=None, description="Phone number of the job's creator.")
     command_message: TrainingCommandMessage = strawberry.field(
         default=TrainingCommandMessage.UPLOAD_VIDEO, description="UPLOAD_VIDEO unless told otherwise."
     )
-    video_multipart_count: int = strawberry.field(
+    video_multipart_count: int = ruled(
+        "Parts the one training video is uploaded in (for concurrent upload), {range}; one upload URL each.",
+        MULTIPART_COUNT,
         default=1,
-        description="Parts the one training video is uploaded in (for concurrent upload), 1-1000; one "
-        "upload URL each.",
     )
-    action_video_multipart_count: int = strawberry.field(
-        default=1, description="Parts the action video is uploaded in, 1-1000; one upload URL each."
+    action_video_multipart_count: int = ruled(
+        "Parts the action video is uploaded in, {range}; one upload URL each.", MULTIPART_COUNT, default=1
     )
     is_background_replacement: bool = strawberry.field(
         default=True, description="Replace the background; the video must then be shot on a green screen."
@@ -108,19 +113,11 @@ class CreateTrainingJobInput:
     supported_service: list[TrainingSupportedService] = strawberry.field(
         default_factory=_default_services, description="Services the model supports; VIDEO_2D and LIVE_2D."
     )
-    idempotency_key: str | None = strawberry.field(
-        default=None,
-        description="The same key from the same caller within 24 hours returns the first result and "
-        "creates nothing upstream.",
-    )
+    idempotency_key: str | None = unruled(IDEMPOTENCY_KEY)
 
     def check(self, found: Problems) -> None:
         """Every documented rule this input breaks (the enums already hold the allowed values)."""
-        found.required(["input", "name"], self.name)
-        found.between(["input", "videoMultipartCount"], self.video_multipart_count, *MULTIPART_COUNT)
-        found.between(
-            ["input", "actionVideoMultipartCount"], self.action_video_multipart_count, *MULTIPART_COUNT
-        )
+        check_fields(found, INPUT, self)
 
     def body(self) -> dict[str, Any]:
         """The Create2dModelTrainingJobReq body, defaults spelled out so equal inputs send equal bodies."""

@@ -21,7 +21,7 @@ from schema.user_errors import (
     user_errors_from_upstream,
 )
 from schema.video import VideoJob, show_needs
-from schema.video_inputs import CreatePhotoVideoJobInput, CreateVideoJobInput
+from schema.video_create import CreatePhotoVideoJobInput, CreateVideoJobInput
 
 F = TypeVar("F", bound=Callable[..., Any])
 
