@@ -18,7 +18,7 @@ from schema import direct
 from schema.errors import ErrorMapping, log_errors
 from schema.hooks import PreparedHooksRunner
 from schema.inputs import prepare_inputs
-from schema.limits import CheckedValidationCache, OperationLimits
+from schema.limit_extensions import CheckedValidationCache, OperationLimits
 from schema.nodes import NodeQueries
 from schema.operation_log import OperationLog
 from schema.picture import PictureModelingJob, PictureModelingQueries

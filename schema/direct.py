@@ -153,7 +153,7 @@ def install(schema: strawberry.Schema, *, resolve_directly: bool = True) -> int:
     marked. A marked resolver that takes arguments is refused, as is one on a field with extensions or
     permissions: those need Strawberry's wrapper. With `resolve_directly` off the fields are listed and
     nothing is replaced: the list also tells the operation limits which fields a job's summary answers
-    (schema/limits.py), which holds however the schema executes."""
+    (schema/cost.py), which holds however the schema executes."""
     marked = 0
     fields: dict[tuple[str, str], DirectField] = {}
     # Strawberry keeps the graphql-core schema it executes on this attribute; it has no public accessor.
