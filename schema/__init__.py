@@ -15,6 +15,7 @@ from strawberry.types import ExecutionContext
 from gateway.metrics import RequestMetrics
 from gateway.settings import ExecutionMode
 from schema import direct
+from schema.direct_executor import DirectExecutor
 from schema.errors import ErrorMapping, log_errors
 from schema.hooks import PreparedHooksRunner
 from schema.inputs import prepare_inputs
@@ -82,7 +83,7 @@ def build_schema(*, execution: ExecutionMode = "planned", traced: bool = False) 
         tracing.append(OperationSpans)
     executors: dict[ExecutionMode, type[SlicedExecutor]] = {
         "planned": PlannedExecutor,
-        "direct": direct.DirectExecutor,
+        "direct": DirectExecutor,
         "standard": SlicedExecutor,
     }
     built = GatewaySchema(

@@ -1,5 +1,4 @@
-"""What a parsed document asks for (depth, aliases, argument lengths, introspection, cost), measured once
-per document and checked against the limits."""
+"""A parsed document's depth, aliases, argument lengths, introspection and cost, held to the limits."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""A plan of one object selection and the function generated to complete it, each step's usual path
-written out inline (see schema/plans.py)."""
+"""A plan of one object selection, and the function generated to complete it (see schema/plans.py)."""
 
 from __future__ import annotations
 

@@ -49,7 +49,8 @@ from graphql.execution.collect_fields import FieldDetailsList, FragmentDetails
 from graphql.pyutils import Path
 from strawberry.types.cast import TYPE_CAST_ATTRIBUTE
 
-from schema.direct import FIELDS, RUNTIME_TYPES, ContextOnly, DirectExecutor
+from schema.direct import FIELDS, RUNTIME_TYPES
+from schema.direct_executor import ContextOnly, DirectExecutor
 from schema.plan_code import NOT_VALUES, Plan, Raised, Step
 from schema.planner import Planner
 from schema.slices import SLICED_LIST_MIN, _ListCompletion, _new_path
