@@ -7,8 +7,10 @@ import hashlib
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import orjson
+import strawberry
 
 from gateway.idempotency import REMEMBER_SECONDS, Claim, IdempotencyStore, StoreUnavailable
 from gateway.live.callbacks import job_created
@@ -17,7 +19,7 @@ from gateway.loaders.base import CallBudgetExceeded, MissingCredentials
 from gateway.upstream import JSONObject, UpstreamError, UpstreamHTTPError
 from schema.errors import GatewayError
 from schema.resolvers import GatewayInfo
-from schema.user_errors import UserError, UserErrorCode, is_user_error, user_errors_from_upstream
+from schema.user_errors import Problems, UserError, UserErrorCode, is_user_error, user_errors_from_upstream
 
 log = logging.getLogger("gateway.graphql")
 
@@ -74,6 +76,37 @@ def caller_problems(info: GatewayInfo) -> list[UserError]:
             )
         ]
     return []
+
+
+def problems_for(info: GatewayInfo) -> Problems:
+    """A mutation's problems, begun with the caller's (caller_problems); its input's follow."""
+    problems = Problems()
+    problems.extend(caller_problems(info))
+    return problems
+
+
+async def refusal_of(call: Awaitable[object]) -> UpstreamHTTPError | None:
+    """None once the upstream has done what `call` asks; its refusal where it refused the caller's input or
+    action (is_user_error); any other failure raises."""
+    try:
+        await call
+    except UpstreamHTTPError as exc:
+        if not is_user_error(exc):
+            raise
+        return exc
+    return None
+
+
+def job_as_now(job: str, action: str) -> Any:
+    """A payload's job field: `job` as MetaStudio now sees it, null when the `action` was refused."""
+    return strawberry.field(
+        description=f"{job} as MetaStudio now sees it; null when the {action} was refused."
+    )
+
+
+def refusals(action: str) -> Any:
+    """A payload's userErrors field: why the `action` was refused."""
+    return strawberry.field(description=f"Why the {action} was refused; empty when it was not.")
 
 
 def fingerprint_of(value: object) -> str:

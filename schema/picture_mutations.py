@@ -19,7 +19,7 @@ from gateway.pictures import (
     within_limits,
 )
 from schema.input_rules import OneOf, Present, Required, Url, check_fields, ruled, unruled
-from schema.mutations import IDEMPOTENCY_KEY, caller_problems, create_job
+from schema.mutations import IDEMPOTENCY_KEY, create_job, job_as_now, problems_for, refusals
 from schema.picture import PictureModelingJob, picture_modeling_job_by_id
 from schema.reading import text
 from schema.resolvers import GatewayInfo, described
@@ -85,13 +85,9 @@ class CreatePictureModelingJobFromUrlInput:
 
 @strawberry.type(description="The created picture modeling job as MetaStudio now sees it.")
 class CreatePictureModelingJobPayload:
-    job: PictureModelingJob | None = strawberry.field(
-        description="The new job as MetaStudio now sees it; null when the create was refused."
-    )
+    job: PictureModelingJob | None = job_as_now("The new job", "create")
     model_asset_id: str | None = strawberry.field(description="Id of the model asset the job builds.")
-    user_errors: list[UserError] = strawberry.field(
-        description="Why the create was refused; empty when it was not."
-    )
+    user_errors: list[UserError] = refusals("create")
 
 
 def _refused(errors: list[UserError]) -> CreatePictureModelingJobPayload:
@@ -164,8 +160,7 @@ class PictureModelingMutations:
             strawberry.argument(description="The photo (an upload), the style and the model name."),
         ],
     ) -> CreatePictureModelingJobPayload:
-        problems = Problems()
-        problems.extend(caller_problems(info))
+        problems = problems_for(info)
         input.check(problems)
         upload: object = input.file
         await check_picture(upload, problems)
@@ -221,8 +216,7 @@ class PictureModelingMutations:
             strawberry.argument(description="Where the photo is, the style and the model name."),
         ],
     ) -> CreatePictureModelingJobPayload:
-        problems = Problems()
-        problems.extend(caller_problems(info))
+        problems = problems_for(info)
         input.check(problems)
         if problems:
             return _refused(problems.errors)

@@ -11,7 +11,7 @@ import strawberry
 
 from gateway.upstream import UpstreamHTTPError
 from schema.input_rules import Between, Required, check_fields, ruled, unruled
-from schema.mutations import IDEMPOTENCY_KEY, caller_problems, create_job
+from schema.mutations import IDEMPOTENCY_KEY, create_job, job_as_now, problems_for, refusal_of, refusals
 from schema.reading import Data, text, texts
 from schema.relay import encode_global_id
 from schema.resolvers import GatewayInfo, JobIdArgument, described
@@ -28,7 +28,6 @@ from schema.user_errors import (
     Problems,
     UserError,
     UserErrorCode,
-    is_user_error,
     user_errors_from_upstream,
 )
 
@@ -143,6 +142,9 @@ class CreateTrainingJobInput:
         return {name: value for name, value in body.items() if value is not None}
 
 
+_URL_LISTS = frozenset({"training_video_upload_url", "action_video_upload_url"})
+
+
 @strawberry.type(
     description="Where to PUT the training material (Create2dModelTrainingJobResponse); valid for a "
     "limited time, so upload soon after the create."
@@ -164,49 +166,33 @@ class TrainingUploadUrls:
 
     @classmethod
     def from_upstream(cls, data: Data) -> TrainingUploadUrls:
-        return cls(
-            training_video_upload_url=texts(data, "training_video_upload_url"),
-            action_video_upload_url=texts(data, "action_video_upload_url"),
-            audio_upload_url=text(data, "audio_upload_url"),
-            cover_upload_url=text(data, "cover_upload_url"),
-            id_card_image1_upload_url=text(data, "id_card_image1_upload_url"),
-            id_card_image2_upload_url=text(data, "id_card_image2_upload_url"),
-            grant_file_upload_url=text(data, "grant_file_upload_url"),
-            pre_beauty_image_upload_url=text(data, "pre_beauty_image_upload_url"),
-            post_beauty_image_upload_url=text(data, "post_beauty_image_upload_url"),
-        )
+        # Each field has the upstream's name; those typed as lists of URLs are lists there too.
+        urls: dict[str, list[str] | str | None] = {}
+        for field in dataclasses.fields(cls):
+            urls[field.name] = texts(data, field.name) if field.name in _URL_LISTS else text(data, field.name)
+        return cls(**urls)  # type: ignore[arg-type]
 
 
 @strawberry.type(description="The created training job as MetaStudio now sees it, and its upload URLs.")
 class CreateTrainingJobPayload:
-    job: TrainingJob | None = strawberry.field(
-        description="The new job as MetaStudio now sees it; null when the create was refused."
-    )
+    job: TrainingJob | None = job_as_now("The new job", "create")
     upload_urls: TrainingUploadUrls | None = strawberry.field(
         description="Where to upload the training material; null when the create was refused."
     )
-    user_errors: list[UserError] = strawberry.field(
-        description="Why the create was refused; empty when it was not."
-    )
+    user_errors: list[UserError] = refusals("create")
 
 
 @strawberry.type(description="The training job as MetaStudio now sees it.")
 class TrainingJobPayload:
-    job: TrainingJob | None = strawberry.field(
-        description="The job as MetaStudio now sees it; null when the action was refused."
-    )
-    user_errors: list[UserError] = strawberry.field(
-        description="Why the action was refused; empty when it was not."
-    )
+    job: TrainingJob | None = job_as_now("The job", "action")
+    user_errors: list[UserError] = refusals("action")
 
 
 @strawberry.type(description="Which training job was deleted.")
 class DeleteTrainingJobPayload:
     deleted_job_id: str | None = strawberry.field(description="The upstream id of the deleted job.")
     deleted_id: strawberry.ID | None = strawberry.field(description="The global id of the deleted job.")
-    user_errors: list[UserError] = strawberry.field(
-        description="Why the delete was refused; empty when it was not."
-    )
+    user_errors: list[UserError] = refusals("delete")
 
 
 def forget(info: GatewayInfo, job_id: str) -> None:
@@ -242,6 +228,12 @@ def state_conflict(job_id: str, state: str, action: str, exc: UpstreamHTTPError)
     )
 
 
+def _job_id_problems(info: GatewayInfo, job_id: str) -> list[UserError]:
+    problems = problems_for(info)
+    problems.required(JOB_ID_FIELD, job_id)
+    return problems.errors
+
+
 @strawberry.type
 class TrainingMutations:
     @described(
@@ -255,8 +247,7 @@ class TrainingMutations:
             CreateTrainingJobInput, strawberry.argument(description="The model to train and its options.")
         ],
     ) -> CreateTrainingJobPayload:
-        problems = Problems()
-        problems.extend(caller_problems(info))
+        problems = problems_for(info)
         input.check(problems)
         problems.unknown_values(input, ["input"])
         if problems:
@@ -288,19 +279,15 @@ class TrainingMutations:
         "submitted; any other state is a STATE_CONFLICT user error. Costs the command and one show call."
     )
     async def submit_training_job(self, info: GatewayInfo, job_id: JobIdArgument) -> TrainingJobPayload:
-        problems = Problems()
-        problems.extend(caller_problems(info))
-        problems.required(JOB_ID_FIELD, job_id)
-        if problems:
-            return TrainingJobPayload(job=None, user_errors=problems.errors)
+        errors = _job_id_problems(info, job_id)
+        if errors:
+            return TrainingJobPayload(job=None, user_errors=errors)
         upstream = info.context.upstream
-        try:
-            await upstream.call(
-                upstream.client.execute_2d_model_training_command, job_id, {"command": SUBMIT_COMMAND}
-            )
-        except UpstreamHTTPError as exc:
-            if not is_user_error(exc):
-                raise
+        command = {"command": SUBMIT_COMMAND}
+        exc = await refusal_of(
+            upstream.call(upstream.client.execute_2d_model_training_command, job_id, command)
+        )
+        if exc is not None:
             if exc.status == 404:
                 return TrainingJobPayload(job=None, user_errors=user_errors_from_upstream(exc, JOB_ID_FIELD))
             data = await current_data(info, job_id)
@@ -318,17 +305,12 @@ class TrainingMutations:
         "state refuses deletion is a STATE_CONFLICT user error."
     )
     async def delete_training_job(self, info: GatewayInfo, job_id: JobIdArgument) -> DeleteTrainingJobPayload:
-        problems = Problems()
-        problems.extend(caller_problems(info))
-        problems.required(JOB_ID_FIELD, job_id)
-        if problems:
-            return DeleteTrainingJobPayload(deleted_job_id=None, deleted_id=None, user_errors=problems.errors)
+        errors = _job_id_problems(info, job_id)
+        if errors:
+            return DeleteTrainingJobPayload(deleted_job_id=None, deleted_id=None, user_errors=errors)
         upstream = info.context.upstream
-        try:
-            await upstream.call(upstream.client.delete_2d_model_training_job, job_id)
-        except UpstreamHTTPError as exc:
-            if not is_user_error(exc):
-                raise
+        exc = await refusal_of(upstream.call(upstream.client.delete_2d_model_training_job, job_id))
+        if exc is not None:
             data = None if exc.status == 404 else await current_data(info, job_id)
             state = None if data is None else text(data, "state")
             if state is not None and names_state(exc, state):
