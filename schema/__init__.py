@@ -15,10 +15,11 @@ from strawberry.types import ExecutionContext
 from gateway.metrics import RequestMetrics
 from gateway.settings import ExecutionMode
 from schema import direct
+from schema.direct_executor import DirectExecutor
 from schema.errors import ErrorMapping, log_errors
 from schema.hooks import PreparedHooksRunner
 from schema.inputs import prepare_inputs
-from schema.limits import CheckedValidationCache, OperationLimits
+from schema.limit_extensions import CheckedValidationCache, OperationLimits
 from schema.nodes import NodeQueries
 from schema.operation_log import OperationLog
 from schema.picture import PictureModelingJob, PictureModelingQueries
@@ -82,7 +83,7 @@ def build_schema(*, execution: ExecutionMode = "planned", traced: bool = False) 
         tracing.append(OperationSpans)
     executors: dict[ExecutionMode, type[SlicedExecutor]] = {
         "planned": PlannedExecutor,
-        "direct": direct.DirectExecutor,
+        "direct": DirectExecutor,
         "standard": SlicedExecutor,
     }
     built = GatewaySchema(

@@ -61,11 +61,17 @@ class RateLimited(GatewayError):
     code = "RATE_LIMITED"
 
 
+# The upstream failures that are not an answer, with the code and the message each reaches the client as.
+_UNANSWERED = (
+    (UpstreamTimeout, "UPSTREAM_TIMEOUT", "MetaStudio did not answer in time"),
+    (UpstreamUnavailable, "UPSTREAM_UNAVAILABLE", "MetaStudio cannot be reached"),
+)
+
+
 def _upstream_code(exc: UpstreamError) -> str:
-    if isinstance(exc, UpstreamTimeout):
-        return "UPSTREAM_TIMEOUT"
-    if isinstance(exc, UpstreamUnavailable):
-        return "UPSTREAM_UNAVAILABLE"
+    for kind, code, _ in _UNANSWERED:
+        if isinstance(exc, kind):
+            return code
     if isinstance(exc, UpstreamHTTPError):
         status = exc.status
         if status == 401:
@@ -95,10 +101,9 @@ def upstream_extensions(exc: UpstreamError) -> dict[str, Any]:
 
 
 def _upstream_message(exc: UpstreamError) -> str:
-    if isinstance(exc, UpstreamTimeout):
-        return "MetaStudio did not answer in time"
-    if isinstance(exc, UpstreamUnavailable):
-        return "MetaStudio cannot be reached"
+    for kind, _, message in _UNANSWERED:
+        if isinstance(exc, kind):
+            return message
     if isinstance(exc, UpstreamHTTPError):
         return f"MetaStudio refused the request: {exc.error_msg or 'HTTP ' + str(exc.status)}"
     return "MetaStudio sent an answer the gateway cannot read"

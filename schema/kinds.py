@@ -11,7 +11,8 @@ from typing import Protocol
 from gateway.context import RequestContext
 from gateway.live.events import JobKind
 from schema.picture import PictureModelingJob, picture_modeling_job_by_id
-from schema.relay import GatewayInfo, Job
+from schema.relay import Job
+from schema.resolvers import GatewayInfo
 from schema.training import TrainingJob, training_job_by_id
 from schema.video import VideoJob, video_job_by_id
 

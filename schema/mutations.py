@@ -7,8 +7,10 @@ import hashlib
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import orjson
+import strawberry
 
 from gateway.idempotency import REMEMBER_SECONDS, Claim, IdempotencyStore, StoreUnavailable
 from gateway.live.callback_bindings import job_created
@@ -16,8 +18,8 @@ from gateway.live.events import JobKind
 from gateway.loaders.base import CallBudgetExceeded, MissingCredentials
 from gateway.upstream import JSONObject, UpstreamError, UpstreamHTTPError
 from schema.errors import GatewayError
-from schema.relay import GatewayInfo
-from schema.user_errors import UserError, UserErrorCode, is_user_error, user_errors_from_upstream
+from schema.resolvers import GatewayInfo
+from schema.user_errors import Problems, UserError, UserErrorCode, is_user_error, user_errors_from_upstream
 
 log = logging.getLogger("gateway.graphql")
 
@@ -27,6 +29,12 @@ _CHINESE = re.compile(
     "[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef\U00020000-\U0003134f]"
 )
 APP_USER_FIELD = ["headers", "X-App-UserId"]
+# What the creates' idempotencyKey fields say of a key: as long as its record is kept.
+_SAME_KEY = (
+    f"the same key from the same caller within {REMEMBER_SECONDS // 3600} hours returns the first result"
+)
+IDEMPOTENCY_KEY = f"{_SAME_KEY.capitalize()} and creates nothing upstream."
+VIDEO_IDEMPOTENCY_KEY = f"Makes retries safe: {_SAME_KEY} and creates nothing more."
 WAIT_STEP = 0.05
 
 
@@ -68,6 +76,37 @@ def caller_problems(info: GatewayInfo) -> list[UserError]:
             )
         ]
     return []
+
+
+def problems_for(info: GatewayInfo) -> Problems:
+    """A mutation's problems, begun with the caller's (caller_problems); its input's follow."""
+    problems = Problems()
+    problems.extend(caller_problems(info))
+    return problems
+
+
+async def refusal_of(call: Awaitable[object]) -> UpstreamHTTPError | None:
+    """None once the upstream has done what `call` asks; its refusal where it refused the caller's input or
+    action (is_user_error); any other failure raises."""
+    try:
+        await call
+    except UpstreamHTTPError as exc:
+        if not is_user_error(exc):
+            raise
+        return exc
+    return None
+
+
+def job_as_now(job: str, action: str) -> Any:
+    """A payload's job field: `job` as MetaStudio now sees it, null when the `action` was refused."""
+    return strawberry.field(
+        description=f"{job} as MetaStudio now sees it; null when the {action} was refused."
+    )
+
+
+def refusals(action: str) -> Any:
+    """A payload's userErrors field: why the `action` was refused."""
+    return strawberry.field(description=f"Why the {action} was refused; empty when it was not.")
 
 
 def fingerprint_of(value: object) -> str:

@@ -9,15 +9,8 @@ import strawberry
 
 from schema.errors import BadUserInput, NotFound
 from schema.kinds import BY_TYPE_NAME
-from schema.relay import (
-    GatewayInfo,
-    GlobalIdArgument,
-    GlobalIdsArgument,
-    Job,
-    Node,
-    decode_global_id,
-    described,
-)
+from schema.relay import GlobalIdArgument, GlobalIdsArgument, Job, Node, decode_global_id
+from schema.resolvers import GatewayInfo, described
 
 
 def _node(info: GatewayInfo, global_id: str) -> Awaitable[Node]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import MISSING
 from typing import Annotated, Any
 
 import strawberry
@@ -17,10 +18,11 @@ from gateway.pictures import (
     truncation_of_upload,
     within_limits,
 )
-from schema.mutations import caller_problems, create_job
+from schema.input_rules import OneOf, Present, Required, Url, check_fields, ruled, unruled
+from schema.mutations import IDEMPOTENCY_KEY, create_job, job_as_now, problems_for, refusals
 from schema.picture import PictureModelingJob, picture_modeling_job_by_id
 from schema.reading import text
-from schema.relay import GatewayInfo, described
+from schema.resolvers import GatewayInfo, described
 from schema.user_errors import (
     Problems,
     UserError,
@@ -28,9 +30,13 @@ from schema.user_errors import (
 )
 
 # CreatePictureModelingJob: the styles the upload accepts, and the largest picture (either way round).
-PICTURE_STYLES = ("system_male_001", "system_female_001", "system_male_002", "system_female_002")
+PICTURE_STYLES = OneOf(("system_male_001", "system_female_001", "system_male_002", "system_female_002"))
 MAX_LONG_SIDE, MAX_SHORT_SIDE = 3840, 2160
-FILE_FIELD = ["input", "file"]
+INPUT = ["input"]
+FILE_FIELD = [*INPUT, "file"]
+# Fields both creates take, each with its rules.
+MODEL_NAME = ("Name of the model. {required}", Required())
+NOTIFY_URL = ("An http(s) URL, at most {most} characters, called when the job ends.", Url())
 
 
 @strawberry.input(
@@ -42,42 +48,30 @@ class CreatePictureModelingJobInput:
         description="The photo: a jpg, jpeg or png (recognised by its content, not its name) of at most "
         "3840x2160 pixels (either way round) and at most the gateway's upload size limit."
     )
-    style_id: str = strawberry.field(
-        description="The style: system_male_001, system_female_001, system_male_002 or system_female_002."
-    )
-    name: str = strawberry.field(description="Name of the model. Required.")
-    notify_url: str | None = strawberry.field(
-        default=None, description="An http(s) URL, at most 2048 characters, called when the job ends."
-    )
-    idempotency_key: str | None = strawberry.field(
-        default=None,
-        description="The same key from the same caller within 24 hours returns the first result and "
-        "creates nothing upstream.",
-    )
+    style_id: str = ruled("The style: {options}.", Present(), PICTURE_STYLES, default=MISSING)
+    name: str = ruled(*MODEL_NAME, default=MISSING)
+    notify_url: str | None = ruled(*NOTIFY_URL)
+    idempotency_key: str | None = unruled(IDEMPOTENCY_KEY)
+
+    def check(self, found: Problems) -> None:
+        """The rules of every field but the file, which check_picture reads."""
+        check_fields(found, INPUT, self, nested=False)
 
 
 @strawberry.input(
     description="A stylized model from a photo MetaStudio fetches (CreatePictureModelingByUrlJob)."
 )
 class CreatePictureModelingJobFromUrlInput:
-    picture_url: str = strawberry.field(description="The photo's http(s) URL, at most 2048 characters.")
-    style_id: str = strawberry.field(description="The style, e.g. system_female_001.")
-    name: str = strawberry.field(description="Name of the model. Required.")
-    notify_url: str | None = strawberry.field(
-        default=None, description="An http(s) URL, at most 2048 characters, called when the job ends."
+    picture_url: str = ruled(
+        "The photo's http(s) URL, at most {most} characters.", Present(), Url(), default=MISSING
     )
-    idempotency_key: str | None = strawberry.field(
-        default=None,
-        description="The same key from the same caller within 24 hours returns the first result and "
-        "creates nothing upstream.",
-    )
+    style_id: str = ruled("The style, e.g. system_female_001.", Present(), default=MISSING)
+    name: str = ruled(*MODEL_NAME, default=MISSING)
+    notify_url: str | None = ruled(*NOTIFY_URL)
+    idempotency_key: str | None = unruled(IDEMPOTENCY_KEY)
 
     def check(self, found: Problems) -> None:
-        if found.required(["input", "pictureUrl"], self.picture_url):
-            found.url(["input", "pictureUrl"], self.picture_url)
-        found.required(["input", "styleId"], self.style_id)
-        found.required(["input", "name"], self.name)
-        found.url(["input", "notifyUrl"], self.notify_url)
+        check_fields(found, INPUT, self)
 
     def body(self) -> dict[str, Any]:
         body = {
@@ -91,13 +85,9 @@ class CreatePictureModelingJobFromUrlInput:
 
 @strawberry.type(description="The created picture modeling job as MetaStudio now sees it.")
 class CreatePictureModelingJobPayload:
-    job: PictureModelingJob | None = strawberry.field(
-        description="The new job as MetaStudio now sees it; null when the create was refused."
-    )
+    job: PictureModelingJob | None = job_as_now("The new job", "create")
     model_asset_id: str | None = strawberry.field(description="Id of the model asset the job builds.")
-    user_errors: list[UserError] = strawberry.field(
-        description="Why the create was refused; empty when it was not."
-    )
+    user_errors: list[UserError] = refusals("create")
 
 
 def _refused(errors: list[UserError]) -> CreatePictureModelingJobPayload:
@@ -170,12 +160,8 @@ class PictureModelingMutations:
             strawberry.argument(description="The photo (an upload), the style and the model name."),
         ],
     ) -> CreatePictureModelingJobPayload:
-        problems = Problems()
-        problems.extend(caller_problems(info))
-        if problems.required(["input", "styleId"], input.style_id):
-            problems.one_of(["input", "styleId"], input.style_id, PICTURE_STYLES)
-        problems.required(["input", "name"], input.name)
-        problems.url(["input", "notifyUrl"], input.notify_url)
+        problems = problems_for(info)
+        input.check(problems)
         upload: object = input.file
         await check_picture(upload, problems)
         if problems or not isinstance(upload, UploadFile):
@@ -212,7 +198,7 @@ class PictureModelingMutations:
                 notify_url=notify_url,
             ),
             nonce=nonce,
-            field=["input"],
+            field=INPUT,
         )
         if answer is None:
             return _refused(refusals)
@@ -230,8 +216,7 @@ class PictureModelingMutations:
             strawberry.argument(description="Where the photo is, the style and the model name."),
         ],
     ) -> CreatePictureModelingJobPayload:
-        problems = Problems()
-        problems.extend(caller_problems(info))
+        problems = problems_for(info)
         input.check(problems)
         if problems:
             return _refused(problems.errors)
@@ -248,7 +233,7 @@ class PictureModelingMutations:
             fingerprint=body,
             send=lambda: upstream.call(upstream.client.create_picture_modeling_job_by_url, sent),
             nonce=nonce,
-            field=["input"],
+            field=INPUT,
         )
         if answer is None:
             return _refused(refusals)

@@ -1,27 +1,22 @@
-"""Relay plumbing shared by every job domain: Node and Job interfaces, global ids, cursors, pages."""
+"""Relay plumbing shared by every job domain: Node and Job interfaces, global ids, cursors."""
 
 from __future__ import annotations
 
 import base64
 import binascii
-import enum
-import re
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
-from datetime import UTC, datetime
-from typing import Annotated, Any, ClassVar, NamedTuple, TypeAlias, TypeVar, cast
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
+from typing import Annotated, Any, ClassVar, TypeAlias, TypeVar, cast
 
 import strawberry
-from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
 
 from gateway.context import RequestContext
-from schema.direct import UNANSWERED, MaybeAwaitable, direct_field, reads_known_summary
+from schema.direct import MaybeAwaitable, direct_field, reads_known_summary
+from schema.enums import UNKNOWN_DESCRIPTION, enum_value, enum_values, optional_enum_value
 from schema.errors import BadUserInput
+from schema.resolvers import GatewayInfo, JobIdArgument, described, selected_fields
+from schema.times import parse_time, time_answer, upstream_time
 
-GatewayInfo: TypeAlias = strawberry.Info[RequestContext, None]
-
-JobIdArgument: TypeAlias = Annotated[
-    str, strawberry.argument(description="The job's upstream id (its jobId), e.g. from a create.")
-]
 GlobalIdArgument: TypeAlias = Annotated[
     strawberry.ID, strawberry.argument(description="A job's global id (its `id` field), of any kind.")
 ]
@@ -30,26 +25,9 @@ GlobalIdsArgument: TypeAlias = Annotated[
     strawberry.argument(description="Global ids (`id` fields) of jobs of any kinds, in any mix."),
 ]
 
-E = TypeVar("E", bound=enum.Enum)
-F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
 J = TypeVar("J", bound="Job")
 Summary: TypeAlias = Mapping[str, Any]
-
-
-def described(description: str) -> Callable[[F], F]:
-    """`strawberry.field` for a resolver, keeping the resolver's own signature for the type checker."""
-    return cast(Callable[[F], F], strawberry.field(description=description))
-
-
-def selected_fields(selections: Iterable[Selection], type_names: frozenset[str]) -> Iterator[SelectedField]:
-    """The fields selected on an object, through fragments that apply to one of its type names."""
-    for selection in selections:
-        if isinstance(selection, SelectedField):
-            yield selection
-        elif isinstance(selection, InlineFragment | FragmentSpread):
-            if selection.type_condition is None or selection.type_condition in type_names:
-                yield from selected_fields(selection.selections, type_names)
 
 
 # base64.urlsafe_b64encode's translation, applied to binascii's encoding directly (ids and cursors of
@@ -89,116 +67,6 @@ def decode_global_id(value: str) -> tuple[str, str]:
 def encode_cursor(kind: str, offset: int) -> str:
     """An offset cursor as earlier versions made them (`kind:offset`); lists still read them."""
     return to_base64(f"{kind}:{offset}")
-
-
-def parse_time(value: object) -> datetime | None:
-    """An upstream time as an aware UTC datetime; None for empty or unreadable values.
-
-    The upstream mostly sends `2024-05-10T09:02:37Z`, sometimes with milliseconds or an offset,
-    and a few nested models send epoch milliseconds.
-    """
-    if type(value) is str:
-        # Most upstream times read as they are (Python reads a trailing `Z` as UTC); the rest go the
-        # long way below, which reads the same times alike.
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            pass
-        else:
-            return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        seconds = value / 1000 if abs(value) > 100_000_000_000 else value
-        try:
-            return datetime.fromtimestamp(seconds, tz=UTC)
-        except (OverflowError, OSError, ValueError):
-            return None
-    if not isinstance(value, str) or not value.strip():
-        return None
-    text = value.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-
-
-# The upstream's usual time: UTC to the second, `Z`; ASCII digits only.
-_USUAL_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
-
-
-def time_answer(value: object) -> object:
-    """What the DateTime scalar writes for `parse_time(value)`, without making the datetime where the
-    upstream sent its usual text (`2024-05-10T09:02:37Z` is written `2024-05-10T09:02:37+00:00`): null
-    for no value, UNANSWERED for any other form (parse_time and the scalar then decide). The scalar's
-    isoformat is most of a time field's cost on a page of rows."""
-    if value is None:
-        return None
-    if type(value) is str and _USUAL_TIME.fullmatch(value):
-        try:
-            datetime.fromisoformat(value)  # a real day and time of day
-        except ValueError:
-            return UNANSWERED
-        return value[:19] + "+00:00"
-    return UNANSWERED
-
-
-def upstream_time(value: datetime) -> str:
-    """A filter time as the upstream expects it: UTC, seconds, `Z`."""
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-UNKNOWN_DESCRIPTION = (
-    "A value the upstream sent that this gateway does not know yet; answers only, refused in inputs."
-)
-
-
-class _EnumTable(NamedTuple):
-    by_name: dict[str, enum.Enum]
-    # The first member of each value: what a scan in definition order finds.
-    by_value: dict[object, enum.Enum]
-    unknown: enum.Enum
-
-
-_ENUM_TABLES: dict[type[enum.Enum], _EnumTable] = {}
-
-
-def _enum_table(enum_cls: type[enum.Enum]) -> _EnumTable:
-    table = _ENUM_TABLES.get(enum_cls)
-    if table is None:
-        by_value: dict[object, enum.Enum] = {}
-        for member in enum_cls:
-            by_value.setdefault(member.value, member)
-        table = _ENUM_TABLES[enum_cls] = _EnumTable(dict(enum_cls.__members__), by_value, enum_cls["UNKNOWN"])
-    return table
-
-
-def enum_value(enum_cls: type[E], raw: object, aliases: Mapping[str, str] | None = None) -> E:
-    """The enum member named by an upstream string (its name, or its value where the two differ, as
-    V3_2 for "V3.2"), or UNKNOWN for anything the gateway does not know."""
-    # Every row of a page reads a few enums: a table per enum instead of a scan of its members.
-    table = _ENUM_TABLES.get(enum_cls) or _enum_table(enum_cls)
-    if not isinstance(raw, str):
-        return table.unknown  # type: ignore[return-value]
-    member = table.by_name.get(aliases.get(raw, raw) if aliases else raw)
-    if member is None:
-        member = table.by_value.get(raw)
-    return table.unknown if member is None else member  # type: ignore[return-value]
-
-
-def optional_enum_value(enum_cls: type[E], raw: object) -> E | None:
-    """As enum_value, but null for a value the upstream left out."""
-    return None if raw is None or raw == "" else enum_value(enum_cls, raw)
-
-
-def enum_values(enum_cls: type[E], raw: object) -> list[E]:
-    """Each string of an upstream list as its enum member (UNKNOWN for those the gateway does not know)."""
-    return [enum_value(enum_cls, item) for item in raw] if isinstance(raw, list) else []
 
 
 def raw_state_of(summary: Mapping[str, Any]) -> str:
@@ -336,3 +204,32 @@ class Job(Node):
     @classmethod
     def is_terminal(cls, raw_state: str) -> bool:
         return raw_state in cls.TERMINAL_STATES
+
+
+# Besides its own names, what schema/picture.py, training.py, training_types.py, video.py, video_types.py
+# and paging.py import from here, whose homes are schema/enums.py, schema/times.py and schema/resolvers.py.
+__all__ = [
+    "UNKNOWN_DESCRIPTION",
+    "GatewayInfo",
+    "GlobalIdArgument",
+    "GlobalIdsArgument",
+    "Job",
+    "JobError",
+    "JobIdArgument",
+    "Node",
+    "Summary",
+    "decode_global_id",
+    "described",
+    "encode_cursor",
+    "encode_global_id",
+    "enum_value",
+    "enum_values",
+    "from_base64",
+    "optional_enum_value",
+    "parse_time",
+    "selected_fields",
+    "summary_field",
+    "summary_time",
+    "to_base64",
+    "upstream_time",
+]

@@ -27,7 +27,8 @@ from schema.errors import (
 )
 from schema.kinds import BY_TYPE_NAME, JobKindEntry
 from schema.picture import PictureModelingJob
-from schema.relay import GatewayInfo, GlobalIdsArgument, Job, JobIdArgument, decode_global_id
+from schema.relay import GlobalIdsArgument, Job, decode_global_id
+from schema.resolvers import GatewayInfo, JobIdArgument
 from schema.training import TrainingJob
 from schema.video import VideoJob
 
@@ -153,35 +154,33 @@ async def merged(streams: Sequence[AsyncGenerator[Job, None]]) -> AsyncGenerator
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
+def _one_kind(job_type: type[Job], description: str) -> Any:
+    """The subscription following one job of `job_type` by its upstream id."""
+    kind = BY_TYPE_NAME[job_type.__name__]
+
+    async def state_changed(self: Any, info: GatewayInfo, job_id: JobIdArgument) -> AsyncGenerator[Job, None]:
+        async for job in follow(info, kind, job_id):
+            yield job
+
+    # Each stream's items are of its kind's own type in the schema, not the Job interface.
+    generator: Any = AsyncGenerator
+    state_changed.__annotations__ = {**state_changed.__annotations__, "return": generator[job_type, None]}
+    return strawberry.subscription(resolver=state_changed, description=description)
+
+
 @strawberry.type(
     description="Follow jobs through their states: each stream sends the job as it is now, then the job "
     "again after every state change, and completes after a terminal state. A job that is unknown, or that "
     "your credentials cannot read, ends the stream with a NOT_FOUND error."
 )
 class Subscription:
-    @subscription(description="A video job (2D or photo), as it is now and after each change.")
-    async def video_job_state_changed(
-        self, info: GatewayInfo, job_id: JobIdArgument
-    ) -> AsyncGenerator[VideoJob, None]:
-        async for job in follow(info, BY_TYPE_NAME["VideoJob"], job_id):
-            assert isinstance(job, VideoJob)
-            yield job
-
-    @subscription(description="A training job, as it is now and after each change.")
-    async def training_job_state_changed(
-        self, info: GatewayInfo, job_id: JobIdArgument
-    ) -> AsyncGenerator[TrainingJob, None]:
-        async for job in follow(info, BY_TYPE_NAME["TrainingJob"], job_id):
-            assert isinstance(job, TrainingJob)
-            yield job
-
-    @subscription(description="A picture modeling job, as it is now and after each change.")
-    async def picture_modeling_job_state_changed(
-        self, info: GatewayInfo, job_id: JobIdArgument
-    ) -> AsyncGenerator[PictureModelingJob, None]:
-        async for job in follow(info, BY_TYPE_NAME["PictureModelingJob"], job_id):
-            assert isinstance(job, PictureModelingJob)
-            yield job
+    video_job_state_changed = _one_kind(
+        VideoJob, "A video job (2D or photo), as it is now and after each change."
+    )
+    training_job_state_changed = _one_kind(TrainingJob, "A training job, as it is now and after each change.")
+    picture_modeling_job_state_changed = _one_kind(
+        PictureModelingJob, "A picture modeling job, as it is now and after each change."
+    )
 
     @subscription(
         "Jobs of any kinds by global id, in one stream: each job's events in the order they "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import re
 from typing import Annotated, Any
@@ -9,9 +10,11 @@ from typing import Annotated, Any
 import strawberry
 
 from gateway.upstream import UpstreamHTTPError
-from schema.mutations import caller_problems, create_job
+from schema.input_rules import Between, Required, check_fields, ruled, unruled
+from schema.mutations import IDEMPOTENCY_KEY, create_job, job_as_now, problems_for, refusal_of, refusals
 from schema.reading import Data, text, texts
-from schema.relay import GatewayInfo, JobIdArgument, described, encode_global_id
+from schema.relay import encode_global_id
+from schema.resolvers import GatewayInfo, JobIdArgument, described
 from schema.training import TrainingJob, training_job_by_id
 from schema.training_types import (
     TrainingAudioSourceType,
@@ -25,7 +28,6 @@ from schema.user_errors import (
     Problems,
     UserError,
     UserErrorCode,
-    is_user_error,
     user_errors_from_upstream,
 )
 
@@ -33,7 +35,8 @@ SUBMIT_COMMAND = "SUBMITVERIFYING"
 # Execute2dModelTrainingCommandByUser / Update2dModelTrainingJob: a job is (re)submitted for review
 # while it waits for its files or after a review refused it.
 SUBMITTABLE_STATES = ("WAIT_FILE_UPLOAD", "AUTO_VERIFY_FAILED", "MANUAL_VERIFY_FAILED")
-MULTIPART_COUNT = (1, 1000)
+MULTIPART_COUNT = Between(1, 1000)
+INPUT = ["input"]
 JOB_ID_FIELD = ["jobId"]
 
 
@@ -68,18 +71,20 @@ def _default_services() -> list[TrainingSupportedService]:
     "WAIT_FILE_UPLOAD: put the material at the returned upload URLs, then call submitTrainingJob."
 )
 class CreateTrainingJobInput:
-    name: str = strawberry.field(description="Model name; also the name of the model asset. Required.")
+    name: str = ruled(
+        "Model name; also the name of the model asset. {required}", Required(), default=dataclasses.MISSING
+    )
     contact: str | None = strawberry.field(default=None, description="Phone number of the job's creator.")
     command_message: TrainingCommandMessage = strawberry.field(
         default=TrainingCommandMessage.UPLOAD_VIDEO, description="UPLOAD_VIDEO unless told otherwise."
     )
-    video_multipart_count: int = strawberry.field(
+    video_multipart_count: int = ruled(
+        "Parts the one training video is uploaded in (for concurrent upload), {range}; one upload URL each.",
+        MULTIPART_COUNT,
         default=1,
-        description="Parts the one training video is uploaded in (for concurrent upload), 1-1000; one "
-        "upload URL each.",
     )
-    action_video_multipart_count: int = strawberry.field(
-        default=1, description="Parts the action video is uploaded in, 1-1000; one upload URL each."
+    action_video_multipart_count: int = ruled(
+        "Parts the action video is uploaded in, {range}; one upload URL each.", MULTIPART_COUNT, default=1
     )
     is_background_replacement: bool = strawberry.field(
         default=True, description="Replace the background; the video must then be shot on a green screen."
@@ -107,19 +112,11 @@ class CreateTrainingJobInput:
     supported_service: list[TrainingSupportedService] = strawberry.field(
         default_factory=_default_services, description="Services the model supports; VIDEO_2D and LIVE_2D."
     )
-    idempotency_key: str | None = strawberry.field(
-        default=None,
-        description="The same key from the same caller within 24 hours returns the first result and "
-        "creates nothing upstream.",
-    )
+    idempotency_key: str | None = unruled(IDEMPOTENCY_KEY)
 
     def check(self, found: Problems) -> None:
         """Every documented rule this input breaks (the enums already hold the allowed values)."""
-        found.required(["input", "name"], self.name)
-        found.between(["input", "videoMultipartCount"], self.video_multipart_count, *MULTIPART_COUNT)
-        found.between(
-            ["input", "actionVideoMultipartCount"], self.action_video_multipart_count, *MULTIPART_COUNT
-        )
+        check_fields(found, INPUT, self)
 
     def body(self) -> dict[str, Any]:
         """The Create2dModelTrainingJobReq body, defaults spelled out so equal inputs send equal bodies."""
@@ -145,6 +142,9 @@ class CreateTrainingJobInput:
         return {name: value for name, value in body.items() if value is not None}
 
 
+_URL_LISTS = frozenset({"training_video_upload_url", "action_video_upload_url"})
+
+
 @strawberry.type(
     description="Where to PUT the training material (Create2dModelTrainingJobResponse); valid for a "
     "limited time, so upload soon after the create."
@@ -166,49 +166,33 @@ class TrainingUploadUrls:
 
     @classmethod
     def from_upstream(cls, data: Data) -> TrainingUploadUrls:
-        return cls(
-            training_video_upload_url=texts(data, "training_video_upload_url"),
-            action_video_upload_url=texts(data, "action_video_upload_url"),
-            audio_upload_url=text(data, "audio_upload_url"),
-            cover_upload_url=text(data, "cover_upload_url"),
-            id_card_image1_upload_url=text(data, "id_card_image1_upload_url"),
-            id_card_image2_upload_url=text(data, "id_card_image2_upload_url"),
-            grant_file_upload_url=text(data, "grant_file_upload_url"),
-            pre_beauty_image_upload_url=text(data, "pre_beauty_image_upload_url"),
-            post_beauty_image_upload_url=text(data, "post_beauty_image_upload_url"),
-        )
+        # Each field has the upstream's name; those typed as lists of URLs are lists there too.
+        urls: dict[str, list[str] | str | None] = {}
+        for field in dataclasses.fields(cls):
+            urls[field.name] = texts(data, field.name) if field.name in _URL_LISTS else text(data, field.name)
+        return cls(**urls)  # type: ignore[arg-type]
 
 
 @strawberry.type(description="The created training job as MetaStudio now sees it, and its upload URLs.")
 class CreateTrainingJobPayload:
-    job: TrainingJob | None = strawberry.field(
-        description="The new job as MetaStudio now sees it; null when the create was refused."
-    )
+    job: TrainingJob | None = job_as_now("The new job", "create")
     upload_urls: TrainingUploadUrls | None = strawberry.field(
         description="Where to upload the training material; null when the create was refused."
     )
-    user_errors: list[UserError] = strawberry.field(
-        description="Why the create was refused; empty when it was not."
-    )
+    user_errors: list[UserError] = refusals("create")
 
 
 @strawberry.type(description="The training job as MetaStudio now sees it.")
 class TrainingJobPayload:
-    job: TrainingJob | None = strawberry.field(
-        description="The job as MetaStudio now sees it; null when the action was refused."
-    )
-    user_errors: list[UserError] = strawberry.field(
-        description="Why the action was refused; empty when it was not."
-    )
+    job: TrainingJob | None = job_as_now("The job", "action")
+    user_errors: list[UserError] = refusals("action")
 
 
 @strawberry.type(description="Which training job was deleted.")
 class DeleteTrainingJobPayload:
     deleted_job_id: str | None = strawberry.field(description="The upstream id of the deleted job.")
     deleted_id: strawberry.ID | None = strawberry.field(description="The global id of the deleted job.")
-    user_errors: list[UserError] = strawberry.field(
-        description="Why the delete was refused; empty when it was not."
-    )
+    user_errors: list[UserError] = refusals("delete")
 
 
 def forget(info: GatewayInfo, job_id: str) -> None:
@@ -244,6 +228,12 @@ def state_conflict(job_id: str, state: str, action: str, exc: UpstreamHTTPError)
     )
 
 
+def _job_id_problems(info: GatewayInfo, job_id: str) -> list[UserError]:
+    problems = problems_for(info)
+    problems.required(JOB_ID_FIELD, job_id)
+    return problems.errors
+
+
 @strawberry.type
 class TrainingMutations:
     @described(
@@ -257,8 +247,7 @@ class TrainingMutations:
             CreateTrainingJobInput, strawberry.argument(description="The model to train and its options.")
         ],
     ) -> CreateTrainingJobPayload:
-        problems = Problems()
-        problems.extend(caller_problems(info))
+        problems = problems_for(info)
         input.check(problems)
         problems.unknown_values(input, ["input"])
         if problems:
@@ -290,19 +279,15 @@ class TrainingMutations:
         "submitted; any other state is a STATE_CONFLICT user error. Costs the command and one show call."
     )
     async def submit_training_job(self, info: GatewayInfo, job_id: JobIdArgument) -> TrainingJobPayload:
-        problems = Problems()
-        problems.extend(caller_problems(info))
-        problems.required(JOB_ID_FIELD, job_id)
-        if problems:
-            return TrainingJobPayload(job=None, user_errors=problems.errors)
+        errors = _job_id_problems(info, job_id)
+        if errors:
+            return TrainingJobPayload(job=None, user_errors=errors)
         upstream = info.context.upstream
-        try:
-            await upstream.call(
-                upstream.client.execute_2d_model_training_command, job_id, {"command": SUBMIT_COMMAND}
-            )
-        except UpstreamHTTPError as exc:
-            if not is_user_error(exc):
-                raise
+        command = {"command": SUBMIT_COMMAND}
+        exc = await refusal_of(
+            upstream.call(upstream.client.execute_2d_model_training_command, job_id, command)
+        )
+        if exc is not None:
             if exc.status == 404:
                 return TrainingJobPayload(job=None, user_errors=user_errors_from_upstream(exc, JOB_ID_FIELD))
             data = await current_data(info, job_id)
@@ -320,17 +305,12 @@ class TrainingMutations:
         "state refuses deletion is a STATE_CONFLICT user error."
     )
     async def delete_training_job(self, info: GatewayInfo, job_id: JobIdArgument) -> DeleteTrainingJobPayload:
-        problems = Problems()
-        problems.extend(caller_problems(info))
-        problems.required(JOB_ID_FIELD, job_id)
-        if problems:
-            return DeleteTrainingJobPayload(deleted_job_id=None, deleted_id=None, user_errors=problems.errors)
+        errors = _job_id_problems(info, job_id)
+        if errors:
+            return DeleteTrainingJobPayload(deleted_job_id=None, deleted_id=None, user_errors=errors)
         upstream = info.context.upstream
-        try:
-            await upstream.call(upstream.client.delete_2d_model_training_job, job_id)
-        except UpstreamHTTPError as exc:
-            if not is_user_error(exc):
-                raise
+        exc = await refusal_of(upstream.call(upstream.client.delete_2d_model_training_job, job_id))
+        if exc is not None:
             data = None if exc.status == 404 else await current_data(info, job_id)
             state = None if data is None else text(data, "state")
             if state is not None and names_state(exc, state):

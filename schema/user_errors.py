@@ -120,7 +120,7 @@ class Problems:
                 self.unknown_values(item, [*path, index])
         elif dataclasses.is_dataclass(value) and not isinstance(value, type):
             for field in dataclasses.fields(value):
-                self.unknown_values(getattr(value, field.name), [*path, _camel(field.name)])
+                self.unknown_values(getattr(value, field.name), [*path, camel_case(field.name)])
 
     def required(self, path: Path, value: Any) -> bool:
         """True when present; a missing, empty or blank value is a REQUIRED problem."""
@@ -170,7 +170,8 @@ class Problems:
             seen.add(value)
 
 
-def _camel(name: str) -> str:
+def camel_case(name: str) -> str:
+    """An input field's GraphQL name from its Python name, as Strawberry names it."""
     head, *rest = name.split("_")
     return head + "".join(part.title() for part in rest)
 

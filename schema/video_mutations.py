@@ -11,17 +11,15 @@ from strawberry.types.nodes import Selection
 from gateway.live.callback_tokens import gateway_callback
 from gateway.loaders.video import VIDEO_2D, VIDEO_PHOTO
 from gateway.upstream import Credentials, JSONObject, UpstreamHTTPError, UpstreamInvalidResponse
-from schema.mutations import caller_problems, create_job
-from schema.relay import GatewayInfo, JobIdArgument, selected_fields
+from schema.mutations import caller_problems, create_job, problems_for, refusal_of
+from schema.resolvers import GatewayInfo, JobIdArgument, selected_fields
 from schema.user_errors import (
-    Problems,
     UserError,
     UserErrorCode,
-    is_user_error,
     user_errors_from_upstream,
 )
 from schema.video import VideoJob, show_needs
-from schema.video_inputs import CreatePhotoVideoJobInput, CreateVideoJobInput
+from schema.video_create import CreatePhotoVideoJobInput, CreateVideoJobInput
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -85,8 +83,7 @@ async def _create(
     job_type: str,
     send: CreateCall,
 ) -> CreateVideoJobPayload:
-    problems = Problems()
-    problems.extend(caller_problems(info))
+    problems = problems_for(info)
     problems.extend(job.problems().errors)
     problems.unknown_values(job, ["input"])
     if problems:
@@ -229,12 +226,9 @@ class VideoMutations:
                 field=JOB_ID_FIELD,
             )
             return CancelVideoJobPayload(job=await _job_as_now(info, job_id), user_errors=[error])
-        try:
-            await upstream.call(cancel, job_id)
-        except UpstreamHTTPError as exc:
-            if not is_user_error(exc):
-                raise
-            return await _refused_cancel(info, job_id, exc)
+        refused = await refusal_of(upstream.call(cancel, job_id))
+        if refused is not None:
+            return await _refused_cancel(info, job_id, refused)
         # What this request saw before the cancel is stale now.
         video.forget(job_id)
         return CancelVideoJobPayload(job=await _job_as_now(info, job_id), user_errors=[])

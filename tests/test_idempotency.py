@@ -23,7 +23,7 @@ from gateway.upstream import (
     UpstreamUnavailable,
 )
 from schema.mutations import IdempotencyKeyReused, OutcomeUnknown, create_once
-from schema.relay import GatewayInfo
+from schema.resolvers import GatewayInfo
 from tests.support.gateway import gateway_client
 from tests.support.redis import REDIS_URL
 from tests.support.servers import LoopbackServer

@@ -16,7 +16,8 @@ from gateway.loaders.base import KindCache
 from gateway.settings import Settings
 from gateway.upstream import UpstreamClient
 from schema import build_schema
-from schema.direct import DirectExecutor, MaybeAwaitable, direct, direct_field, install
+from schema.direct import MaybeAwaitable, direct, direct_field, install
+from schema.direct_executor import DirectExecutor
 from tests.support.gateway import PROJECT, GatewayClient
 from tests.support.servers import LoopbackServer
 from tests.test_queries import OPERATIONS, QUERIES

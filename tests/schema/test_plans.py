@@ -27,7 +27,8 @@ from gateway import turns
 from gateway.app import create_app
 from gateway.settings import EXECUTION_MODES, ExecutionMode, Settings
 from schema import direct, effective_execution, plans, schema_for
-from schema.direct import DirectExecutor, MaybeAwaitable, direct_field
+from schema.direct import MaybeAwaitable, direct_field
+from schema.direct_executor import DirectExecutor
 from schema.plans import PlannedExecutor
 from schema.relay import encode_global_id
 from schema.slices import SlicedExecutor

@@ -13,8 +13,10 @@ from typing import Any
 import pytest
 
 from schema.direct import UNANSWERED
+from schema.enums import enum_value
 from schema.paging import Cursor, ListOrder, _anchored_cursors, _encode, decode_cursor
-from schema.relay import enum_value, parse_time, time_answer, to_base64
+from schema.relay import to_base64
+from schema.times import parse_time, time_answer
 
 
 def plain_parse_time(value: object) -> datetime | None:

@@ -11,8 +11,8 @@ import pytest
 import strawberry
 import strawberry.schema.schema as strawberry_schema
 
-from schema import limits
-from schema.limits import CheckedValidationCache, OperationLimits
+from schema import limit_extensions
+from schema.limit_extensions import CheckedValidationCache, OperationLimits
 from tests.support.gateway import GatewayClient
 
 
@@ -20,14 +20,14 @@ from tests.support.gateway import GatewayClient
 def validations(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The operation names of the documents validated from now on."""
     seen: list[str] = []
-    validate: Callable[..., Any] = strawberry_schema.validate_document  # what schema.limits calls
+    validate: Callable[..., Any] = strawberry_schema.validate_document  # what schema.limit_extensions calls
 
     def counted(schema: Any, document: Any, rules: Any) -> Any:
         names = [d.name.value if d.name else "" for d in document.definitions]
         seen.append(",".join(names))
         return validate(schema, document, rules)
 
-    monkeypatch.setattr(limits, "validate_document", counted)
+    monkeypatch.setattr(limit_extensions, "validate_document", counted)
     return seen
 
 
@@ -79,4 +79,4 @@ def test_the_cache_keeps_at_most_its_size(validations: list[str]) -> None:
         assert result.errors is None
     # Q2 was kept; Q0 had been pushed out by Q1 and Q2.
     assert validations == ["Q0", "Q1", "Q2", "Q0"]
-    assert len(limits._VALIDATED[2]) == 2
+    assert len(limit_extensions._VALIDATED[2]) == 2
