@@ -46,8 +46,9 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# One worker per core; tests that share a Redis take a database per worker (tests/support/redis.py).
 pytest: $(STAMP) $(JS_STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist worksteal
 
 schema: $(STAMP)
 	$(BIN)/python -m schema

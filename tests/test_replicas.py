@@ -56,11 +56,8 @@ def emulator() -> Iterator[LoopbackServer]:
         yield server
 
 
-def start_replica(emulator: LoopbackServer, **extra: str) -> Replica:
-    return start_replica_on(emulator, free_port(), **extra)
-
-
-def start_replica_on(emulator: LoopbackServer, port: int, **extra: str) -> Replica:
+def launch_replica(emulator: LoopbackServer, port: int, **extra: str) -> Replica:
+    """A replica's process, launched; `answering` waits until it answers."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("METASTUDIO_", "GATEWAY_", "REDIS_URL"))}
     env.update(
         {
@@ -80,28 +77,32 @@ def start_replica_on(emulator: LoopbackServer, port: int, **extra: str) -> Repli
         stderr=subprocess.DEVNULL,
         text=True,
     )
-    url = f"http://127.0.0.1:{port}"
+    return Replica(f"http://127.0.0.1:{port}", process)
+
+
+def answering(replica: Replica) -> Replica:
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"replica exited with {process.returncode}")
+        if replica.process.poll() is not None:
+            raise AssertionError(f"replica exited with {replica.process.returncode}")
         try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return Replica(url, process)
+            if httpx.get(f"{replica.url}/healthz", timeout=1).status_code == 200:
+                return replica
         except httpx.TransportError:
             time.sleep(0.1)
-    process.kill()
+    replica.process.kill()
     raise AssertionError("replica did not start")
 
 
 @pytest.fixture
 def replicas(emulator: LoopbackServer) -> Iterator[list[Replica]]:
-    started = [start_replica(emulator), start_replica(emulator)]
-    yield started
-    for replica in started:
+    # Both launched before either is waited for: they start side by side.
+    launched = [launch_replica(emulator, free_port()), launch_replica(emulator, free_port())]
+    yield [answering(replica) for replica in launched]
+    for replica in launched:
         if replica.process.poll() is None:
             replica.process.send_signal(signal.SIGINT)
-    for replica in started:
+    for replica in launched:
         try:
             replica.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -250,8 +251,9 @@ async def test_a_callback_reaching_one_replica_reaches_subscribers_on_every_repl
         "GATEWAY_FAST_POLL_INTERVAL": "30",
         "GATEWAY_CALLBACK_SECRET": secret,
     }
-    a = start_replica_on(emulator, port_a, GATEWAY_PUBLIC_URL=f"http://127.0.0.1:{port_a}", **slow)
-    b = start_replica(emulator, **slow)
+    launched_a = launch_replica(emulator, port_a, GATEWAY_PUBLIC_URL=f"http://127.0.0.1:{port_a}", **slow)
+    launched_b = launch_replica(emulator, free_port(), **slow)
+    a, b = answering(launched_a), answering(launched_b)
     try:
         job_id = await create_through(a)
         async with subscription(b, job_id) as events:
