@@ -8,7 +8,7 @@ JS_STAMP := $(JS)/node_modules/.installed
 CHROMIUM := /usr/bin/chromium
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: serve test lint typecheck pytest emulator schema clean bench
+.PHONY: serve test lint typecheck pytest coverage emulator schema clean bench
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,10 @@ typecheck: $(STAMP)
 # One worker per core; tests that share a Redis take a database per worker (tests/support/redis.py).
 pytest: $(STAMP) $(JS_STAMP)
 	$(BIN)/pytest -n auto --dist worksteal
+
+# The same run, reporting which lines of gateway/ and schema/ it reached (not part of `make test`).
+coverage: $(STAMP) $(JS_STAMP)
+	$(BIN)/pytest -n auto --dist worksteal --cov=gateway --cov=schema --cov-report=term:skip-covered
 
 schema: $(STAMP)
 	$(BIN)/python -m schema
