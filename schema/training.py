@@ -13,6 +13,20 @@ from gateway.context import RequestContext
 from gateway.upstream import QueryValue
 from schema.direct import MaybeAwaitable, direct_field
 from schema.errors import BadUserInput, NotFound
+from schema.fields import (
+    FLAG,
+    INTEGER,
+    LINK,
+    TEXT,
+    TEXTS,
+    TIME,
+    detail,
+    enum_of,
+    enums_of,
+    many,
+    one,
+    summary,
+)
 from schema.paging import (
     After,
     Before,
@@ -26,17 +40,14 @@ from schema.paging import (
     page_request,
     paginate,
 )
-from schema.reading import Data, flag, integer, link, nested, records, text, texts
+from schema.reading import Data, integer, records, text
 from schema.relay import (
     GatewayInfo,
     Job,
     JobIdArgument,
     Summary,
     described,
-    enum_values,
-    optional_enum_value,
     summary_field,
-    summary_time,
     upstream_time,
 )
 from schema.training_types import (
@@ -82,7 +93,7 @@ class TrainingJob(Job):
             raise NotFound("TrainingJob", self.job_id)
         return data
 
-    async def _detail(self, info: GatewayInfo) -> Data:
+    async def load_detail(self, info: GatewayInfo) -> Data:
         data = await self.context(info).loaders.training.detail.load(self.job_id)
         if data is None:
             raise NotFound("TrainingJob", self.job_id)
@@ -98,253 +109,138 @@ class TrainingJob(Job):
     def phase(self, basic: Summary) -> TrainingJobPhase:
         return training_phase(training_state(basic.get("state")))
 
-    @summary_field("Model name; also the name of the model asset.", str | None)
-    def name(self, basic: Summary) -> str | None:
-        return text(basic, "name")
-
-    @summary_field("Id of the model asset.", str | None)
-    def asset_id(self, basic: Summary) -> str | None:
-        return text(basic, "asset_id")
-
-    @summary_field("Project the model asset belongs to.", str | None)
-    def project_id(self, basic: Summary) -> str | None:
-        return text(basic, "project_id")
-
-    @summary_field("Model cover download URL, valid for 24 hours.", str | None)
-    def cover_download_url(self, basic: Summary) -> str | None:
-        return link(basic, "cover_download_url")
-
-    last_update_time = summary_time(
-        "When the user last updated the job (creation or resubmission).", "last_update_time"
+    name = summary("name", TEXT, "Model name; also the name of the model asset.")
+    asset_id = summary("asset_id", TEXT, "Id of the model asset.")
+    project_id = summary("project_id", TEXT, "Project the model asset belongs to.")
+    cover_download_url = summary("cover_download_url", LINK, "Model cover download URL, valid for 24 hours.")
+    last_update_time = summary(
+        "last_update_time", TIME, "When the user last updated the job (creation or resubmission)."
     )
-
-    create_time = summary_time("When the job was created.", "create_time")
-
-    @summary_field("Phone number of the job's creator.", str | None)
-    def contact(self, basic: Summary) -> str | None:
-        return text(basic, "contact")
-
-    @summary_field("The batch the job belongs to.", str | None)
-    def batch_name(self, basic: Summary) -> str | None:
-        return text(basic, "batch_name")
-
-    @summary_field("The job's tags.", list[str])
-    def tags(self, basic: Summary) -> list[str]:
-        return texts(basic, "tags")
-
-    @summary_field(
-        "Model version: V3_2 (V3.2, the default) or V3_3; see rawModelVersion.", TrainingModelVersion | None
+    create_time = summary("create_time", TIME, "When the job was created.")
+    contact = summary("contact", TEXT, "Phone number of the job's creator.")
+    batch_name = summary("batch_name", TEXT, "The batch the job belongs to.")
+    tags = summary("tags", TEXTS, "The job's tags.")
+    model_version = summary(
+        "model_version",
+        enum_of(TrainingModelVersion),
+        "Model version: V3_2 (V3.2, the default) or V3_3; see rawModelVersion.",
     )
-    def model_version(self, basic: Summary) -> TrainingModelVersion | None:
-        return optional_enum_value(TrainingModelVersion, text(basic, "model_version"))
-
-    @summary_field("The model version exactly as the upstream sent it, e.g. V3.2.", str | None)
-    def raw_model_version(self, basic: Summary) -> str | None:
-        return text(basic, "model_version")
-
-    @summary_field("Matting type: AI (default) or MANUAL.", str | None)
-    def matting_type(self, basic: Summary) -> str | None:
-        return text(basic, "matting_type")
-
-    @summary_field("Model resolution: 1080P (default) or 4K.", str | None)
-    def model_resolution(self, basic: Summary) -> str | None:
-        return text(basic, "model_resolution")
-
-    @summary_field("The X-App-UserId the job was created with, if any.", str | None)
-    def app_user_id(self, basic: Summary) -> str | None:
-        return text(basic, "app_user_id")
-
-    @summary_field("Whether this is a Flexus (basic edition) training.", bool | None)
-    def is_flexus(self, basic: Summary) -> bool | None:
-        return flag(basic, "is_flexus")
-
-    @summary_field("Whether this is a live-room copy training.", bool | None)
-    def is_live_copy(self, basic: Summary) -> bool | None:
-        return flag(basic, "is_live_copy")
-
-    @summary_field("Whether this is a fast Flexus training.", bool | None)
-    def is_fast_flexus(self, basic: Summary) -> bool | None:
-        return flag(basic, "is_fast_flexus")
-
-    @summary_field("Whether only the image model is trained, without a voice (Flexus only).", bool | None)
-    def is_only_human_model(self, basic: Summary) -> bool | None:
-        return flag(basic, "is_only_human_model")
-
-    @summary_field("Regions the job may be trained in.", list[str])
-    def optional_training_location(self, basic: Summary) -> list[str]:
-        return texts(basic, "optional_training_location")
-
-    @summary_field("Whether the background is replaced (the video was shot on a green screen).", bool | None)
-    def is_background_replacement(self, basic: Summary) -> bool | None:
-        return flag(basic, "is_background_replacement")
-
-    @summary_field("Whether the job runs on on-demand (trial) resources.", bool | None)
-    def is_ondemand_resource(self, basic: Summary) -> bool | None:
-        return flag(basic, "is_ondemand_resource")
+    raw_model_version = summary(
+        "model_version", TEXT, "The model version exactly as the upstream sent it, e.g. V3.2."
+    )
+    matting_type = summary("matting_type", TEXT, "Matting type: AI (default) or MANUAL.")
+    model_resolution = summary("model_resolution", TEXT, "Model resolution: 1080P (default) or 4K.")
+    app_user_id = summary("app_user_id", TEXT, "The X-App-UserId the job was created with, if any.")
+    is_flexus = summary("is_flexus", FLAG, "Whether this is a Flexus (basic edition) training.")
+    is_live_copy = summary("is_live_copy", FLAG, "Whether this is a live-room copy training.")
+    is_fast_flexus = summary("is_fast_flexus", FLAG, "Whether this is a fast Flexus training.")
+    is_only_human_model = summary(
+        "is_only_human_model", FLAG, "Whether only the image model is trained, without a voice (Flexus only)."
+    )
+    optional_training_location = summary(
+        "optional_training_location", TEXTS, "Regions the job may be trained in."
+    )
+    is_background_replacement = summary(
+        "is_background_replacement",
+        FLAG,
+        "Whether the background is replaced (the video was shot on a green screen).",
+    )
+    is_ondemand_resource = summary(
+        "is_ondemand_resource", FLAG, "Whether the job runs on on-demand (trial) resources."
+    )
 
     # Detail fields: only the show call has them. Download URLs are valid for 24 hours.
 
-    @described("The training video.")
-    async def training_video_download_url(self, info: GatewayInfo) -> str | None:
-        return link(await self._detail(info), "training_video_download_url")
-
-    @described("Front of the ID card.")
-    async def id_card_image1_download_url(self, info: GatewayInfo) -> str | None:
-        return link(await self._detail(info), "id_card_image1_download_url")
-
-    @described("Back of the ID card.")
-    async def id_card_image2_download_url(self, info: GatewayInfo) -> str | None:
-        return link(await self._detail(info), "id_card_image2_download_url")
-
-    @described("The letter of authorization.")
-    async def grant_file_download_url(self, info: GatewayInfo) -> str | None:
-        return link(await self._detail(info), "grant_file_download_url")
-
-    @described("The image before whitening.")
-    async def pre_beauty_image_download_url(self, info: GatewayInfo) -> str | None:
-        return link(await self._detail(info), "pre_beauty_image_download_url")
-
-    @described("External action data (JSON).")
-    async def external_action_json_data_download_url(self, info: GatewayInfo) -> str | None:
-        return link(await self._detail(info), "external_action_json_data_download_url")
-
-    @described("The action video.")
-    async def action_video_download_url(self, info: GatewayInfo) -> str | None:
-        return link(await self._detail(info), "action_video_download_url")
-
-    @described("The image after whitening.")
-    async def post_beauty_image_download_url(self, info: GatewayInfo) -> str | None:
-        return link(await self._detail(info), "post_beauty_image_download_url")
-
-    @described("The separately uploaded audio.")
-    async def audio_file_download_url(self, info: GatewayInfo) -> str | None:
-        return link(await self._detail(info), "audio_file_download_url")
-
-    @described("The action mark file.")
-    async def action_mark_file_download_url(self, info: GatewayInfo) -> str | None:
-        return link(await self._detail(info), "action_mark_file_download_url")
-
-    @described("Where to upload the action mark file.")
-    async def action_mark_file_upload_url(self, info: GatewayInfo) -> str | None:
-        return link(await self._detail(info), "action_mark_file_upload_url")
-
-    @described("What happened to the job, oldest first.")
-    async def operation_logs(self, info: GatewayInfo) -> list[TrainingOperationLog]:
-        logs = records(await self._detail(info), "operation_logs")
-        return [TrainingOperationLog.from_upstream(entry) for entry in logs]
-
-    @described("Areas treated specially when the matting check video is made.")
-    async def verify_video_matting_info(self, info: GatewayInfo) -> list[VerifyVideoMattingArea]:
-        areas = records(await self._detail(info), "verify_video_matting_info")
-        return [VerifyVideoMattingArea.from_upstream(area) for area in areas]
-
-    @described("Comments on the job, oldest first.")
-    async def comment_logs(self, info: GatewayInfo) -> list[TrainingCommentLog]:
-        comments = records(await self._detail(info), "comment_logs")
-        return [TrainingCommentLog.from_upstream(entry) for entry in comments]
-
-    @described("Action video samples.")
-    async def samples(self, info: GatewayInfo) -> list[ActionSample]:
-        return [ActionSample.from_upstream(item) for item in records(await self._detail(info), "samples")]
-
-    @described("Whether the mask file has been uploaded.")
-    async def is_mask_file_uploaded(self, info: GatewayInfo) -> bool | None:
-        return flag(await self._detail(info), "is_mask_file_uploaded")
-
-    @described("The mask file.")
-    async def mask_file_download_url(self, info: GatewayInfo) -> str | None:
-        return link(await self._detail(info), "mask_file_download_url")
-
-    @described("The review video.")
-    async def verify_video_download_url(self, info: GatewayInfo) -> str | None:
-        return link(await self._detail(info), "verify_video_download_url")
-
-    @described("The video to mark.")
-    async def markable_video_download_url(self, info: GatewayInfo) -> str | None:
-        return link(await self._detail(info), "markable_video_download_url")
-
-    @described("The action video to mark.")
-    async def markable_action_video_download_url(self, info: GatewayInfo) -> str | None:
-        return link(await self._detail(info), "markable_action_video_download_url")
-
-    @described("The part of the training video used (upstream `traning_video_mark_info`).")
-    async def training_video_mark_info(self, info: GatewayInfo) -> TrainingVideoMark | None:
-        return nested(await self._detail(info), "traning_video_mark_info", TrainingVideoMark.from_upstream)
-
-    @described("The video parts used for inference preprocessing.")
-    async def inference_data_process_video_mark_info(self, info: GatewayInfo) -> InferenceVideoMark | None:
-        detail = await self._detail(info)
-        return nested(detail, "inference_data_process_video_mark_info", InferenceVideoMark.from_upstream)
-
-    @described("Properties of the voice trained with the model.")
-    async def voice_properties(self, info: GatewayInfo) -> VoiceProperties | None:
-        return nested(await self._detail(info), "voice_properties", VoiceProperties.from_upstream)
-
-    @described("The actions marked in the inference preprocessing video.")
-    async def inference_data_process_action_mark_info(self, info: GatewayInfo) -> InferenceActionMark | None:
-        detail = await self._detail(info)
-        return nested(detail, "inference_data_process_action_mark_info", InferenceActionMark.from_upstream)
-
-    @described("The actions marked for interactive chat in the inference preprocessing video.")
-    async def inference_data_process_chat_action_mark_info(
-        self, info: GatewayInfo
-    ) -> InferenceActionMark | None:
-        detail = await self._detail(info)
-        return nested(
-            detail, "inference_data_process_chat_action_mark_info", InferenceActionMark.from_upstream
-        )
-
-    @described("The video part used for eye correction.")
-    async def inference_data_process_eye_correction_mark_info(
-        self, info: GatewayInfo
-    ) -> InferenceEyeCorrectionMark | None:
-        detail = await self._detail(info)
-        key = "inference_data_process_eye_correction_mark_info"
-        return nested(detail, key, InferenceEyeCorrectionMark.from_upstream)
-
-    @described("Machine types of the compile job.")
-    async def worker_type(self, info: GatewayInfo) -> list[str]:
-        return texts(await self._detail(info), "worker_type")
-
-    @described("Whitening level, 0 (none, the default) to 3.")
-    async def beauty_level(self, info: GatewayInfo) -> int | None:
-        return integer(await self._detail(info), "beauty_level")
-
-    @described("Id of the voice training job.")
-    async def voice_train_job_id(self, info: GatewayInfo) -> str | None:
-        return text(await self._detail(info), "voice_train_job_id")
-
-    @described("Retrainings a Flexus job has left (0-10); each one uses one.")
-    async def flexus_retry_count(self, info: GatewayInfo) -> int | None:
-        return integer(await self._detail(info), "flexus_retry_count")
-
-    @described("Where the voice comes from: VIDEO (extracted) or AUDIO (uploaded apart).")
-    async def audio_source_type(self, info: GatewayInfo) -> TrainingAudioSourceType | None:
-        return optional_enum_value(
-            TrainingAudioSourceType, text(await self._detail(info), "audio_source_type")
-        )
-
-    @described("Services the model supports, e.g. VIDEO_2D, LIVE_2D.")
-    async def supported_service(self, info: GatewayInfo) -> list[TrainingSupportedService]:
-        return enum_values(TrainingSupportedService, (await self._detail(info)).get("supported_service"))
-
-    @described("The resource allocated to the training.")
-    async def allocated_resource(self, info: GatewayInfo) -> TrainingAllocatedResource | None:
-        detail = await self._detail(info)
-        return nested(detail, "allocated_resource", TrainingAllocatedResource.from_upstream)
-
-    @described("Rotation state of the training video.")
-    async def train_video_rotation_state(self, info: GatewayInfo) -> str | None:
-        return text(await self._detail(info), "train_video_rotation_state")
-
-    @described("Rotation state of the action video.")
-    async def action_video_rotation_state(self, info: GatewayInfo) -> str | None:
-        return text(await self._detail(info), "action_video_rotation_state")
-
-    @described("The job's sub-jobs.")
-    async def sub_training_job_info(self, info: GatewayInfo) -> list[SubTrainingJob]:
-        jobs = records(await self._detail(info), "sub_training_job_info")
-        return [SubTrainingJob.from_upstream(job) for job in jobs]
+    training_video_download_url = detail("training_video_download_url", LINK, "The training video.")
+    id_card_image1_download_url = detail("id_card_image1_download_url", LINK, "Front of the ID card.")
+    id_card_image2_download_url = detail("id_card_image2_download_url", LINK, "Back of the ID card.")
+    grant_file_download_url = detail("grant_file_download_url", LINK, "The letter of authorization.")
+    pre_beauty_image_download_url = detail(
+        "pre_beauty_image_download_url", LINK, "The image before whitening."
+    )
+    external_action_json_data_download_url = detail(
+        "external_action_json_data_download_url", LINK, "External action data (JSON)."
+    )
+    action_video_download_url = detail("action_video_download_url", LINK, "The action video.")
+    post_beauty_image_download_url = detail(
+        "post_beauty_image_download_url", LINK, "The image after whitening."
+    )
+    audio_file_download_url = detail("audio_file_download_url", LINK, "The separately uploaded audio.")
+    action_mark_file_download_url = detail("action_mark_file_download_url", LINK, "The action mark file.")
+    action_mark_file_upload_url = detail(
+        "action_mark_file_upload_url", LINK, "Where to upload the action mark file."
+    )
+    operation_logs = detail(
+        "operation_logs", many(TrainingOperationLog), "What happened to the job, oldest first."
+    )
+    verify_video_matting_info = detail(
+        "verify_video_matting_info",
+        many(VerifyVideoMattingArea),
+        "Areas treated specially when the matting check video is made.",
+    )
+    comment_logs = detail("comment_logs", many(TrainingCommentLog), "Comments on the job, oldest first.")
+    samples = detail("samples", many(ActionSample), "Action video samples.")
+    is_mask_file_uploaded = detail("is_mask_file_uploaded", FLAG, "Whether the mask file has been uploaded.")
+    mask_file_download_url = detail("mask_file_download_url", LINK, "The mask file.")
+    verify_video_download_url = detail("verify_video_download_url", LINK, "The review video.")
+    markable_video_download_url = detail("markable_video_download_url", LINK, "The video to mark.")
+    markable_action_video_download_url = detail(
+        "markable_action_video_download_url", LINK, "The action video to mark."
+    )
+    training_video_mark_info = detail(
+        "traning_video_mark_info",
+        one(TrainingVideoMark),
+        "The part of the training video used (upstream `traning_video_mark_info`).",
+    )
+    inference_data_process_video_mark_info = detail(
+        "inference_data_process_video_mark_info",
+        one(InferenceVideoMark),
+        "The video parts used for inference preprocessing.",
+    )
+    voice_properties = detail(
+        "voice_properties", one(VoiceProperties), "Properties of the voice trained with the model."
+    )
+    inference_data_process_action_mark_info = detail(
+        "inference_data_process_action_mark_info",
+        one(InferenceActionMark),
+        "The actions marked in the inference preprocessing video.",
+    )
+    inference_data_process_chat_action_mark_info = detail(
+        "inference_data_process_chat_action_mark_info",
+        one(InferenceActionMark),
+        "The actions marked for interactive chat in the inference preprocessing video.",
+    )
+    inference_data_process_eye_correction_mark_info = detail(
+        "inference_data_process_eye_correction_mark_info",
+        one(InferenceEyeCorrectionMark),
+        "The video part used for eye correction.",
+    )
+    worker_type = detail("worker_type", TEXTS, "Machine types of the compile job.")
+    beauty_level = detail("beauty_level", INTEGER, "Whitening level, 0 (none, the default) to 3.")
+    voice_train_job_id = detail("voice_train_job_id", TEXT, "Id of the voice training job.")
+    flexus_retry_count = detail(
+        "flexus_retry_count", INTEGER, "Retrainings a Flexus job has left (0-10); each one uses one."
+    )
+    audio_source_type = detail(
+        "audio_source_type",
+        enum_of(TrainingAudioSourceType),
+        "Where the voice comes from: VIDEO (extracted) or AUDIO (uploaded apart).",
+    )
+    supported_service = detail(
+        "supported_service",
+        enums_of(TrainingSupportedService),
+        "Services the model supports, e.g. VIDEO_2D, LIVE_2D.",
+    )
+    allocated_resource = detail(
+        "allocated_resource", one(TrainingAllocatedResource), "The resource allocated to the training."
+    )
+    train_video_rotation_state = detail(
+        "train_video_rotation_state", TEXT, "Rotation state of the training video."
+    )
+    action_video_rotation_state = detail(
+        "action_video_rotation_state", TEXT, "Rotation state of the action video."
+    )
+    sub_training_job_info = detail("sub_training_job_info", many(SubTrainingJob), "The job's sub-jobs.")
 
 
 @strawberry.enum(description="What a training job list is ordered by.")

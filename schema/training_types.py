@@ -7,8 +7,8 @@ from datetime import datetime
 
 import strawberry
 
-from schema.reading import Data, flag, integer, link, records, text, texts
-from schema.relay import UNKNOWN_DESCRIPTION, enum_value, optional_enum_value, parse_time
+from schema.fields import FLAG, INTEGER, LINK, TEXT, TEXTS, TIME, Upstream, enum_of, many, upstream
+from schema.relay import UNKNOWN_DESCRIPTION, enum_value
 
 
 @strawberry.enum(description="Model version to train (Create2dModelTrainingJob model_version).")
@@ -216,215 +216,112 @@ def training_phase(state: TrainingJobState) -> TrainingJobPhase:
 
 
 @strawberry.type(description="One entry of a training job's operation log (OperationLogInfo).")
-class TrainingOperationLog:
-    operate_time: datetime | None = strawberry.field(description="When it happened.")
-    log_type: str | None = strawberry.field(
-        description="What happened, as the upstream sent it: e.g. USER_CREATE_JOD, USER_VERIFYING_SUBMITTED, "
-        "SYSTEM_VERIFY_FAILED, ADMIN_VERIFY_SUCCESS, SYSTEM_TRAINING, SYSTEM_JOB_SUCCESS."
+class TrainingOperationLog(Upstream):
+    operate_time: datetime | None = upstream(TIME, "When it happened.")
+    log_type: str | None = upstream(
+        TEXT,
+        "What happened, as the upstream sent it: e.g. USER_CREATE_JOD, USER_VERIFYING_SUBMITTED, "
+        "SYSTEM_VERIFY_FAILED, ADMIN_VERIFY_SUCCESS, SYSTEM_TRAINING, SYSTEM_JOB_SUCCESS.",
     )
-    log_description: str | None = strawberry.field(
-        description="Review comments when a verification failed, or the error a processing step reported."
+    log_description: str | None = upstream(
+        TEXT, "Review comments when a verification failed, or the error a processing step reported."
     )
-    operate_user: str | None = strawberry.field(description="Who acted: USER, ADMIN or SYSTEM.")
-    error_code: str | None = strawberry.field(
-        description="The code of an automatic rejection, e.g. 44005901 (video resolution not accepted)."
+    operate_user: str | None = upstream(TEXT, "Who acted: USER, ADMIN or SYSTEM.")
+    error_code: str | None = upstream(
+        TEXT, "The code of an automatic rejection, e.g. 44005901 (video resolution not accepted)."
     )
-    redo_reasons: list[str] = strawberry.field(
-        description="Why the material must be redone, when a review asked for it."
-    )
-
-    @classmethod
-    def from_upstream(cls, data: Data) -> TrainingOperationLog:
-        return cls(
-            operate_time=parse_time(data.get("operate_time")),
-            log_type=text(data, "log_type"),
-            log_description=text(data, "log_description"),
-            operate_user=text(data, "operate_user"),
-            error_code=text(data, "error_code"),
-            redo_reasons=texts(data, "redo_reasons"),
-        )
+    redo_reasons: list[str] = upstream(TEXTS, "Why the material must be redone, when a review asked for it.")
 
 
 @strawberry.type(description="An area of the training video treated specially in the matting check video.")
-class VerifyVideoMattingArea:
-    dx: int | None = strawberry.field(description="X of the area's top-left pixel.")
-    dy: int | None = strawberry.field(description="Y of the area's top-left pixel.")
-    width: int | None = strawberry.field(description="Width of the area, in pixels.")
-    height: int | None = strawberry.field(description="Height of the area, in pixels.")
-    method: str | None = strawberry.field(
-        description="RESERVED (keep, no green removal), DELETE (remove green) or NO_DEGREEN (no de-greening)."
+class VerifyVideoMattingArea(Upstream):
+    dx: int | None = upstream(INTEGER, "X of the area's top-left pixel.")
+    dy: int | None = upstream(INTEGER, "Y of the area's top-left pixel.")
+    width: int | None = upstream(INTEGER, "Width of the area, in pixels.")
+    height: int | None = upstream(INTEGER, "Height of the area, in pixels.")
+    method: str | None = upstream(
+        TEXT, "RESERVED (keep, no green removal), DELETE (remove green) or NO_DEGREEN (no de-greening)."
     )
-
-    @classmethod
-    def from_upstream(cls, data: Data) -> VerifyVideoMattingArea:
-        return cls(
-            dx=integer(data, "dx"),
-            dy=integer(data, "dy"),
-            width=integer(data, "width"),
-            height=integer(data, "height"),
-            method=text(data, "method"),
-        )
 
 
 @strawberry.type(description="A comment on a training job (CommentLogInfo).")
-class TrainingCommentLog:
-    operate_time: datetime | None = strawberry.field(description="When the comment was made.")
-    comment_type: str | None = strawberry.field(description="USER_REJECT, USER_COMMENT or ADMIN_COMMENT.")
-    comment_title: str | None = strawberry.field(description="The comment's title.")
-    comment_message: str | None = strawberry.field(description="The comment's text.")
-    attachment_download_url: list[str] = strawberry.field(description="Download URLs of the attachments.")
-
-    @classmethod
-    def from_upstream(cls, data: Data) -> TrainingCommentLog:
-        return cls(
-            operate_time=parse_time(data.get("operate_time")),
-            comment_type=text(data, "comment_type"),
-            comment_title=text(data, "comment_title"),
-            comment_message=text(data, "comment_message"),
-            attachment_download_url=texts(data, "attachment_download_url"),
-        )
+class TrainingCommentLog(Upstream):
+    operate_time: datetime | None = upstream(TIME, "When the comment was made.")
+    comment_type: str | None = upstream(TEXT, "USER_REJECT, USER_COMMENT or ADMIN_COMMENT.")
+    comment_title: str | None = upstream(TEXT, "The comment's title.")
+    comment_message: str | None = upstream(TEXT, "The comment's text.")
+    attachment_download_url: list[str] = upstream(TEXTS, "Download URLs of the attachments.")
 
 
 @strawberry.type(description="An atomic action sample offered for the model (ActionSampleInfo).")
-class ActionSample:
-    action_name_zh: str | None = strawberry.field(description="The action's Chinese name.")
-    action_name_en: str | None = strawberry.field(description="The action's English name.")
-    action_tag: str | None = strawberry.field(description="The action's tag.")
-    catalog: str | None = strawberry.field(description="The action's category.")
-    recommended_value: int | None = strawberry.field(description="Recommendation level, 0-100.")
-    is_selected: bool | None = strawberry.field(description="Whether the action is chosen for the model.")
-    sample_download_url: str | None = strawberry.field(description="Sample file URL, valid for 24 hours.")
-
-    @classmethod
-    def from_upstream(cls, data: Data) -> ActionSample:
-        return cls(
-            action_name_zh=text(data, "action_name_zh"),
-            action_name_en=text(data, "action_name_en"),
-            action_tag=text(data, "action_tag"),
-            catalog=text(data, "catalog"),
-            recommended_value=integer(data, "recommended_value"),
-            is_selected=flag(data, "is_selected"),
-            sample_download_url=link(data, "sample_download_url"),
-        )
+class ActionSample(Upstream):
+    action_name_zh: str | None = upstream(TEXT, "The action's Chinese name.")
+    action_name_en: str | None = upstream(TEXT, "The action's English name.")
+    action_tag: str | None = upstream(TEXT, "The action's tag.")
+    catalog: str | None = upstream(TEXT, "The action's category.")
+    recommended_value: int | None = upstream(INTEGER, "Recommendation level, 0-100.")
+    is_selected: bool | None = upstream(FLAG, "Whether the action is chosen for the model.")
+    sample_download_url: str | None = upstream(LINK, "Sample file URL, valid for 24 hours.")
 
 
 @strawberry.type(description='The part of the training video used for training; offsets as "HH:MM:SS.mmm".')
-class TrainingVideoMark:
-    video_start_time: str | None = strawberry.field(description="Start of the part used.")
-    video_end_time: str | None = strawberry.field(description="End of the part used.")
-
-    @classmethod
-    def from_upstream(cls, data: Data) -> TrainingVideoMark:
-        return cls(
-            video_start_time=text(data, "video_start_time"), video_end_time=text(data, "video_end_time")
-        )
+class TrainingVideoMark(Upstream):
+    video_start_time: str | None = upstream(TEXT, "Start of the part used.")
+    video_end_time: str | None = upstream(TEXT, "End of the part used.")
 
 
 @strawberry.type(description='The video parts used for inference preprocessing; offsets as "HH:MM:SS.mmm".')
-class InferenceVideoMark:
-    video_start_time: str | None = strawberry.field(description="Start of the part used.")
-    video_end_time: str | None = strawberry.field(description="End of the part used.")
-    chat_video_start_time: str | None = strawberry.field(description="Start of the interactive-chat part.")
-    chat_video_end_time: str | None = strawberry.field(description="End of the interactive-chat part.")
-
-    @classmethod
-    def from_upstream(cls, data: Data) -> InferenceVideoMark:
-        return cls(
-            video_start_time=text(data, "video_start_time"),
-            video_end_time=text(data, "video_end_time"),
-            chat_video_start_time=text(data, "chat_video_start_time"),
-            chat_video_end_time=text(data, "chat_video_end_time"),
-        )
+class InferenceVideoMark(Upstream):
+    video_start_time: str | None = upstream(TEXT, "Start of the part used.")
+    video_end_time: str | None = upstream(TEXT, "End of the part used.")
+    chat_video_start_time: str | None = upstream(TEXT, "Start of the interactive-chat part.")
+    chat_video_end_time: str | None = upstream(TEXT, "End of the interactive-chat part.")
 
 
 @strawberry.type(description="Properties of the voice trained with the model.")
-class VoiceProperties:
-    job_tag: TrainingVoiceJobTag | None = strawberry.field(description="The use the voice is tuned for.")
-    sex: TrainingVoiceSex | None = strawberry.field(description="The voice's sex.")
-    language: TrainingVoiceLanguage | None = strawberry.field(description="The voice's language.")
-
-    @classmethod
-    def from_upstream(cls, data: Data) -> VoiceProperties:
-        return cls(
-            job_tag=optional_enum_value(TrainingVoiceJobTag, text(data, "job_tag")),
-            sex=optional_enum_value(TrainingVoiceSex, text(data, "sex")),
-            language=optional_enum_value(TrainingVoiceLanguage, text(data, "language")),
-        )
+class VoiceProperties(Upstream):
+    job_tag: TrainingVoiceJobTag | None = upstream(
+        enum_of(TrainingVoiceJobTag), "The use the voice is tuned for."
+    )
+    sex: TrainingVoiceSex | None = upstream(enum_of(TrainingVoiceSex), "The voice's sex.")
+    language: TrainingVoiceLanguage | None = upstream(enum_of(TrainingVoiceLanguage), "The voice's language.")
 
 
 @strawberry.type(description='One marked action of the inference video; offsets as "HH:MM:SS.mmm".')
-class ActionMark:
-    action_start_time: str | None = strawberry.field(description="When the action starts.")
-    action_end_time: str | None = strawberry.field(description="When the action ends.")
-    action_type: str | None = strawberry.field(description="SILENCE or ACTION.")
-
-    @classmethod
-    def from_upstream(cls, data: Data) -> ActionMark:
-        return cls(
-            action_start_time=text(data, "action_start_time"),
-            action_end_time=text(data, "action_end_time"),
-            action_type=text(data, "action_type"),
-        )
+class ActionMark(Upstream):
+    action_start_time: str | None = upstream(TEXT, "When the action starts.")
+    action_end_time: str | None = upstream(TEXT, "When the action ends.")
+    action_type: str | None = upstream(TEXT, "SILENCE or ACTION.")
 
 
 @strawberry.type(
     description="The actions marked in the inference preprocessing video (InferenceActionMarkInfo)."
 )
-class InferenceActionMark:
-    action_info: list[ActionMark] = strawberry.field(description="The marked actions, in video order.")
-
-    @classmethod
-    def from_upstream(cls, data: Data) -> InferenceActionMark:
-        return cls(action_info=[ActionMark.from_upstream(item) for item in records(data, "action_info")])
+class InferenceActionMark(Upstream):
+    action_info: list[ActionMark] = upstream(many(ActionMark), "The marked actions, in video order.")
 
 
 @strawberry.type(description='The part of the video used for eye correction; offsets as "HH:MM:SS.mmm".')
-class InferenceEyeCorrectionMark:
-    eye_correction_start_time: str | None = strawberry.field(description="Start of the part used.")
-    eye_correction_end_time: str | None = strawberry.field(description="End of the part used.")
-
-    @classmethod
-    def from_upstream(cls, data: Data) -> InferenceEyeCorrectionMark:
-        return cls(
-            eye_correction_start_time=text(data, "eye_correction_start_time"),
-            eye_correction_end_time=text(data, "eye_correction_end_time"),
-        )
+class InferenceEyeCorrectionMark(Upstream):
+    eye_correction_start_time: str | None = upstream(TEXT, "Start of the part used.")
+    eye_correction_end_time: str | None = upstream(TEXT, "End of the part used.")
 
 
 @strawberry.type(description="The resource allocated to a training job.")
-class TrainingAllocatedResource:
-    resource_id: str | None = strawberry.field(description="Id of the resource.")
-    charge_mode: str | None = strawberry.field(description="PERIODIC (subscription) or ONE_TIME.")
-    expire_time: datetime | None = strawberry.field(description="When the resource expires.")
-
-    @classmethod
-    def from_upstream(cls, data: Data) -> TrainingAllocatedResource:
-        return cls(
-            resource_id=text(data, "resource_id"),
-            charge_mode=text(data, "charge_mode"),
-            expire_time=parse_time(data.get("expire_time")),
-        )
+class TrainingAllocatedResource(Upstream):
+    resource_id: str | None = upstream(TEXT, "Id of the resource.")
+    charge_mode: str | None = upstream(TEXT, "PERIODIC (subscription) or ONE_TIME.")
+    expire_time: datetime | None = upstream(TIME, "When the resource expires.")
 
 
+# Unlike the job itself, sub-jobs carry their times as epoch milliseconds (TIME reads both).
 @strawberry.type(description="A sub-job of a training job (SubTrainingJobInfoDto).")
-class SubTrainingJob:
-    job_id: str | None = strawberry.field(description="Id of the sub-job.")
-    sub_job_type: str | None = strawberry.field(description="What the sub-job does, as the upstream sent it.")
-    heart_beat_id: str | None = strawberry.field(
-        description="Id of the heartbeat the upstream tracks the sub-job's worker by."
+class SubTrainingJob(Upstream):
+    job_id: str | None = upstream(TEXT, "Id of the sub-job.")
+    sub_job_type: str | None = upstream(TEXT, "What the sub-job does, as the upstream sent it.")
+    heart_beat_id: str | None = upstream(
+        TEXT, "Id of the heartbeat the upstream tracks the sub-job's worker by."
     )
-    state: str | None = strawberry.field(description="The sub-job's state, as the upstream sent it.")
-    create_time: datetime | None = strawberry.field(description="When the sub-job was created.")
-    last_update_time: datetime | None = strawberry.field(description="When the sub-job last changed.")
-
-    @classmethod
-    def from_upstream(cls, data: Data) -> SubTrainingJob:
-        # Unlike the job itself, sub-jobs carry their times as epoch milliseconds.
-        return cls(
-            job_id=text(data, "job_id"),
-            sub_job_type=text(data, "sub_job_type"),
-            heart_beat_id=text(data, "heart_beat_id"),
-            state=text(data, "state"),
-            create_time=parse_time(data.get("create_time")),
-            last_update_time=parse_time(data.get("last_update_time")),
-        )
+    state: str | None = upstream(TEXT, "The sub-job's state, as the upstream sent it.")
+    create_time: datetime | None = upstream(TIME, "When the sub-job was created.")
+    last_update_time: datetime | None = upstream(TIME, "When the sub-job last changed.")

@@ -1,0 +1,190 @@
+"""Upstream fields declared once: each field's upstream key, GraphQL name, type and reading in one line.
+
+The reading of a value (`Reading`) says how a wrong or missing upstream value reads (schema/reading.py)
+and which GraphQL type it answers as. Three declarations use it, each the shape Strawberry's own is:
+
+- `upstream(READING, description, key=...)` for a field of an object read from one upstream object:
+
+      @strawberry.type(description="A layer's size on the canvas.")
+      class LayerSizeConfig(Upstream):
+          width: int | None = upstream(INTEGER, "Width, in canvas pixels.")
+
+  `Upstream` gives the type `from_upstream(data)`, built once from its fields (the key defaults to the
+  field's own name);
+- `summary("key", READING, description)` for a job field its summary (a list row) answers: a direct
+  field (schema/direct.py) plans read straight from a known summary (schema/relay.py summary_field);
+- `detail("key", READING, description)` for a job field only the job's show call answers: an
+  awaited resolver of `await job.load_detail(info)`, which costs that call once per job per request.
+
+Everything is built at import: a request runs the same calls a hand-written resolver would.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar, cast
+
+import strawberry
+from strawberry.types.field import StrawberryField
+
+from schema.reading import Data, flag, integer, link, real, records, text, texts
+from schema.relay import (
+    GatewayInfo,
+    enum_values,
+    optional_enum_value,
+    parse_time,
+    summary_field,
+    summary_time,
+)
+
+T = TypeVar("T")
+U = TypeVar("U", bound="Upstream")
+E = TypeVar("E", bound=enum.Enum)
+
+# Where `upstream` leaves a field's (key, read) in the Strawberry field's metadata.
+_READING = "metastudio-gateway/upstream-reading"
+
+
+@dataclass(frozen=True, slots=True)
+class Reading(Generic[T]):
+    """How the value under an upstream key reads (`read(data, key)`) and the GraphQL type it answers as."""
+
+    read: Callable[[Data, str], T]
+    graphql_type: object
+
+
+def _time(data: Data, key: str) -> datetime | None:
+    return parse_time(data.get(key))
+
+
+TEXT = Reading(text, str | None)
+TEXTS = Reading(texts, list[str])
+LINK = Reading(link, str | None)
+INTEGER = Reading(integer, int | None)
+REAL = Reading(real, float | None)
+FLAG = Reading(flag, bool | None)
+TIME = Reading(_time, datetime | None)
+
+
+def enum_of(enum_cls: type[E]) -> Reading[E | None]:
+    """An upstream string as its enum member: null when left out, UNKNOWN when not known."""
+
+    def read(data: Data, key: str) -> E | None:
+        return optional_enum_value(enum_cls, text(data, key))
+
+    return Reading(read, enum_cls | None)
+
+
+def enums_of(enum_cls: type[E]) -> Reading[list[E]]:
+    """Each string of an upstream list as its enum member (UNKNOWN for those not known)."""
+
+    def read(data: Data, key: str) -> list[E]:
+        return enum_values(enum_cls, data.get(key))
+
+    return Reading(read, list[enum_cls])  # type: ignore[valid-type]
+
+
+def one(object_type: type[U]) -> Reading[U | None]:
+    """The upstream object under the key read as `object_type`; null when there is none."""
+    build = object_type.from_upstream
+
+    def read(data: Data, key: str) -> U | None:
+        value = data.get(key)
+        # As schema/reading.py record: decoded JSON holds plain dicts, checked before the Mapping check.
+        return build(value) if type(value) is dict or isinstance(value, Mapping) else None
+
+    return Reading(read, object_type | None)
+
+
+def many(object_type: type[U]) -> Reading[list[U]]:
+    """The objects of an upstream list read as `object_type`, skipping anything that is not one."""
+    build = object_type.from_upstream
+
+    def read(data: Data, key: str) -> list[U]:
+        return [build(item) for item in records(data, key)]
+
+    return Reading(read, list[object_type])  # type: ignore[valid-type]
+
+
+def upstream(reading: Reading[T], description: str, key: str | None = None) -> T:
+    """A field of an `Upstream` type: `reading` of the value under `key` (the field's own name when
+    not given). The type checker sees the reading's value, so the field's annotation is checked
+    against it."""
+    field = strawberry.field(description=description, metadata={_READING: (key, reading.read)})
+    return field  # type: ignore[no-any-return]
+
+
+class Upstream:
+    """A GraphQL object read from one upstream object, its fields declared with `upstream`:
+    `from_upstream(data)` reads each of them, inherited ones first (Strawberry's field order)."""
+
+    _READINGS: ClassVar[tuple[tuple[str, str, Callable[[Data, str], object]], ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        own = []
+        for name, value in vars(cls).items():
+            if isinstance(value, StrawberryField) and _READING in value.metadata:
+                key, read = value.metadata[_READING]
+                own.append((name, key or name, read))
+        cls._READINGS = (*cls._READINGS, *own)
+        cls.from_upstream = classmethod(_constructor(cls.__qualname__, cls._READINGS))  # type: ignore[method-assign,assignment]
+
+    @classmethod
+    def from_upstream(cls, data: Data) -> Self:
+        """The object read from the upstream's `data` (made for each subclass from its fields)."""
+        raise NotImplementedError
+
+
+def _constructor(
+    owner: str, readings: tuple[tuple[str, str, Callable[[Data, str], object]], ...]
+) -> Callable[..., Any]:
+    """`from_upstream(cls, data)` calling `cls(name=read(data, "key"), ...)` with each reading written
+    out, as dataclasses write `__init__`: as cheap as the hand-written reading (no loop, no dict per
+    object). Only field names (identifiers) and key literals are written into the code."""
+    namespace: dict[str, object] = {}
+    arguments = []
+    for index, (name, key, read) in enumerate(readings):
+        if not name.isidentifier():
+            raise ValueError(f"{owner}: {name!r} is not a field name")
+        namespace[f"_read{index}"] = read
+        arguments.append(f"{name}=_read{index}(data, {key!r})")
+    source = f"def from_upstream(cls, data):\n    return cls({', '.join(arguments)})\n"
+    exec(compile(source, f"<{owner}.from_upstream>", "exec"), namespace)  # noqa: S102
+    built = cast(Callable[..., Any], namespace["from_upstream"])
+    built.__qualname__ = f"{owner}.from_upstream"
+    return built
+
+
+def summary(key: str, reading: Reading[Any], description: str) -> Any:
+    """A job field the job's summary answers: `reading` of the summary's value under `key`."""
+    if reading is TIME:
+        # Answered straight from the upstream's text where that has the usual form.
+        return summary_time(description, key)
+    read_value = reading.read
+
+    def read(job: object, data: Data) -> object:
+        return read_value(data, key)
+
+    read.__name__ = read.__qualname__ = key
+    return summary_field(description, reading.graphql_type)(read)
+
+
+class Detailed(Protocol):
+    """A job whose show call answers its detail fields."""
+
+    def load_detail(self, info: GatewayInfo) -> Awaitable[Data]: ...
+
+
+def detail(key: str, reading: Reading[Any], description: str) -> Any:
+    """A job field only the job's show call answers: `reading` of the detail's value under `key`."""
+    read_value = reading.read
+
+    async def resolve(self: Detailed, info: GatewayInfo) -> object:
+        return read_value(await self.load_detail(info), key)
+
+    resolve.__name__ = resolve.__qualname__ = key
+    return strawberry.field(resolver=resolve, description=description, graphql_type=reading.graphql_type)
