@@ -13,8 +13,9 @@ from gateway.context import RequestContext
 from gateway.upstream import QueryValue
 from schema.direct import MaybeAwaitable, direct_field
 from schema.errors import BadUserInput, NotFound
+from schema.fields import LINK, TEXT, TIME, summary
 from schema.paging import After, Before, First, Last, Lazy, ListOrder, Page, PageInfo, page_request, paginate
-from schema.reading import Data, integer, link, records, text
+from schema.reading import Data, integer, records, text
 from schema.relay import (
     GatewayInfo,
     Job,
@@ -23,7 +24,6 @@ from schema.relay import (
     described,
     enum_value,
     summary_field,
-    summary_time,
     upstream_time,
 )
 from schema.video import SortDirection
@@ -72,25 +72,14 @@ class PictureModelingJob(Job):
     def state(self, data: Summary) -> PictureModelingJobState:
         return picture_state(data.get("state"))
 
-    start_time = summary_time("When processing started.", "start_time")
-
-    end_time = summary_time("When processing ended.", "end_time")
-
-    @summary_field("Id of the model asset the job builds.", str | None)
-    def model_asset_id(self, data: Summary) -> str | None:
-        return text(data, "model_asset_id")
-
-    @summary_field("Name of the model.", str | None)
-    def name(self, data: Summary) -> str | None:
-        return text(data, "name")
-
-    @summary_field("The style the model is built in, e.g. system_male_001.", str | None)
-    def style_id(self, data: Summary) -> str | None:
-        return text(data, "style_id")
-
-    @summary_field("The model's cover image URL, once the job has succeeded.", str | None)
-    def model_cover_url(self, data: Summary) -> str | None:
-        return link(data, "model_cover_url")
+    start_time = summary("start_time", TIME, "When processing started.")
+    end_time = summary("end_time", TIME, "When processing ended.")
+    model_asset_id = summary("model_asset_id", TEXT, "Id of the model asset the job builds.")
+    name = summary("name", TEXT, "Name of the model.")
+    style_id = summary("style_id", TEXT, "The style the model is built in, e.g. system_male_001.")
+    model_cover_url = summary(
+        "model_cover_url", LINK, "The model's cover image URL, once the job has succeeded."
+    )
 
 
 @strawberry.enum(description="What a picture modeling job list is ordered by.")

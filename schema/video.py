@@ -17,6 +17,7 @@ from gateway.loaders.base import OLDEST_CREATE_SINCE
 from gateway.loaders.video import IDS_PER_LIST_CALL, VIDEO_2D, VIDEO_PHOTO, Loaded, VideoLoaders
 from schema.direct import MaybeAwaitable, direct_field
 from schema.errors import BadUserInput, NotFound
+from schema.fields import REAL, TEXT, TIME, detail, many, one, summary
 from schema.paging import (
     After,
     Before,
@@ -30,7 +31,7 @@ from schema.paging import (
     page_request,
     paginate,
 )
-from schema.reading import Data, real, record, records, text
+from schema.reading import Data, record
 from schema.relay import (
     GatewayInfo,
     Job,
@@ -40,7 +41,6 @@ from schema.relay import (
     enum_value,
     selected_fields,
     summary_field,
-    summary_time,
     upstream_time,
 )
 from schema.video_types import (
@@ -127,6 +127,9 @@ SCRIPT_FIELDS = frozenset({"shootScripts"})
 _JOB_TYPE_NAMES = frozenset({"VideoJob", "Job", "Node"})
 
 
+_SCRIPTS = many(ShootScriptItem)
+
+
 def _job_type_of(summary: Mapping[str, Any]) -> str:
     return str(summary.get("job_type") or "")
 
@@ -149,7 +152,7 @@ class VideoJob(Job):
             raise NotFound("VideoJob", self.job_id)
         return data
 
-    async def _detail(self, info: GatewayInfo, scripts: bool = False) -> Data:
+    async def load_detail(self, info: GatewayInfo, scripts: bool = False) -> Data:
         data = await self.context(info).loaders.video.detail(self.job_id, scripts or self.scripts_selected)
         # None: the job vanished since it was found, or is of a kind that has no show endpoint here.
         return {} if data is None else data
@@ -176,55 +179,36 @@ class VideoJob(Job):
     def state(self, summary: Summary) -> VideoJobState:
         return enum_value(VideoJobState, summary.get("state"), _STATE_ALIASES)
 
-    start_time = summary_time("When the upstream started making the video.", "start_time")
+    start_time = summary("start_time", TIME, "When the upstream started making the video.")
+    end_time = summary("end_time", TIME, "When the upstream finished making the video.")
+    duration = summary("duration", REAL, "Length of the video in seconds, once it is made.")
+    output_asset = summary("output_asset_config", one(OutputAsset), "The video asset the job produces.")
+    create_time = summary("create_time", TIME, "When the job was created.")
+    last_update_time = summary("lastupdate_time", TIME, "When the job last changed.")
 
-    end_time = summary_time("When the upstream finished making the video.", "end_time")
-
-    @summary_field("Length of the video in seconds, once it is made.", float | None)
-    def duration(self, summary: Summary) -> float | None:
-        return real(summary, "duration")
-
-    @summary_field("The video asset the job produces.", OutputAsset | None)
-    def output_asset(self, summary: Summary) -> OutputAsset | None:
-        return OutputAsset.read(record(summary, "output_asset_config"))
-
-    create_time = summary_time("When the job was created.", "create_time")
-
-    last_update_time = summary_time("When the job last changed.", "lastupdate_time")
-
-    @described("Id of the script the video was made from.")
-    async def script_id(self, info: GatewayInfo) -> str | None:
-        return text(await self._detail(info), "script_id")
-
-    @described("MODEL (from a model asset) or PICTURE (from a photo); deprecated upstream, 2D jobs only.")
-    async def video_making_type(self, info: GatewayInfo) -> str | None:
-        return text(await self._detail(info), "video_making_type")
-
-    @described("The photo of the person, Base64-encoded (photo jobs).")
-    async def human_image(self, info: GatewayInfo) -> str | None:
-        return text(await self._detail(info), "human_image")
-
-    @described("Id of the digital-human model asset (2D jobs).")
-    async def model_asset_id(self, info: GatewayInfo) -> str | None:
-        return text(await self._detail(info), "model_asset_id")
-
-    @described("The voice the digital human speaks with.")
-    async def voice_config(self, info: GatewayInfo) -> VoiceConfig | None:
-        return VoiceConfig.read(record(await self._detail(info), "voice_config"))
+    script_id = detail("script_id", TEXT, "Id of the script the video was made from.")
+    video_making_type = detail(
+        "video_making_type",
+        TEXT,
+        "MODEL (from a model asset) or PICTURE (from a photo); deprecated upstream, 2D jobs only.",
+    )
+    human_image = detail("human_image", TEXT, "The photo of the person, Base64-encoded (photo jobs).")
+    model_asset_id = detail("model_asset_id", TEXT, "Id of the digital-human model asset (2D jobs).")
+    voice_config = detail("voice_config", one(VoiceConfig), "The voice the digital human speaks with.")
 
     @described("How the video is encoded: a VideoConfig for 2D jobs, a PhotoVideoConfig for photo jobs.")
     async def video_config(self, info: GatewayInfo) -> VideoOutputConfig | None:
-        detail = await self._detail(info)
-        job_type = detail.get("job_type") or self.context(info).loaders.video.kind(self.job_id)
-        return VideoOutputConfig.read(record(detail, "video_config"), job_type)
+        shown = await self.load_detail(info)
+        job_type = shown.get("job_type") or self.context(info).loaders.video.kind(self.job_id)
+        return VideoOutputConfig.read(record(shown, "video_config"), job_type)
 
     @described("The scenes of the video's script, in order (asked of the upstream only when selected).")
     async def shoot_scripts(self, info: GatewayInfo) -> list[ShootScriptItem]:
-        return ShootScriptItem.read_all(records(await self._detail(info, scripts=True), "shoot_scripts"))
+        return _SCRIPTS.read(await self.load_detail(info, scripts=True), "shoot_scripts")
 
-    @described("Music played under the whole video (2D jobs).")
-    async def background_music_config(self, info: GatewayInfo) -> BackgroundMusicConfig | None:
-        return BackgroundMusicConfig.read(record(await self._detail(info), "background_music_config"))
+    background_music_config = detail(
+        "background_music_config", one(BackgroundMusicConfig), "Music played under the whole video (2D jobs)."
+    )
 
 
 @strawberry.type(description="A video job and where it is in the list.")
