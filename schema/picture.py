@@ -11,10 +11,10 @@ import strawberry
 
 from gateway.context import RequestContext
 from gateway.upstream import QueryValue
-from schema.direct import MaybeAwaitable, direct_field
+from schema.connections import After, Before, Connection, Edge, First, Last, total_count_field
 from schema.errors import BadUserInput, NotFound
 from schema.fields import LINK, TEXT, TIME, summary
-from schema.paging import After, Before, First, Last, Lazy, ListOrder, Page, PageInfo, page_request, paginate
+from schema.paging import ListOrder, page_request, paginate
 from schema.reading import Data, integer, records, text
 from schema.relay import (
     GatewayInfo,
@@ -122,32 +122,18 @@ def list_query(where: PictureModelingJobFilter) -> dict[str, QueryValue]:
 
 
 @strawberry.type(description="A picture modeling job and where it is in the list.")
-class PictureModelingJobEdge:
-    cursor: str = strawberry.field(
-        description="Opaque; pass as `after` to continue after this job, or `before` to go back from it."
-    )
-    node: PictureModelingJob = strawberry.field(description="The job.")
+class PictureModelingJobEdge(Edge[PictureModelingJob]):
+    pass
 
 
 @strawberry.type(description="A page of picture modeling jobs.")
-class PictureModelingJobConnection:
-    edges: list[PictureModelingJobEdge] = strawberry.field(description="The jobs of this page.")
-    page_info: PageInfo = strawberry.field(description="Where this page stands in the whole list.")
-    total: strawberry.Private[Lazy[int]]
+class PictureModelingJobConnection(Connection[PictureModelingJobEdge]):
+    total_count = total_count_field("How many jobs match the filter, as the upstream counts.")
 
-    @direct_field("How many jobs match the filter, as the upstream counts.", int)
-    def total_count(self) -> MaybeAwaitable[int]:
-        return self.total.get()
 
-    @classmethod
-    def of(cls, page: Page) -> PictureModelingJobConnection:
-        edges = [
-            PictureModelingJobEdge(
-                cursor=cursor, node=PictureModelingJob(job_id=str(job["job_id"]), known_summary=job)
-            )
-            for job, cursor in zip(page.jobs, page.cursors, strict=True)
-        ]
-        return cls(edges=edges, page_info=page.page_info(), total=page.total)
+def _edge(cursor: str, job: Data) -> PictureModelingJobEdge:
+    node = PictureModelingJob(job_id=str(job["job_id"]), known_summary=job)
+    return PictureModelingJobEdge(cursor=cursor, node=node)
 
 
 def picture_modeling_job_by_id(
@@ -207,4 +193,5 @@ class PictureModelingQueries:
             info.context.loaders.picture.prime(jobs)
             return jobs, integer(answer, "count") or 0
 
-        return PictureModelingJobConnection.of(await paginate(order, request, query, fetch, "create_time"))
+        page = await paginate(order, request, query, fetch, "create_time")
+        return PictureModelingJobConnection.of(page, _edge)

@@ -11,7 +11,7 @@ import strawberry
 
 from gateway.context import RequestContext
 from gateway.upstream import QueryValue
-from schema.direct import MaybeAwaitable, direct_field
+from schema.connections import After, Before, Connection, Edge, First, Last, total_count_field
 from schema.errors import BadUserInput, NotFound
 from schema.fields import (
     FLAG,
@@ -27,19 +27,7 @@ from schema.fields import (
     one,
     summary,
 )
-from schema.paging import (
-    After,
-    Before,
-    First,
-    Last,
-    Lazy,
-    ListOrder,
-    Page,
-    PageInfo,
-    empty_page,
-    page_request,
-    paginate,
-)
+from schema.paging import ListOrder, empty_page, page_request, paginate
 from schema.reading import Data, integer, records, text
 from schema.relay import (
     GatewayInfo,
@@ -337,34 +325,20 @@ def list_query(where: TrainingJobFilter) -> dict[str, QueryValue]:
 
 
 @strawberry.type(description="A training job and where it is in the list.")
-class TrainingJobEdge:
-    cursor: str = strawberry.field(
-        description="Opaque; pass as `after` to continue after this job, or `before` to go back from it."
-    )
-    node: TrainingJob = strawberry.field(description="The job.")
+class TrainingJobEdge(Edge[TrainingJob]):
+    pass
 
 
 @strawberry.type(description="A page of training jobs.")
-class TrainingJobConnection:
-    edges: list[TrainingJobEdge] = strawberry.field(description="The jobs of this page.")
-    page_info: PageInfo = strawberry.field(description="Where this page stands in the whole list.")
-    total: strawberry.Private[Lazy[int]]
-
-    @direct_field(
+class TrainingJobConnection(Connection[TrainingJobEdge]):
+    total_count = total_count_field(
         "How many jobs match the filter, as the upstream counts (on a page after or before a cursor, "
-        "asking for it costs one more upstream call).",
-        int,
+        "asking for it costs one more upstream call)."
     )
-    def total_count(self) -> MaybeAwaitable[int]:
-        return self.total.get()
 
-    @classmethod
-    def of(cls, page: Page) -> TrainingJobConnection:
-        edges = [
-            TrainingJobEdge(cursor=cursor, node=TrainingJob(job_id=str(job["job_id"]), known_summary=job))
-            for job, cursor in zip(page.jobs, page.cursors, strict=True)
-        ]
-        return cls(edges=edges, page_info=page.page_info(), total=page.total)
+
+def _edge(cursor: str, job: Data) -> TrainingJobEdge:
+    return TrainingJobEdge(cursor=cursor, node=TrainingJob(job_id=str(job["job_id"]), known_summary=job))
 
 
 def training_job_by_id(
@@ -414,7 +388,7 @@ class TrainingQueries:
         request = page_request(order, first, after, last, before)
         states = _wanted_states(where)
         if states == []:
-            return TrainingJobConnection.of(empty_page())
+            return TrainingJobConnection.of(empty_page(), _edge)
         query: dict[str, QueryValue] = {"state": states, **list_query(where)}
         upstream = info.context.upstream
 
@@ -426,4 +400,5 @@ class TrainingQueries:
             info.context.loaders.training.prime(jobs)
             return jobs, integer(answer, "count") or 0
 
-        return TrainingJobConnection.of(await paginate(order, request, query, fetch, "create_time"))
+        page = await paginate(order, request, query, fetch, "create_time")
+        return TrainingJobConnection.of(page, _edge)

@@ -15,22 +15,11 @@ from strawberry.types.nodes import Selection
 from gateway.context import RequestContext
 from gateway.loaders.base import OLDEST_CREATE_SINCE
 from gateway.loaders.video import IDS_PER_LIST_CALL, VIDEO_2D, VIDEO_PHOTO, Loaded, VideoLoaders
+from schema.connections import After, Before, Connection, Edge, First, Last, total_count_field
 from schema.direct import MaybeAwaitable, direct_field
 from schema.errors import BadUserInput, NotFound
 from schema.fields import REAL, TEXT, TIME, detail, many, one, summary
-from schema.paging import (
-    After,
-    Before,
-    First,
-    Last,
-    Lazy,
-    ListOrder,
-    Page,
-    PageInfo,
-    empty_page,
-    page_request,
-    paginate,
-)
+from schema.paging import ListOrder, empty_page, page_request, paginate
 from schema.reading import Data, record
 from schema.relay import (
     GatewayInfo,
@@ -212,37 +201,26 @@ class VideoJob(Job):
 
 
 @strawberry.type(description="A video job and where it is in the list.")
-class VideoJobEdge:
-    cursor: str = strawberry.field(
-        description="Opaque; pass as `after` to continue after this job, or `before` to go back from it."
-    )
-    node: VideoJob = strawberry.field(description="The job.")
+class VideoJobEdge(Edge[VideoJob]):
+    pass
 
 
 @strawberry.type(description="A page of video jobs.")
-class VideoJobConnection:
-    edges: list[VideoJobEdge] = strawberry.field(description="The jobs of this page.")
-    page_info: PageInfo = strawberry.field(description="Where this page stands in the whole list.")
-    total: strawberry.Private[Lazy[int]]
-
-    @direct_field(
+class VideoJobConnection(Connection[VideoJobEdge]):
+    total_count = total_count_field(
         "How many jobs match the filter, on all pages (on a page after or before a cursor, asking for it "
-        "costs one more upstream call).",
-        int,
+        "costs one more upstream call)."
     )
-    def total_count(self) -> MaybeAwaitable[int]:
-        return self.total.get()
 
-    @classmethod
-    def of(cls, page: Page, scripts: bool) -> VideoJobConnection:
-        edges = [
-            VideoJobEdge(
-                cursor=cursor,
-                node=VideoJob(job_id=str(job["job_id"]), scripts_selected=scripts, known_summary=job),
-            )
-            for job, cursor in zip(page.jobs, page.cursors, strict=True)
-        ]
-        return cls(edges=edges, page_info=page.page_info(), total=page.total)
+
+def _edges(scripts: bool) -> Callable[[str, Mapping[str, Any]], VideoJobEdge]:
+    """The edge of each listed job, `scripts` as for every job of the list."""
+
+    def edge(cursor: str, job: Mapping[str, Any]) -> VideoJobEdge:
+        node = VideoJob(job_id=str(job["job_id"]), scripts_selected=scripts, known_summary=job)
+        return VideoJobEdge(cursor=cursor, node=node)
+
+    return edge
 
 
 @strawberry.input(description="Which video jobs a list returns, and in what order.")
@@ -425,7 +403,7 @@ class VideoQueries:
         request = page_request(order, first, after, last, before)
         query = where.upstream_query()
         if query.get("job_ids") == []:
-            return VideoJobConnection.of(empty_page(), False)
+            return VideoJobConnection.of(empty_page(), _edges(False))
         _, scripts = show_needs(info, _node_selections)
         loaders = info.context.loaders.video
 
@@ -434,7 +412,8 @@ class VideoQueries:
             jobs: list[Mapping[str, Any]] = list(listed.jobs)
             return jobs, listed.total if listed.total is not None else offset + len(jobs)
 
-        return VideoJobConnection.of(await paginate(order, request, query, fetch, "create_time"), scripts)
+        page = await paginate(order, request, query, fetch, "create_time")
+        return VideoJobConnection.of(page, _edges(scripts))
 
 
 # Types a schema must list in `types=`: the implementations of an interface are not reachable from a field.
