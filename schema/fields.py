@@ -11,9 +11,10 @@ and which GraphQL type it answers as. Three declarations use it, each the shape 
 
   `Upstream` gives the type `from_upstream(data)`, built once from its fields (the key defaults to the
   field's own name);
-- `summary("key", READING, description)` for a job field its summary (a list row) answers: a direct
-  field (schema/direct.py) plans read straight from a known summary (schema/relay.py summary_field);
-- `detail("key", READING, description)` for a job field only the job's show call answers: an
+- `summary(READING, description, key=...)` for a field of a job (a `JobFields` type) its summary (a
+  list row) answers: a direct field (schema/direct.py) plans read straight from a known summary
+  (schema/relay.py summary_field);
+- `detail(READING, description, key=...)` for a job field only the job's show call answers: an
   awaited resolver of `await job.load_detail(info)`, which costs that call once per job per request.
 
 Everything is built at import: a request runs the same calls a hand-written resolver would.
@@ -159,8 +160,34 @@ def _constructor(
     return built
 
 
-def summary(key: str, reading: Reading[Any], description: str) -> Any:
-    """A job field the job's summary answers: `reading` of the summary's value under `key`."""
+class JobFields:
+    """A job type whose fields are declared with `summary` and `detail`: each reads the upstream key
+    named like the field unless it names its own (`key=`)."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name, value in list(vars(cls).items()):
+            if isinstance(value, _JobField):
+                setattr(cls, name, value.build(value.key or name, value.reading, value.description))
+
+
+@dataclass(frozen=True, slots=True)
+class _JobField:
+    """A `summary` or `detail` declaration, made into its Strawberry field once its name is known."""
+
+    build: Callable[[str, Reading[Any], str], Any]
+    reading: Reading[Any]
+    description: str
+    key: str | None
+
+
+def summary(reading: Reading[Any], description: str, key: str | None = None) -> Any:
+    """A field of a `JobFields` job its summary (a list row) answers: `reading` of the summary's value
+    under `key`."""
+    return _JobField(_summary_field, reading, description, key)
+
+
+def _summary_field(key: str, reading: Reading[Any], description: str) -> Any:
     if reading is TIME:
         # Answered straight from the upstream's text where that has the usual form.
         return summary_time(description, key)
@@ -179,8 +206,13 @@ class Detailed(Protocol):
     def load_detail(self, info: GatewayInfo) -> Awaitable[Data]: ...
 
 
-def detail(key: str, reading: Reading[Any], description: str) -> Any:
-    """A job field only the job's show call answers: `reading` of the detail's value under `key`."""
+def detail(reading: Reading[Any], description: str, key: str | None = None) -> Any:
+    """A field of a `JobFields` job only its show call answers: `reading` of the detail's value under
+    `key`, awaiting `job.load_detail(info)`."""
+    return _JobField(_detail_field, reading, description, key)
+
+
+def _detail_field(key: str, reading: Reading[Any], description: str) -> Any:
     read_value = reading.read
 
     async def resolve(self: Detailed, info: GatewayInfo) -> object:

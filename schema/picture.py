@@ -13,7 +13,7 @@ from gateway.context import RequestContext
 from gateway.upstream import QueryValue
 from schema.connections import After, Before, Connection, Edge, First, Last, total_count_field
 from schema.errors import BadUserInput, NotFound
-from schema.fields import LINK, TEXT, TIME, summary
+from schema.fields import LINK, TEXT, TIME, JobFields, summary
 from schema.paging import ListOrder, page_request, paginate
 from schema.reading import Data, integer, records, text
 from schema.relay import (
@@ -57,7 +57,7 @@ def picture_state(raw: object) -> PictureModelingJobState:
     description="A stylized picture modeling job: a model built from one photo (ShowPictureModelingJob). "
     "A list page carries every field, so fields of listed jobs cost no extra upstream call."
 )
-class PictureModelingJob(Job):
+class PictureModelingJob(Job, JobFields):
     TERMINAL_STATES: ClassVar[frozenset[str]] = TERMINAL_PICTURE_STATES
 
     async def load_summary(self, info: GatewayInfo) -> Data:
@@ -72,14 +72,12 @@ class PictureModelingJob(Job):
     def state(self, data: Summary) -> PictureModelingJobState:
         return picture_state(data.get("state"))
 
-    start_time = summary("start_time", TIME, "When processing started.")
-    end_time = summary("end_time", TIME, "When processing ended.")
-    model_asset_id = summary("model_asset_id", TEXT, "Id of the model asset the job builds.")
-    name = summary("name", TEXT, "Name of the model.")
-    style_id = summary("style_id", TEXT, "The style the model is built in, e.g. system_male_001.")
-    model_cover_url = summary(
-        "model_cover_url", LINK, "The model's cover image URL, once the job has succeeded."
-    )
+    start_time = summary(TIME, "When processing started.")
+    end_time = summary(TIME, "When processing ended.")
+    model_asset_id = summary(TEXT, "Id of the model asset the job builds.")
+    name = summary(TEXT, "Name of the model.")
+    style_id = summary(TEXT, "The style the model is built in, e.g. system_male_001.")
+    model_cover_url = summary(LINK, "The model's cover image URL, once the job has succeeded.")
 
 
 @strawberry.enum(description="What a picture modeling job list is ordered by.")

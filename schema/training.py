@@ -20,6 +20,7 @@ from schema.fields import (
     TEXT,
     TEXTS,
     TIME,
+    JobFields,
     detail,
     enum_of,
     enums_of,
@@ -72,7 +73,7 @@ CURSOR_KIND = "TrainingJob"
     "WAIT_USER_CONFIRM, JOB_PENDING) are not terminal. Fields a list page carries cost no extra upstream "
     "call; the detail fields (files, logs, marks, ...) cost one show call per job per request."
 )
-class TrainingJob(Job):
+class TrainingJob(Job, JobFields):
     TERMINAL_STATES: ClassVar[frozenset[str]] = TERMINAL_TRAINING_STATES
 
     async def load_summary(self, info: GatewayInfo) -> Data:
@@ -97,138 +98,94 @@ class TrainingJob(Job):
     def phase(self, basic: Summary) -> TrainingJobPhase:
         return training_phase(training_state(basic.get("state")))
 
-    name = summary("name", TEXT, "Model name; also the name of the model asset.")
-    asset_id = summary("asset_id", TEXT, "Id of the model asset.")
-    project_id = summary("project_id", TEXT, "Project the model asset belongs to.")
-    cover_download_url = summary("cover_download_url", LINK, "Model cover download URL, valid for 24 hours.")
-    last_update_time = summary(
-        "last_update_time", TIME, "When the user last updated the job (creation or resubmission)."
-    )
-    create_time = summary("create_time", TIME, "When the job was created.")
-    contact = summary("contact", TEXT, "Phone number of the job's creator.")
-    batch_name = summary("batch_name", TEXT, "The batch the job belongs to.")
-    tags = summary("tags", TEXTS, "The job's tags.")
+    name = summary(TEXT, "Model name; also the name of the model asset.")
+    asset_id = summary(TEXT, "Id of the model asset.")
+    project_id = summary(TEXT, "Project the model asset belongs to.")
+    cover_download_url = summary(LINK, "Model cover download URL, valid for 24 hours.")
+    last_update_time = summary(TIME, "When the user last updated the job (creation or resubmission).")
+    create_time = summary(TIME, "When the job was created.")
+    contact = summary(TEXT, "Phone number of the job's creator.")
+    batch_name = summary(TEXT, "The batch the job belongs to.")
+    tags = summary(TEXTS, "The job's tags.")
     model_version = summary(
-        "model_version",
-        enum_of(TrainingModelVersion),
-        "Model version: V3_2 (V3.2, the default) or V3_3; see rawModelVersion.",
+        enum_of(TrainingModelVersion), "Model version: V3_2 (V3.2, the default) or V3_3; see rawModelVersion."
     )
     raw_model_version = summary(
-        "model_version", TEXT, "The model version exactly as the upstream sent it, e.g. V3.2."
+        TEXT, "The model version exactly as the upstream sent it, e.g. V3.2.", key="model_version"
     )
-    matting_type = summary("matting_type", TEXT, "Matting type: AI (default) or MANUAL.")
-    model_resolution = summary("model_resolution", TEXT, "Model resolution: 1080P (default) or 4K.")
-    app_user_id = summary("app_user_id", TEXT, "The X-App-UserId the job was created with, if any.")
-    is_flexus = summary("is_flexus", FLAG, "Whether this is a Flexus (basic edition) training.")
-    is_live_copy = summary("is_live_copy", FLAG, "Whether this is a live-room copy training.")
-    is_fast_flexus = summary("is_fast_flexus", FLAG, "Whether this is a fast Flexus training.")
+    matting_type = summary(TEXT, "Matting type: AI (default) or MANUAL.")
+    model_resolution = summary(TEXT, "Model resolution: 1080P (default) or 4K.")
+    app_user_id = summary(TEXT, "The X-App-UserId the job was created with, if any.")
+    is_flexus = summary(FLAG, "Whether this is a Flexus (basic edition) training.")
+    is_live_copy = summary(FLAG, "Whether this is a live-room copy training.")
+    is_fast_flexus = summary(FLAG, "Whether this is a fast Flexus training.")
     is_only_human_model = summary(
-        "is_only_human_model", FLAG, "Whether only the image model is trained, without a voice (Flexus only)."
+        FLAG, "Whether only the image model is trained, without a voice (Flexus only)."
     )
-    optional_training_location = summary(
-        "optional_training_location", TEXTS, "Regions the job may be trained in."
-    )
+    optional_training_location = summary(TEXTS, "Regions the job may be trained in.")
     is_background_replacement = summary(
-        "is_background_replacement",
-        FLAG,
-        "Whether the background is replaced (the video was shot on a green screen).",
+        FLAG, "Whether the background is replaced (the video was shot on a green screen)."
     )
-    is_ondemand_resource = summary(
-        "is_ondemand_resource", FLAG, "Whether the job runs on on-demand (trial) resources."
-    )
+    is_ondemand_resource = summary(FLAG, "Whether the job runs on on-demand (trial) resources.")
 
     # Detail fields: only the show call has them. Download URLs are valid for 24 hours.
 
-    training_video_download_url = detail("training_video_download_url", LINK, "The training video.")
-    id_card_image1_download_url = detail("id_card_image1_download_url", LINK, "Front of the ID card.")
-    id_card_image2_download_url = detail("id_card_image2_download_url", LINK, "Back of the ID card.")
-    grant_file_download_url = detail("grant_file_download_url", LINK, "The letter of authorization.")
-    pre_beauty_image_download_url = detail(
-        "pre_beauty_image_download_url", LINK, "The image before whitening."
-    )
-    external_action_json_data_download_url = detail(
-        "external_action_json_data_download_url", LINK, "External action data (JSON)."
-    )
-    action_video_download_url = detail("action_video_download_url", LINK, "The action video.")
-    post_beauty_image_download_url = detail(
-        "post_beauty_image_download_url", LINK, "The image after whitening."
-    )
-    audio_file_download_url = detail("audio_file_download_url", LINK, "The separately uploaded audio.")
-    action_mark_file_download_url = detail("action_mark_file_download_url", LINK, "The action mark file.")
-    action_mark_file_upload_url = detail(
-        "action_mark_file_upload_url", LINK, "Where to upload the action mark file."
-    )
-    operation_logs = detail(
-        "operation_logs", many(TrainingOperationLog), "What happened to the job, oldest first."
-    )
+    training_video_download_url = detail(LINK, "The training video.")
+    id_card_image1_download_url = detail(LINK, "Front of the ID card.")
+    id_card_image2_download_url = detail(LINK, "Back of the ID card.")
+    grant_file_download_url = detail(LINK, "The letter of authorization.")
+    pre_beauty_image_download_url = detail(LINK, "The image before whitening.")
+    external_action_json_data_download_url = detail(LINK, "External action data (JSON).")
+    action_video_download_url = detail(LINK, "The action video.")
+    post_beauty_image_download_url = detail(LINK, "The image after whitening.")
+    audio_file_download_url = detail(LINK, "The separately uploaded audio.")
+    action_mark_file_download_url = detail(LINK, "The action mark file.")
+    action_mark_file_upload_url = detail(LINK, "Where to upload the action mark file.")
+    operation_logs = detail(many(TrainingOperationLog), "What happened to the job, oldest first.")
     verify_video_matting_info = detail(
-        "verify_video_matting_info",
-        many(VerifyVideoMattingArea),
-        "Areas treated specially when the matting check video is made.",
+        many(VerifyVideoMattingArea), "Areas treated specially when the matting check video is made."
     )
-    comment_logs = detail("comment_logs", many(TrainingCommentLog), "Comments on the job, oldest first.")
-    samples = detail("samples", many(ActionSample), "Action video samples.")
-    is_mask_file_uploaded = detail("is_mask_file_uploaded", FLAG, "Whether the mask file has been uploaded.")
-    mask_file_download_url = detail("mask_file_download_url", LINK, "The mask file.")
-    verify_video_download_url = detail("verify_video_download_url", LINK, "The review video.")
-    markable_video_download_url = detail("markable_video_download_url", LINK, "The video to mark.")
-    markable_action_video_download_url = detail(
-        "markable_action_video_download_url", LINK, "The action video to mark."
-    )
+    comment_logs = detail(many(TrainingCommentLog), "Comments on the job, oldest first.")
+    samples = detail(many(ActionSample), "Action video samples.")
+    is_mask_file_uploaded = detail(FLAG, "Whether the mask file has been uploaded.")
+    mask_file_download_url = detail(LINK, "The mask file.")
+    verify_video_download_url = detail(LINK, "The review video.")
+    markable_video_download_url = detail(LINK, "The video to mark.")
+    markable_action_video_download_url = detail(LINK, "The action video to mark.")
     training_video_mark_info = detail(
-        "traning_video_mark_info",
         one(TrainingVideoMark),
         "The part of the training video used (upstream `traning_video_mark_info`).",
+        key="traning_video_mark_info",
     )
     inference_data_process_video_mark_info = detail(
-        "inference_data_process_video_mark_info",
-        one(InferenceVideoMark),
-        "The video parts used for inference preprocessing.",
+        one(InferenceVideoMark), "The video parts used for inference preprocessing."
     )
-    voice_properties = detail(
-        "voice_properties", one(VoiceProperties), "Properties of the voice trained with the model."
-    )
+    voice_properties = detail(one(VoiceProperties), "Properties of the voice trained with the model.")
     inference_data_process_action_mark_info = detail(
-        "inference_data_process_action_mark_info",
-        one(InferenceActionMark),
-        "The actions marked in the inference preprocessing video.",
+        one(InferenceActionMark), "The actions marked in the inference preprocessing video."
     )
     inference_data_process_chat_action_mark_info = detail(
-        "inference_data_process_chat_action_mark_info",
         one(InferenceActionMark),
         "The actions marked for interactive chat in the inference preprocessing video.",
     )
     inference_data_process_eye_correction_mark_info = detail(
-        "inference_data_process_eye_correction_mark_info",
-        one(InferenceEyeCorrectionMark),
-        "The video part used for eye correction.",
+        one(InferenceEyeCorrectionMark), "The video part used for eye correction."
     )
-    worker_type = detail("worker_type", TEXTS, "Machine types of the compile job.")
-    beauty_level = detail("beauty_level", INTEGER, "Whitening level, 0 (none, the default) to 3.")
-    voice_train_job_id = detail("voice_train_job_id", TEXT, "Id of the voice training job.")
-    flexus_retry_count = detail(
-        "flexus_retry_count", INTEGER, "Retrainings a Flexus job has left (0-10); each one uses one."
-    )
+    worker_type = detail(TEXTS, "Machine types of the compile job.")
+    beauty_level = detail(INTEGER, "Whitening level, 0 (none, the default) to 3.")
+    voice_train_job_id = detail(TEXT, "Id of the voice training job.")
+    flexus_retry_count = detail(INTEGER, "Retrainings a Flexus job has left (0-10); each one uses one.")
     audio_source_type = detail(
-        "audio_source_type",
         enum_of(TrainingAudioSourceType),
         "Where the voice comes from: VIDEO (extracted) or AUDIO (uploaded apart).",
     )
     supported_service = detail(
-        "supported_service",
-        enums_of(TrainingSupportedService),
-        "Services the model supports, e.g. VIDEO_2D, LIVE_2D.",
+        enums_of(TrainingSupportedService), "Services the model supports, e.g. VIDEO_2D, LIVE_2D."
     )
-    allocated_resource = detail(
-        "allocated_resource", one(TrainingAllocatedResource), "The resource allocated to the training."
-    )
-    train_video_rotation_state = detail(
-        "train_video_rotation_state", TEXT, "Rotation state of the training video."
-    )
-    action_video_rotation_state = detail(
-        "action_video_rotation_state", TEXT, "Rotation state of the action video."
-    )
-    sub_training_job_info = detail("sub_training_job_info", many(SubTrainingJob), "The job's sub-jobs.")
+    allocated_resource = detail(one(TrainingAllocatedResource), "The resource allocated to the training.")
+    train_video_rotation_state = detail(TEXT, "Rotation state of the training video.")
+    action_video_rotation_state = detail(TEXT, "Rotation state of the action video.")
+    sub_training_job_info = detail(many(SubTrainingJob), "The job's sub-jobs.")
 
 
 @strawberry.enum(description="What a training job list is ordered by.")

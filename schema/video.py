@@ -18,7 +18,7 @@ from gateway.loaders.video import IDS_PER_LIST_CALL, VIDEO_2D, VIDEO_PHOTO, Load
 from schema.connections import After, Before, Connection, Edge, First, Last, total_count_field
 from schema.direct import MaybeAwaitable, direct_field
 from schema.errors import BadUserInput, NotFound
-from schema.fields import REAL, TEXT, TIME, detail, many, one, summary
+from schema.fields import REAL, TEXT, TIME, JobFields, detail, many, one, summary
 from schema.paging import ListOrder, empty_page, page_request, paginate
 from schema.reading import Data, record
 from schema.relay import (
@@ -126,7 +126,7 @@ def _job_type_of(summary: Mapping[str, Any]) -> str:
 @strawberry.type(
     description="A digital-human video job: a 2D video from a model asset, or a video from a photo."
 )
-class VideoJob(Job):
+class VideoJob(Job, JobFields):
     TERMINAL_STATES: ClassVar[frozenset[str]] = frozenset(
         {"SUCCEED", "SUCCESS", "FAILED", "CANCELED", "BLOCK"}
     )
@@ -168,22 +168,20 @@ class VideoJob(Job):
     def state(self, summary: Summary) -> VideoJobState:
         return enum_value(VideoJobState, summary.get("state"), _STATE_ALIASES)
 
-    start_time = summary("start_time", TIME, "When the upstream started making the video.")
-    end_time = summary("end_time", TIME, "When the upstream finished making the video.")
-    duration = summary("duration", REAL, "Length of the video in seconds, once it is made.")
-    output_asset = summary("output_asset_config", one(OutputAsset), "The video asset the job produces.")
-    create_time = summary("create_time", TIME, "When the job was created.")
-    last_update_time = summary("lastupdate_time", TIME, "When the job last changed.")
+    start_time = summary(TIME, "When the upstream started making the video.")
+    end_time = summary(TIME, "When the upstream finished making the video.")
+    duration = summary(REAL, "Length of the video in seconds, once it is made.")
+    output_asset = summary(one(OutputAsset), "The video asset the job produces.", key="output_asset_config")
+    create_time = summary(TIME, "When the job was created.")
+    last_update_time = summary(TIME, "When the job last changed.", key="lastupdate_time")
 
-    script_id = detail("script_id", TEXT, "Id of the script the video was made from.")
+    script_id = detail(TEXT, "Id of the script the video was made from.")
     video_making_type = detail(
-        "video_making_type",
-        TEXT,
-        "MODEL (from a model asset) or PICTURE (from a photo); deprecated upstream, 2D jobs only.",
+        TEXT, "MODEL (from a model asset) or PICTURE (from a photo); deprecated upstream, 2D jobs only."
     )
-    human_image = detail("human_image", TEXT, "The photo of the person, Base64-encoded (photo jobs).")
-    model_asset_id = detail("model_asset_id", TEXT, "Id of the digital-human model asset (2D jobs).")
-    voice_config = detail("voice_config", one(VoiceConfig), "The voice the digital human speaks with.")
+    human_image = detail(TEXT, "The photo of the person, Base64-encoded (photo jobs).")
+    model_asset_id = detail(TEXT, "Id of the digital-human model asset (2D jobs).")
+    voice_config = detail(one(VoiceConfig), "The voice the digital human speaks with.")
 
     @described("How the video is encoded: a VideoConfig for 2D jobs, a PhotoVideoConfig for photo jobs.")
     async def video_config(self, info: GatewayInfo) -> VideoOutputConfig | None:
@@ -196,7 +194,7 @@ class VideoJob(Job):
         return _SCRIPTS.read(await self.load_detail(info, scripts=True), "shoot_scripts")
 
     background_music_config = detail(
-        "background_music_config", one(BackgroundMusicConfig), "Music played under the whole video (2D jobs)."
+        one(BackgroundMusicConfig), "Music played under the whole video (2D jobs)."
     )
 
 
