@@ -26,7 +26,7 @@ from schema.relay import (
     summary_field,
     upstream_time,
 )
-from schema.video import SortDirection
+from schema.video_filter import SortDirection
 
 CURSOR_KIND = "PictureModelingJob"
 

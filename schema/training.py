@@ -61,7 +61,7 @@ from schema.training_types import (
     training_phase,
     training_state,
 )
-from schema.video import SortDirection
+from schema.video_filter import SortDirection
 
 CURSOR_KIND = "TrainingJob"
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import enum
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
-from datetime import datetime
 from typing import Annotated, Any, ClassVar
 
 import strawberry
@@ -13,11 +11,10 @@ from graphql import FieldNode
 from strawberry.types.nodes import Selection
 
 from gateway.context import RequestContext
-from gateway.loaders.base import OLDEST_CREATE_SINCE
-from gateway.loaders.video import IDS_PER_LIST_CALL, VIDEO_2D, VIDEO_PHOTO, Loaded, VideoLoaders
+from gateway.loaders.video import Loaded, VideoLoaders
 from schema.connections import After, Before, Connection, Edge, First, Last, total_count_field
 from schema.direct import MaybeAwaitable, direct_field
-from schema.errors import BadUserInput, NotFound
+from schema.errors import NotFound
 from schema.fields import REAL, TEXT, TIME, JobFields, detail, many, one, summary
 from schema.paging import ListOrder, empty_page, page_request, paginate
 from schema.reading import Data, record
@@ -30,8 +27,8 @@ from schema.relay import (
     enum_value,
     selected_fields,
     summary_field,
-    upstream_time,
 )
+from schema.video_filter import SortDirection, VideoJobFilter, VideoJobKind, VideoJobSort, VideoJobState
 from schema.video_types import (
     BackgroundMusicConfig,
     OutputAsset,
@@ -43,57 +40,6 @@ from schema.video_types import (
 )
 
 CURSOR_KIND = "VideoJob"
-
-
-@strawberry.enum(description="Which kind of digital-human video a job makes.")
-class VideoJobKind(enum.Enum):
-    DIGITAL_HUMAN_2D = strawberry.enum_value(
-        VIDEO_2D, description="A 2D digital-human video from a model asset (2D_DIGITAL_HUMAN_VIDEO)."
-    )
-    PHOTO_DIGITAL_HUMAN = strawberry.enum_value(
-        VIDEO_PHOTO, description="A video of a person in a photo (PHOTO_DIGITAL_HUMAN_VIDEO)."
-    )
-    UNKNOWN = strawberry.enum_value(
-        "UNKNOWN", description="A kind this gateway does not know yet; jobType has it."
-    )
-
-
-@strawberry.enum(
-    description="Where a video job is in its life; UNKNOWN for a state this API does not know yet."
-)
-class VideoJobState(enum.Enum):
-    WAITING = strawberry.enum_value("WAITING", description="Queued; the upstream has not started it.")
-    PROCESSING = strawberry.enum_value("PROCESSING", description="Being made.")
-    SUCCEED = strawberry.enum_value(
-        "SUCCEED", description="Made; the output asset is ready (the upstream also says SUCCESS)."
-    )
-    FAILED = strawberry.enum_value("FAILED", description="Making failed; error says why.")
-    CANCELED = strawberry.enum_value("CANCELED", description="Canceled before it was made.")
-    BLOCK = strawberry.enum_value("BLOCK", description="Blocked by content review.")
-    UNKNOWN = strawberry.enum_value(
-        "UNKNOWN", description="A state this gateway does not know yet; rawState has it."
-    )
-
-
-@strawberry.enum(description="What a video job list is ordered by.")
-class VideoJobSort(enum.Enum):
-    CREATE_TIME = strawberry.enum_value(
-        "create_time",
-        description="By creation time; pages anchor on it, so jobs created meanwhile never shift them.",
-    )
-    UPDATE_TIME = strawberry.enum_value(
-        "update_time",
-        description="By last update time; pages go by offset (the upstream cannot filter on it).",
-    )
-    ASSET_ORDER = strawberry.enum_value(
-        "asset_order", description="By output asset; pages go by offset (the upstream cannot filter on it)."
-    )
-
-
-@strawberry.enum(description="Ascending or descending order.")
-class SortDirection(enum.Enum):
-    ASC = strawberry.enum_value("asc", description="Oldest (or lowest) first; the upstream default.")
-    DESC = strawberry.enum_value("desc", description="Newest (or highest) first.")
 
 
 # Upstream examples sometimes say SUCCESS where the documented state is SUCCEED.
@@ -219,68 +165,6 @@ def _edges(scripts: bool) -> Callable[[str, Mapping[str, Any]], VideoJobEdge]:
         return VideoJobEdge(cursor=cursor, node=node)
 
     return edge
-
-
-@strawberry.input(description="Which video jobs a list returns, and in what order.")
-class VideoJobFilter:
-    job_ids: list[str] | None = strawberry.field(
-        default=None, description=f"Only these jobs (at most {IDS_PER_LIST_CALL} ids)."
-    )
-    states: list[VideoJobState] | None = strawberry.field(
-        default=None, description="Only jobs in these states."
-    )
-    kind: VideoJobKind | None = strawberry.field(default=None, description="Only jobs of this kind.")
-    created_since: datetime | None = strawberry.field(
-        default=None,
-        description="Only jobs created at or after this time. Default: the upstream's window of the last "
-        "month, or no lower bound when jobIds is given.",
-    )
-    created_until: datetime | None = strawberry.field(
-        default=None, description="Only jobs created at or before this time."
-    )
-    script_id: str | None = strawberry.field(default=None, description="Only jobs made from this script.")
-    asset_name: str | None = strawberry.field(
-        default=None, description="Only jobs whose output video asset has this name."
-    )
-    sort_by: VideoJobSort | None = strawberry.field(
-        default=None, description="Order by; default CREATE_TIME."
-    )
-    sort_direction: SortDirection | None = strawberry.field(default=None, description="Default ASC.")
-
-    def upstream_query(self) -> dict[str, Any]:
-        """The list endpoint's query parameters; BAD_USER_INPUT names a filter it cannot take."""
-        query: dict[str, Any] = {}
-        if self.job_ids is not None:
-            job_ids = list(dict.fromkeys(self.job_ids))
-            if len(job_ids) > IDS_PER_LIST_CALL:
-                raise BadUserInput(f"filter.jobIds takes at most {IDS_PER_LIST_CALL} ids, got {len(job_ids)}")
-            query["job_ids"] = job_ids
-            query["create_since"] = OLDEST_CREATE_SINCE
-        if self.states is not None:
-            if VideoJobState.UNKNOWN in self.states:
-                raise BadUserInput("filter.states cannot contain UNKNOWN: name the states to list")
-            query["state"] = [state.value for state in self.states] or None
-        if self.kind is not None:
-            if self.kind is VideoJobKind.UNKNOWN:
-                raise BadUserInput(
-                    "filter.kind cannot be UNKNOWN: use DIGITAL_HUMAN_2D or PHOTO_DIGITAL_HUMAN"
-                )
-            query["job_type"] = self.kind.value
-        if self.created_since and self.created_until and self.created_since > self.created_until:
-            raise BadUserInput("filter.createdSince must not be later than filter.createdUntil")
-        if self.created_since is not None:
-            query["create_since"] = upstream_time(self.created_since)
-        if self.created_until is not None:
-            query["create_until"] = upstream_time(self.created_until)
-        if self.script_id is not None:
-            query["script_id"] = self.script_id
-        if self.asset_name is not None:
-            query["asset_name"] = self.asset_name
-        if self.sort_by is not None:
-            query["sort_key"] = self.sort_by.value
-        if self.sort_direction is not None:
-            query["sort_dir"] = self.sort_direction.value
-        return query
 
 
 # Selections whose needs_show is kept; each entry holds its document's field nodes.
