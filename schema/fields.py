@@ -220,3 +220,34 @@ def _detail_field(key: str, reading: Reading[Any], description: str) -> Any:
 
     resolve.__name__ = resolve.__qualname__ = key
     return strawberry.field(resolver=resolve, description=description, graphql_type=reading.graphql_type)
+
+
+class _Member:
+    """A `member` placeholder until `enum_type` gives it its value: unique, so that no two members are
+    taken for aliases of one value."""
+
+    __slots__ = ("description",)
+
+    def __init__(self, description: str) -> None:
+        self.description = description
+
+
+def member(description: str) -> Any:
+    """A member of an `enum_type` enum whose value is its own name (the upstream's word for it)."""
+    return _Member(description)
+
+
+def enum_type(description: str) -> Callable[[type[E]], type[E]]:
+    """`strawberry.enum` for an enum whose members are declared with `member(description)` (or, where
+    the value differs from the name, with `strawberry.enum_value`): `NAME = member("...")` stands for
+    `NAME = strawberry.enum_value("NAME", description="...")`."""
+
+    def declare(cls: type[E]) -> type[E]:
+        for item in cls:
+            placeholder = item._value_
+            if isinstance(placeholder, _Member):
+                del cls._value2member_map_[placeholder]
+                item._value_ = strawberry.enum_value(item.name, description=placeholder.description)
+        return strawberry.enum(cls, description=description)
+
+    return declare

@@ -13,7 +13,7 @@ from gateway.context import RequestContext
 from gateway.upstream import QueryValue
 from schema.connections import After, Before, Connection, Edge, First, Last, total_count_field
 from schema.errors import BadUserInput, NotFound
-from schema.fields import LINK, TEXT, TIME, JobFields, summary
+from schema.fields import LINK, TEXT, TIME, JobFields, enum_type, member, summary
 from schema.paging import ListOrder, page_request, paginate
 from schema.reading import Data, integer, records, text
 from schema.relay import (
@@ -31,19 +31,15 @@ from schema.video_filter import SortDirection
 CURSOR_KIND = "PictureModelingJob"
 
 
-@strawberry.enum(description="A picture modeling job's state.")
+@enum_type("A picture modeling job's state.")
 class PictureModelingJobState(enum.Enum):
-    WAITING = strawberry.enum_value("WAITING", description="Queued; waiting to be scheduled.")
-    PROCESSING = strawberry.enum_value("PROCESSING", description="Being built.")
-    PARTIAL_SUCCEED = strawberry.enum_value(
-        "PARTIAL_SUCCEED", description="Done, but only part of the model could be built."
-    )
-    SUCCEED = strawberry.enum_value("SUCCEED", description="Built; the model and its cover are ready.")
-    FAILED = strawberry.enum_value("FAILED", description="Building failed; error says why.")
-    CANCELED = strawberry.enum_value("CANCELED", description="Canceled.")
-    UNKNOWN = strawberry.enum_value(
-        "UNKNOWN", description="A state this gateway does not know; see rawState."
-    )
+    WAITING = member("Queued; waiting to be scheduled.")
+    PROCESSING = member("Being built.")
+    PARTIAL_SUCCEED = member("Done, but only part of the model could be built.")
+    SUCCEED = member("Built; the model and its cover are ready.")
+    FAILED = member("Building failed; error says why.")
+    CANCELED = member("Canceled.")
+    UNKNOWN = member("A state this gateway does not know; see rawState.")
 
 
 TERMINAL_PICTURE_STATES = frozenset({"PARTIAL_SUCCEED", "SUCCEED", "FAILED", "CANCELED"})
@@ -80,10 +76,10 @@ class PictureModelingJob(Job, JobFields):
     model_cover_url = summary(LINK, "The model's cover image URL, once the job has succeeded.")
 
 
-@strawberry.enum(description="What a picture modeling job list is ordered by.")
+@enum_type("What a picture modeling job list is ordered by.")
 class PictureModelingJobSort(enum.Enum):
-    CREATE_TIME = strawberry.enum_value("CREATE_TIME", description="By creation time (the upstream default).")
-    UPDATE_TIME = strawberry.enum_value("UPDATE_TIME", description="By last update time.")
+    CREATE_TIME = member("By creation time (the upstream default).")
+    UPDATE_TIME = member("By last update time.")
 
 
 @strawberry.input(description="Which picture modeling jobs to list; every field narrows the list.")

@@ -23,8 +23,10 @@ from schema.fields import (
     JobFields,
     detail,
     enum_of,
+    enum_type,
     enums_of,
     many,
+    member,
     one,
     summary,
 )
@@ -188,17 +190,11 @@ class TrainingJob(Job, JobFields):
     sub_training_job_info = detail(many(SubTrainingJob), "The job's sub-jobs.")
 
 
-@strawberry.enum(description="What a training job list is ordered by.")
+@enum_type("What a training job list is ordered by.")
 class TrainingJobSort(enum.Enum):
-    CREATE_TIME = strawberry.enum_value(
-        "CREATE_TIME",
-        description="By creation time; pages anchor on it, so jobs created meanwhile never shift them.",
-    )
-    UPDATE_TIME = strawberry.enum_value(
-        "UPDATE_TIME",
-        description="By last update time; pages go by offset, as an update moves a job within the list.",
-    )
-    ASSET_ORDER = strawberry.enum_value("ASSET_ORDER", description="The model asset's order.")
+    CREATE_TIME = member("By creation time; pages anchor on it, so jobs created meanwhile never shift them.")
+    UPDATE_TIME = member("By last update time; pages go by offset, as an update moves a job within the list.")
+    ASSET_ORDER = member("The model asset's order.")
 
 
 @strawberry.input(description="Which training jobs to list; every field narrows the list (all must hold).")

@@ -7,175 +7,128 @@ from datetime import datetime
 
 import strawberry
 
-from schema.fields import FLAG, INTEGER, LINK, TEXT, TEXTS, TIME, Upstream, enum_of, many, upstream
+from schema.fields import (
+    FLAG,
+    INTEGER,
+    LINK,
+    TEXT,
+    TEXTS,
+    TIME,
+    Upstream,
+    enum_of,
+    enum_type,
+    many,
+    member,
+    upstream,
+)
 from schema.relay import UNKNOWN_DESCRIPTION, enum_value
 
 
-@strawberry.enum(description="Model version to train (Create2dModelTrainingJob model_version).")
+@enum_type("Model version to train (Create2dModelTrainingJob model_version).")
 class TrainingModelVersion(enum.Enum):
     V3_2 = strawberry.enum_value("V3.2", description="V3.2 model, the default.")
     V3_3 = strawberry.enum_value("V3.3", description="V3.3 model.")
-    UNKNOWN = strawberry.enum_value("UNKNOWN", description=UNKNOWN_DESCRIPTION)
+    UNKNOWN = member(UNKNOWN_DESCRIPTION)
 
 
-@strawberry.enum(description="Where the trained voice comes from.")
+@enum_type("Where the trained voice comes from.")
 class TrainingAudioSourceType(enum.Enum):
-    VIDEO = strawberry.enum_value("VIDEO", description="Extracted from the training video.")
-    AUDIO = strawberry.enum_value("AUDIO", description="A separately uploaded audio file.")
-    UNKNOWN = strawberry.enum_value("UNKNOWN", description=UNKNOWN_DESCRIPTION)
+    VIDEO = member("Extracted from the training video.")
+    AUDIO = member("A separately uploaded audio file.")
+    UNKNOWN = member(UNKNOWN_DESCRIPTION)
 
 
-@strawberry.enum(description="A service the trained model may be used for.")
+@enum_type("A service the trained model may be used for.")
 class TrainingSupportedService(enum.Enum):
-    VIDEO_2D = strawberry.enum_value("VIDEO_2D", description="2D digital-human video production.")
-    LIVE_2D = strawberry.enum_value("LIVE_2D", description="2D digital-human live streaming.")
-    CHAT_2D = strawberry.enum_value("CHAT_2D", description="2D digital-human interactive chat.")
-    UNKNOWN = strawberry.enum_value("UNKNOWN", description=UNKNOWN_DESCRIPTION)
+    VIDEO_2D = member("2D digital-human video production.")
+    LIVE_2D = member("2D digital-human live streaming.")
+    CHAT_2D = member("2D digital-human interactive chat.")
+    UNKNOWN = member(UNKNOWN_DESCRIPTION)
 
 
-@strawberry.enum(description="The use the trained voice is tuned for (VoiceProperties job_tag).")
+@enum_type("The use the trained voice is tuned for (VoiceProperties job_tag).")
 class TrainingVoiceJobTag(enum.Enum):
-    ECOMMERCE = strawberry.enum_value("ECOMMERCE", description="E-commerce selling.")
-    NEWS = strawberry.enum_value("NEWS", description="News reading.")
-    MARKETING = strawberry.enum_value("MARKETING", description="Marketing.")
-    UNKNOWN = strawberry.enum_value("UNKNOWN", description=UNKNOWN_DESCRIPTION)
+    ECOMMERCE = member("E-commerce selling.")
+    NEWS = member("News reading.")
+    MARKETING = member("Marketing.")
+    UNKNOWN = member(UNKNOWN_DESCRIPTION)
 
 
-@strawberry.enum(description="The trained voice's sex.")
+@enum_type("The trained voice's sex.")
 class TrainingVoiceSex(enum.Enum):
-    FEMALE = strawberry.enum_value("FEMALE", description="A female voice.")
-    MALE = strawberry.enum_value("MALE", description="A male voice.")
-    UNKNOWN = strawberry.enum_value("UNKNOWN", description=UNKNOWN_DESCRIPTION)
+    FEMALE = member("A female voice.")
+    MALE = member("A male voice.")
+    UNKNOWN = member(UNKNOWN_DESCRIPTION)
 
 
-@strawberry.enum(description="The trained voice's language.")
+@enum_type("The trained voice's language.")
 class TrainingVoiceLanguage(enum.Enum):
-    CN = strawberry.enum_value("CN", description="Chinese.")
-    EN = strawberry.enum_value("EN", description="English.")
-    UNKNOWN = strawberry.enum_value("UNKNOWN", description=UNKNOWN_DESCRIPTION)
+    CN = member("Chinese.")
+    EN = member("English.")
+    UNKNOWN = member(UNKNOWN_DESCRIPTION)
 
 
-@strawberry.enum(description="A training job's state, as documented for Show2dModelTrainingJob.")
+@enum_type("A training job's state, as documented for Show2dModelTrainingJob.")
 class TrainingJobState(enum.Enum):
-    WAIT_FILE_UPLOAD = strawberry.enum_value("WAIT_FILE_UPLOAD", description="Waiting for the files.")
-    AUTO_VERIFYING = strawberry.enum_value("AUTO_VERIFYING", description="Automatic review running.")
-    MANUAL_VERIFYING = strawberry.enum_value("MANUAL_VERIFYING", description="Manual review running.")
-    AUTO_VERIFY_FAILED = strawberry.enum_value("AUTO_VERIFY_FAILED", description="Automatic review failed.")
-    MANUAL_VERIFY_FAILED = strawberry.enum_value("MANUAL_VERIFY_FAILED", description="Manual review failed.")
-    MANUAL_VERIFY_SUCCESS = strawberry.enum_value(
-        "MANUAL_VERIFY_SUCCESS", description="Review passed; waiting for preprocessing resources."
+    WAIT_FILE_UPLOAD = member("Waiting for the files.")
+    AUTO_VERIFYING = member("Automatic review running.")
+    MANUAL_VERIFYING = member("Manual review running.")
+    AUTO_VERIFY_FAILED = member("Automatic review failed.")
+    MANUAL_VERIFY_FAILED = member("Manual review failed.")
+    MANUAL_VERIFY_SUCCESS = member("Review passed; waiting for preprocessing resources.")
+    WAIT_TRAINING_DATA_PREPROCESS = member("Waiting for training data preprocessing.")
+    TRAINING_DATA_PREPROCESSING = member("Preprocessing the training data.")
+    TRAINING_DATA_PREPROCESS_FAILED = member("Training data preprocessing failed.")
+    TRAINING_DATA_PREPROCESS_SUCCESS = member("Preprocessed; waiting for training resources.")
+    TRAINING = member("Training.")
+    TRAIN_FAILED = member("Training failed.")
+    TRAIN_SUCCESS = member("Trained; waiting for inference preprocessing resources.")
+    INFERENCE_DATA_PREPROCESSING = member("Preprocessing the inference data.")
+    INFERENCE_DATA_PREPROCESS_FAILED = member("Inference data preprocessing failed.")
+    WAIT_MAIN_FILE_UPLOAD = member("Waiting for the main file to be uploaded.")
+    MANUAL_STOP_INFERENCE_DATA_PREPROCESS = member("Inference preprocessing stopped by an administrator.")
+    MANUAL_STOP_TRAIN = member("Training stopped by an administrator.")
+    MANUAL_STOP_TRAINING_DATA_PREPROCESS = member("Training data preprocessing stopped by an administrator.")
+    WAIT_ADMIN_CONFIRM = member("Waiting for an administrator.")
+    WAIT_COMPILE = member("Waiting to be compiled.")
+    COMPILING = member("Compiling.")
+    COMPILE_FAILED = member("Compiling failed.")
+    WAIT_GENERATE_ACTION = member("Waiting for atomic action generation.")
+    WAIT_ARRANGE = member("Waiting for action arrangement.")
+    ACTION_GENERATE_DATA_PROCESSING = member("Generating atomic actions.")
+    MANUAL_STOP_ACTION_GENERATE_DATA_PROCESSING = member(
+        "Atomic action generation stopped by an administrator."
     )
-    WAIT_TRAINING_DATA_PREPROCESS = strawberry.enum_value(
-        "WAIT_TRAINING_DATA_PREPROCESS", description="Waiting for training data preprocessing."
-    )
-    TRAINING_DATA_PREPROCESSING = strawberry.enum_value(
-        "TRAINING_DATA_PREPROCESSING", description="Preprocessing the training data."
-    )
-    TRAINING_DATA_PREPROCESS_FAILED = strawberry.enum_value(
-        "TRAINING_DATA_PREPROCESS_FAILED", description="Training data preprocessing failed."
-    )
-    TRAINING_DATA_PREPROCESS_SUCCESS = strawberry.enum_value(
-        "TRAINING_DATA_PREPROCESS_SUCCESS", description="Preprocessed; waiting for training resources."
-    )
-    TRAINING = strawberry.enum_value("TRAINING", description="Training.")
-    TRAIN_FAILED = strawberry.enum_value("TRAIN_FAILED", description="Training failed.")
-    TRAIN_SUCCESS = strawberry.enum_value(
-        "TRAIN_SUCCESS", description="Trained; waiting for inference preprocessing resources."
-    )
-    INFERENCE_DATA_PREPROCESSING = strawberry.enum_value(
-        "INFERENCE_DATA_PREPROCESSING", description="Preprocessing the inference data."
-    )
-    INFERENCE_DATA_PREPROCESS_FAILED = strawberry.enum_value(
-        "INFERENCE_DATA_PREPROCESS_FAILED", description="Inference data preprocessing failed."
-    )
-    WAIT_MAIN_FILE_UPLOAD = strawberry.enum_value(
-        "WAIT_MAIN_FILE_UPLOAD", description="Waiting for the main file to be uploaded."
-    )
-    MANUAL_STOP_INFERENCE_DATA_PREPROCESS = strawberry.enum_value(
-        "MANUAL_STOP_INFERENCE_DATA_PREPROCESS",
-        description="Inference preprocessing stopped by an administrator.",
-    )
-    MANUAL_STOP_TRAIN = strawberry.enum_value(
-        "MANUAL_STOP_TRAIN", description="Training stopped by an administrator."
-    )
-    MANUAL_STOP_TRAINING_DATA_PREPROCESS = strawberry.enum_value(
-        "MANUAL_STOP_TRAINING_DATA_PREPROCESS",
-        description="Training data preprocessing stopped by an administrator.",
-    )
-    WAIT_ADMIN_CONFIRM = strawberry.enum_value(
-        "WAIT_ADMIN_CONFIRM", description="Waiting for an administrator."
-    )
-    WAIT_COMPILE = strawberry.enum_value("WAIT_COMPILE", description="Waiting to be compiled.")
-    COMPILING = strawberry.enum_value("COMPILING", description="Compiling.")
-    COMPILE_FAILED = strawberry.enum_value("COMPILE_FAILED", description="Compiling failed.")
-    WAIT_GENERATE_ACTION = strawberry.enum_value(
-        "WAIT_GENERATE_ACTION", description="Waiting for atomic action generation."
-    )
-    WAIT_ARRANGE = strawberry.enum_value("WAIT_ARRANGE", description="Waiting for action arrangement.")
-    ACTION_GENERATE_DATA_PROCESSING = strawberry.enum_value(
-        "ACTION_GENERATE_DATA_PROCESSING", description="Generating atomic actions."
-    )
-    MANUAL_STOP_ACTION_GENERATE_DATA_PROCESSING = strawberry.enum_value(
-        "MANUAL_STOP_ACTION_GENERATE_DATA_PROCESSING",
-        description="Atomic action generation stopped by an administrator.",
-    )
-    MANUAL_STOP_ACTION_GENERATE_ORI_PROCESSING = strawberry.enum_value(
-        "MANUAL_STOP_ACTION_GENERATE_ORI_PROCESSING",
-        description="Action arrangement stopped by an administrator.",
-    )
-    ACTION_GENERATE_ORI_PROCESSING = strawberry.enum_value(
-        "ACTION_GENERATE_ORI_PROCESSING", description="Arranging actions."
-    )
-    ACTION_GENERATE_DATA_FAILED = strawberry.enum_value(
-        "ACTION_GENERATE_DATA_FAILED", description="Atomic action generation failed."
-    )
-    ACTION_GENERATE_ORI_FAILED = strawberry.enum_value(
-        "ACTION_GENERATE_ORI_FAILED", description="Building the arranged action asset failed."
-    )
-    ACTION_GENERATE_ORI_SUCCESS = strawberry.enum_value(
-        "ACTION_GENERATE_ORI_SUCCESS", description="Actions arranged."
-    )
-    GENERATE_ACTION_PREPROCESS_FAILED = strawberry.enum_value(
-        "GENERATE_ACTION_PREPROCESS_FAILED",
-        description="Generating the atomic actions of the arrangement failed.",
-    )
-    WAIT_ADMIN_CALIBRATION = strawberry.enum_value(
-        "WAIT_ADMIN_CALIBRATION", description="Waiting for an administrator to confirm the actions."
-    )
-    WAIT_ASSET_SYNC = strawberry.enum_value(
-        "WAIT_ASSET_SYNC", description="Waiting for the model asset to be synchronized."
-    )
-    WAIT_USER_CONFIRM = strawberry.enum_value(
-        "WAIT_USER_CONFIRM", description="Waiting for the user to accept the result (whitelisted accounts)."
-    )
-    JOB_REJECT = strawberry.enum_value("JOB_REJECT", description="The user rejected the result.")
-    JOB_SUCCESS = strawberry.enum_value("JOB_SUCCESS", description="Done; the model is ready to use.")
-    JOB_FINISH = strawberry.enum_value(
-        "JOB_FINISH", description="Done and accepted by the user; final (whitelisted accounts)."
-    )
-    JOB_PENDING = strawberry.enum_value("JOB_PENDING", description="Suspended (whitelisted accounts).")
-    UNKNOWN = strawberry.enum_value(
-        "UNKNOWN", description="A state this gateway does not know; see rawState."
-    )
+    MANUAL_STOP_ACTION_GENERATE_ORI_PROCESSING = member("Action arrangement stopped by an administrator.")
+    ACTION_GENERATE_ORI_PROCESSING = member("Arranging actions.")
+    ACTION_GENERATE_DATA_FAILED = member("Atomic action generation failed.")
+    ACTION_GENERATE_ORI_FAILED = member("Building the arranged action asset failed.")
+    ACTION_GENERATE_ORI_SUCCESS = member("Actions arranged.")
+    GENERATE_ACTION_PREPROCESS_FAILED = member("Generating the atomic actions of the arrangement failed.")
+    WAIT_ADMIN_CALIBRATION = member("Waiting for an administrator to confirm the actions.")
+    WAIT_ASSET_SYNC = member("Waiting for the model asset to be synchronized.")
+    WAIT_USER_CONFIRM = member("Waiting for the user to accept the result (whitelisted accounts).")
+    JOB_REJECT = member("The user rejected the result.")
+    JOB_SUCCESS = member("Done; the model is ready to use.")
+    JOB_FINISH = member("Done and accepted by the user; final (whitelisted accounts).")
+    JOB_PENDING = member("Suspended (whitelisted accounts).")
+    UNKNOWN = member("A state this gateway does not know; see rawState.")
 
 
-@strawberry.enum(description="The coarse group the MetaStudio console shows for a training job's state.")
+@enum_type("The coarse group the MetaStudio console shows for a training job's state.")
 class TrainingJobPhase(enum.Enum):
-    PENDING_UPLOAD = strawberry.enum_value("PENDING_UPLOAD", description="To submit: files awaited.")
-    VERIFYING = strawberry.enum_value("VERIFYING", description="Under review.")
-    VERIFY_FAILED = strawberry.enum_value("VERIFY_FAILED", description="The review did not pass.")
-    TRAINING = strawberry.enum_value(
-        "TRAINING",
-        description="In algorithm training; its many states (including failed or stopped steps) are for "
-        "administrators to handle.",
+    PENDING_UPLOAD = member("To submit: files awaited.")
+    VERIFYING = member("Under review.")
+    VERIFY_FAILED = member("The review did not pass.")
+    TRAINING = member(
+        "In algorithm training; its many states (including failed or stopped steps) are for "
+        "administrators to handle."
     )
-    AWAITING_USER_CONFIRMATION = strawberry.enum_value(
-        "AWAITING_USER_CONFIRMATION", description="Waiting for the user to accept the result."
-    )
-    REJECTED = strawberry.enum_value("REJECTED", description="Rejected by the user.")
-    SUCCEEDED = strawberry.enum_value("SUCCEEDED", description="Completed.")
-    SUSPENDED = strawberry.enum_value("SUSPENDED", description="Suspended.")
-    UNKNOWN = strawberry.enum_value("UNKNOWN", description="A state this gateway does not know.")
+    AWAITING_USER_CONFIRMATION = member("Waiting for the user to accept the result.")
+    REJECTED = member("Rejected by the user.")
+    SUCCEEDED = member("Completed.")
+    SUSPENDED = member("Suspended.")
+    UNKNOWN = member("A state this gateway does not know.")
 
 
 S = TrainingJobState

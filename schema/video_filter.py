@@ -12,10 +12,11 @@ import strawberry
 from gateway.loaders.base import OLDEST_CREATE_SINCE
 from gateway.loaders.video import IDS_PER_LIST_CALL, VIDEO_2D, VIDEO_PHOTO
 from schema.errors import BadUserInput
+from schema.fields import enum_type, member
 from schema.relay import upstream_time
 
 
-@strawberry.enum(description="Which kind of digital-human video a job makes.")
+@enum_type("Which kind of digital-human video a job makes.")
 class VideoJobKind(enum.Enum):
     DIGITAL_HUMAN_2D = strawberry.enum_value(
         VIDEO_2D, description="A 2D digital-human video from a model asset (2D_DIGITAL_HUMAN_VIDEO)."
@@ -23,26 +24,18 @@ class VideoJobKind(enum.Enum):
     PHOTO_DIGITAL_HUMAN = strawberry.enum_value(
         VIDEO_PHOTO, description="A video of a person in a photo (PHOTO_DIGITAL_HUMAN_VIDEO)."
     )
-    UNKNOWN = strawberry.enum_value(
-        "UNKNOWN", description="A kind this gateway does not know yet; jobType has it."
-    )
+    UNKNOWN = member("A kind this gateway does not know yet; jobType has it.")
 
 
-@strawberry.enum(
-    description="Where a video job is in its life; UNKNOWN for a state this API does not know yet."
-)
+@enum_type("Where a video job is in its life; UNKNOWN for a state this API does not know yet.")
 class VideoJobState(enum.Enum):
-    WAITING = strawberry.enum_value("WAITING", description="Queued; the upstream has not started it.")
-    PROCESSING = strawberry.enum_value("PROCESSING", description="Being made.")
-    SUCCEED = strawberry.enum_value(
-        "SUCCEED", description="Made; the output asset is ready (the upstream also says SUCCESS)."
-    )
-    FAILED = strawberry.enum_value("FAILED", description="Making failed; error says why.")
-    CANCELED = strawberry.enum_value("CANCELED", description="Canceled before it was made.")
-    BLOCK = strawberry.enum_value("BLOCK", description="Blocked by content review.")
-    UNKNOWN = strawberry.enum_value(
-        "UNKNOWN", description="A state this gateway does not know yet; rawState has it."
-    )
+    WAITING = member("Queued; the upstream has not started it.")
+    PROCESSING = member("Being made.")
+    SUCCEED = member("Made; the output asset is ready (the upstream also says SUCCESS).")
+    FAILED = member("Making failed; error says why.")
+    CANCELED = member("Canceled before it was made.")
+    BLOCK = member("Blocked by content review.")
+    UNKNOWN = member("A state this gateway does not know yet; rawState has it.")
 
 
 @strawberry.enum(description="What a video job list is ordered by.")
