@@ -1,5 +1,6 @@
-"""Relay connections of jobs: the paging arguments, PageInfo, and the Edge and Connection every list
-specializes (`class VideoJobConnection(Connection[VideoJobEdge])`), its own description and count aside."""
+"""Relay connections of jobs: the paging and filter arguments, PageInfo, and the Edge and Connection
+every list specializes (`class VideoJobConnection(Connection[VideoJobEdge])`), its own description and
+count aside."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from schema.paging import DEFAULT_PAGE, MAX_PAGE, Lazy, Page
 
 N = TypeVar("N")
 E = TypeVar("E")
+F = TypeVar("F")
 
 First = Annotated[
     int | None,
@@ -40,6 +42,18 @@ Before = Annotated[
         description="Page backward from the job with this cursor (an edge's cursor, or startCursor)."
     ),
 ]
+
+# A list's `filter` argument, of the list's own filter input.
+Filter = Annotated[F | None, strawberry.argument(description="Which jobs, in what order; all by default.")]
+
+# The create-time bounds of the lists whose upstream compares them to the second.
+CREATED_SINCE = "Only jobs created at or after this time (the upstream compares whole seconds)."
+CREATED_UNTIL = "Only jobs created at or before this time (the upstream compares whole seconds)."
+
+
+def narrows(description: str) -> Any:
+    """A field of a list's filter input: unset (null) unless given, when it narrows nothing."""
+    return strawberry.field(default=None, description=description)
 
 
 @strawberry.type(description="Where a page of a connection stands in the whole list.")

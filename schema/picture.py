@@ -5,13 +5,25 @@ from __future__ import annotations
 import enum
 from collections.abc import Awaitable
 from datetime import datetime
-from typing import Annotated, ClassVar
+from typing import ClassVar
 
 import strawberry
 
 from gateway.context import RequestContext
 from gateway.upstream import QueryValue
-from schema.connections import After, Before, Connection, Edge, First, Last, total_count_field
+from schema.connections import (
+    CREATED_SINCE,
+    CREATED_UNTIL,
+    After,
+    Before,
+    Connection,
+    Edge,
+    Filter,
+    First,
+    Last,
+    narrows,
+    total_count_field,
+)
 from schema.errors import BadUserInput, NotFound
 from schema.fields import LINK, TEXT, TIME, JobFields, enum_type, member, summary
 from schema.paging import ListOrder, page_request, paginate
@@ -84,21 +96,11 @@ class PictureModelingJobSort(enum.Enum):
 
 @strawberry.input(description="Which picture modeling jobs to list; every field narrows the list.")
 class PictureModelingJobFilter:
-    states: list[PictureModelingJobState] | None = strawberry.field(
-        default=None, description="Only jobs in these states (not UNKNOWN)."
-    )
-    created_since: datetime | None = strawberry.field(
-        default=None,
-        description="Only jobs created at or after this time (the upstream compares whole seconds).",
-    )
-    created_until: datetime | None = strawberry.field(
-        default=None,
-        description="Only jobs created at or before this time (the upstream compares whole seconds).",
-    )
-    sort_by: PictureModelingJobSort | None = strawberry.field(
-        default=None, description="CREATE_TIME when unset."
-    )
-    sort_direction: SortDirection | None = strawberry.field(default=None, description="ASC when unset.")
+    states: list[PictureModelingJobState] | None = narrows("Only jobs in these states (not UNKNOWN).")
+    created_since: datetime | None = narrows(CREATED_SINCE)
+    created_until: datetime | None = narrows(CREATED_UNTIL)
+    sort_by: PictureModelingJobSort | None = narrows("CREATE_TIME when unset.")
+    sort_direction: SortDirection | None = narrows("ASC when unset.")
 
 
 def list_query(where: PictureModelingJobFilter) -> dict[str, QueryValue]:
@@ -161,10 +163,7 @@ class PictureModelingQueries:
         info: GatewayInfo,
         first: First = None,
         after: After = None,
-        filter: Annotated[
-            PictureModelingJobFilter | None,
-            strawberry.argument(description="Which jobs, in what order; all by default."),
-        ] = None,
+        filter: Filter[PictureModelingJobFilter] = None,
         last: Last = None,
         before: Before = None,
     ) -> PictureModelingJobConnection:

@@ -5,13 +5,25 @@ from __future__ import annotations
 import enum
 from collections.abc import Awaitable
 from datetime import datetime
-from typing import Annotated, ClassVar
+from typing import ClassVar
 
 import strawberry
 
 from gateway.context import RequestContext
 from gateway.upstream import QueryValue
-from schema.connections import After, Before, Connection, Edge, First, Last, total_count_field
+from schema.connections import (
+    CREATED_SINCE,
+    CREATED_UNTIL,
+    After,
+    Before,
+    Connection,
+    Edge,
+    Filter,
+    First,
+    Last,
+    narrows,
+    total_count_field,
+)
 from schema.errors import BadUserInput, NotFound
 from schema.fields import (
     FLAG,
@@ -199,43 +211,25 @@ class TrainingJobSort(enum.Enum):
 
 @strawberry.input(description="Which training jobs to list; every field narrows the list (all must hold).")
 class TrainingJobFilter:
-    states: list[TrainingJobState] | None = strawberry.field(
-        default=None, description="Only jobs in these states (not UNKNOWN)."
+    states: list[TrainingJobState] | None = narrows("Only jobs in these states (not UNKNOWN).")
+    phases: list[TrainingJobPhase] | None = narrows("Console phases; read as the states each one groups.")
+    created_since: datetime | None = narrows(CREATED_SINCE)
+    created_until: datetime | None = narrows(CREATED_UNTIL)
+    updated_since: datetime | None = narrows("Only jobs last updated at or after this time.")
+    updated_until: datetime | None = narrows("Only jobs last updated at or before this time.")
+    batch_name: str | None = narrows("Only jobs of this batch.")
+    tag: str | None = narrows("Only jobs with this tag.")
+    job_id: str | None = narrows("Only the job with this upstream id.")
+    name: str | None = narrows("Jobs whose model name contains this.")
+    model_resolution: str | None = narrows("1080P or 4K.")
+    is_flexus: bool | None = narrows("Only Flexus (basic edition) trainings, or only others.")
+    is_live_copy: bool | None = narrows("Only live-room copy trainings, or only others.")
+    is_ondemand_resource: bool | None = narrows(
+        "Only trainings on on-demand (trial) resources, or only others."
     )
-    phases: list[TrainingJobPhase] | None = strawberry.field(
-        default=None, description="Console phases; read as the states each one groups."
-    )
-    created_since: datetime | None = strawberry.field(
-        default=None,
-        description="Only jobs created at or after this time (the upstream compares whole seconds).",
-    )
-    created_until: datetime | None = strawberry.field(
-        default=None,
-        description="Only jobs created at or before this time (the upstream compares whole seconds).",
-    )
-    updated_since: datetime | None = strawberry.field(
-        default=None, description="Only jobs last updated at or after this time."
-    )
-    updated_until: datetime | None = strawberry.field(
-        default=None, description="Only jobs last updated at or before this time."
-    )
-    batch_name: str | None = strawberry.field(default=None, description="Only jobs of this batch.")
-    tag: str | None = strawberry.field(default=None, description="Only jobs with this tag.")
-    job_id: str | None = strawberry.field(default=None, description="Only the job with this upstream id.")
-    name: str | None = strawberry.field(default=None, description="Jobs whose model name contains this.")
-    model_resolution: str | None = strawberry.field(default=None, description="1080P or 4K.")
-    is_flexus: bool | None = strawberry.field(
-        default=None, description="Only Flexus (basic edition) trainings, or only others."
-    )
-    is_live_copy: bool | None = strawberry.field(
-        default=None, description="Only live-room copy trainings, or only others."
-    )
-    is_ondemand_resource: bool | None = strawberry.field(
-        default=None, description="Only trainings on on-demand (trial) resources, or only others."
-    )
-    train_location: str | None = strawberry.field(default=None, description="The training region.")
-    sort_by: TrainingJobSort | None = strawberry.field(default=None, description="CREATE_TIME when unset.")
-    sort_direction: SortDirection | None = strawberry.field(default=None, description="ASC when unset.")
+    train_location: str | None = narrows("The training region.")
+    sort_by: TrainingJobSort | None = narrows("CREATE_TIME when unset.")
+    sort_direction: SortDirection | None = narrows("ASC when unset.")
 
 
 def _wanted_states(where: TrainingJobFilter) -> list[str] | None:
@@ -323,10 +317,7 @@ class TrainingQueries:
         info: GatewayInfo,
         first: First = None,
         after: After = None,
-        filter: Annotated[
-            TrainingJobFilter | None,
-            strawberry.argument(description="Which jobs, in what order; all by default."),
-        ] = None,
+        filter: Filter[TrainingJobFilter] = None,
         last: Last = None,
         before: Before = None,
     ) -> TrainingJobConnection:

@@ -11,6 +11,7 @@ import strawberry
 
 from gateway.loaders.base import OLDEST_CREATE_SINCE
 from gateway.loaders.video import IDS_PER_LIST_CALL, VIDEO_2D, VIDEO_PHOTO
+from schema.connections import narrows
 from schema.errors import BadUserInput
 from schema.fields import enum_type, member
 from schema.relay import upstream_time
@@ -61,29 +62,18 @@ class SortDirection(enum.Enum):
 
 @strawberry.input(description="Which video jobs a list returns, and in what order.")
 class VideoJobFilter:
-    job_ids: list[str] | None = strawberry.field(
-        default=None, description=f"Only these jobs (at most {IDS_PER_LIST_CALL} ids)."
+    job_ids: list[str] | None = narrows(f"Only these jobs (at most {IDS_PER_LIST_CALL} ids).")
+    states: list[VideoJobState] | None = narrows("Only jobs in these states.")
+    kind: VideoJobKind | None = narrows("Only jobs of this kind.")
+    created_since: datetime | None = narrows(
+        "Only jobs created at or after this time. Default: the upstream's window of the last "
+        "month, or no lower bound when jobIds is given."
     )
-    states: list[VideoJobState] | None = strawberry.field(
-        default=None, description="Only jobs in these states."
-    )
-    kind: VideoJobKind | None = strawberry.field(default=None, description="Only jobs of this kind.")
-    created_since: datetime | None = strawberry.field(
-        default=None,
-        description="Only jobs created at or after this time. Default: the upstream's window of the last "
-        "month, or no lower bound when jobIds is given.",
-    )
-    created_until: datetime | None = strawberry.field(
-        default=None, description="Only jobs created at or before this time."
-    )
-    script_id: str | None = strawberry.field(default=None, description="Only jobs made from this script.")
-    asset_name: str | None = strawberry.field(
-        default=None, description="Only jobs whose output video asset has this name."
-    )
-    sort_by: VideoJobSort | None = strawberry.field(
-        default=None, description="Order by; default CREATE_TIME."
-    )
-    sort_direction: SortDirection | None = strawberry.field(default=None, description="Default ASC.")
+    created_until: datetime | None = narrows("Only jobs created at or before this time.")
+    script_id: str | None = narrows("Only jobs made from this script.")
+    asset_name: str | None = narrows("Only jobs whose output video asset has this name.")
+    sort_by: VideoJobSort | None = narrows("Order by; default CREATE_TIME.")
+    sort_direction: SortDirection | None = narrows("Default ASC.")
 
     def upstream_query(self) -> dict[str, Any]:
         """The list endpoint's query parameters; BAD_USER_INPUT names a filter it cannot take."""
