@@ -4,11 +4,13 @@ count aside."""
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Generic, Self, TypeVar
 
 import strawberry
 
+from gateway.upstream import QueryValue
 from schema.direct import MaybeAwaitable, direct_field
 from schema.paging import DEFAULT_PAGE, MAX_PAGE, Lazy, Page
 
@@ -49,6 +51,14 @@ Filter = Annotated[F | None, strawberry.argument(description="Which jobs, in wha
 # The create-time bounds of the lists whose upstream compares them to the second.
 CREATED_SINCE = "Only jobs created at or after this time (the upstream compares whole seconds)."
 CREATED_UNTIL = "Only jobs created at or before this time (the upstream compares whole seconds)."
+
+
+def sort_query(sort_by: enum.Enum | None, direction: enum.Enum | None) -> dict[str, QueryValue]:
+    """The upstream's `sort_key` and `sort_dir` for a list's order: its choices' names in lower case."""
+    return {
+        "sort_key": None if sort_by is None else sort_by.name.lower(),
+        "sort_dir": None if direction is None else direction.name.lower(),
+    }
 
 
 def narrows(description: str) -> Any:

@@ -31,9 +31,11 @@ from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar, cast
 import strawberry
 from strawberry.types.field import StrawberryField
 
+from schema.errors import NotFound
 from schema.reading import Data, flag, integer, link, real, records, text, texts
 from schema.relay import (
     GatewayInfo,
+    JobIdArgument,
     enum_values,
     optional_enum_value,
     parse_time,
@@ -44,6 +46,7 @@ from schema.relay import (
 T = TypeVar("T")
 U = TypeVar("U", bound="Upstream")
 E = TypeVar("E", bound=enum.Enum)
+J = TypeVar("J")
 
 # Where `upstream` leaves a field's (key, read) in the Strawberry field's metadata.
 _READING = "metastudio-gateway/upstream-reading"
@@ -220,6 +223,22 @@ def _detail_field(key: str, reading: Reading[Any], description: str) -> Any:
 
     resolve.__name__ = resolve.__qualname__ = key
     return strawberry.field(resolver=resolve, description=description, graphql_type=reading.graphql_type)
+
+
+def job_by_id(
+    job_type: type[J], find: Callable[[GatewayInfo, str], Awaitable[J | None]], description: str
+) -> Any:
+    """A root field answering the job `find(info, job_id)` finds: null with a NOT_FOUND error when the
+    caller has no such job."""
+    type_name = job_type.__name__
+
+    async def resolve(self: object, info: GatewayInfo, job_id: JobIdArgument) -> J | None:
+        job = await find(info, job_id)
+        if job is None:
+            raise NotFound(type_name, job_id)
+        return job
+
+    return strawberry.field(resolver=resolve, description=description, graphql_type=job_type | None)
 
 
 class _Member:

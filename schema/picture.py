@@ -22,16 +22,16 @@ from schema.connections import (
     First,
     Last,
     narrows,
+    sort_query,
     total_count_field,
 )
 from schema.errors import BadUserInput, NotFound
-from schema.fields import LINK, TEXT, TIME, JobFields, enum_type, member, summary
+from schema.fields import LINK, TEXT, TIME, JobFields, enum_type, job_by_id, member, summary
 from schema.paging import ListOrder, page_request, paginate
 from schema.reading import Data, integer, records, text
 from schema.relay import (
     GatewayInfo,
     Job,
-    JobIdArgument,
     Summary,
     described,
     enum_value,
@@ -112,8 +112,7 @@ def list_query(where: PictureModelingJobFilter) -> dict[str, QueryValue]:
         "state": states,
         "create_since": None if where.created_since is None else upstream_time(where.created_since),
         "create_until": None if where.created_until is None else upstream_time(where.created_until),
-        "sort_key": None if where.sort_by is None else where.sort_by.name.lower(),
-        "sort_dir": None if where.sort_direction is None else where.sort_direction.name.lower(),
+        **sort_query(where.sort_by, where.sort_direction),
     }
 
 
@@ -143,14 +142,11 @@ def picture_modeling_job_by_id(
 
 @strawberry.type
 class PictureModelingQueries:
-    @described("A picture modeling job by its upstream id; null with a NOT_FOUND error when missing.")
-    async def picture_modeling_job(
-        self, info: GatewayInfo, job_id: JobIdArgument
-    ) -> PictureModelingJob | None:
-        job = await picture_modeling_job_by_id(info, job_id)
-        if job is None:
-            raise NotFound("PictureModelingJob", job_id)
-        return job
+    picture_modeling_job = job_by_id(
+        PictureModelingJob,
+        picture_modeling_job_by_id,
+        "A picture modeling job by its upstream id; null with a NOT_FOUND error when missing.",
+    )
 
     @described(
         "The caller's picture modeling jobs, a page at a time: forward with first/after, backward with "

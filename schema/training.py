@@ -22,6 +22,7 @@ from schema.connections import (
     First,
     Last,
     narrows,
+    sort_query,
     total_count_field,
 )
 from schema.errors import BadUserInput, NotFound
@@ -37,6 +38,7 @@ from schema.fields import (
     enum_of,
     enum_type,
     enums_of,
+    job_by_id,
     many,
     member,
     one,
@@ -47,7 +49,6 @@ from schema.reading import Data, integer, records, text
 from schema.relay import (
     GatewayInfo,
     Job,
-    JobIdArgument,
     Summary,
     described,
     summary_field,
@@ -266,8 +267,7 @@ def list_query(where: TrainingJobFilter) -> dict[str, QueryValue]:
         "is_live_copy": where.is_live_copy,
         "is_ondemand_resource": where.is_ondemand_resource,
         "train_location": where.train_location,
-        "sort_key": None if where.sort_by is None else where.sort_by.name.lower(),
-        "sort_dir": None if where.sort_direction is None else where.sort_direction.name.lower(),
+        **sort_query(where.sort_by, where.sort_direction),
     }
 
 
@@ -298,12 +298,11 @@ def training_job_by_id(
 
 @strawberry.type
 class TrainingQueries:
-    @described("A training job by its upstream id; null with a NOT_FOUND error when missing.")
-    async def training_job(self, info: GatewayInfo, job_id: JobIdArgument) -> TrainingJob | None:
-        job = await training_job_by_id(info, job_id)
-        if job is None:
-            raise NotFound("TrainingJob", job_id)
-        return job
+    training_job = job_by_id(
+        TrainingJob,
+        training_job_by_id,
+        "A training job by its upstream id; null with a NOT_FOUND error when missing.",
+    )
 
     @described(
         "The caller's training jobs, a page at a time: forward with first/after, backward with last/before. "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Annotated, Any, ClassVar
+from typing import Any, ClassVar
 
 import strawberry
 from graphql import FieldNode
@@ -12,16 +12,24 @@ from strawberry.types.nodes import Selection
 
 from gateway.context import RequestContext
 from gateway.loaders.video import Loaded, VideoLoaders
-from schema.connections import After, Before, Connection, Edge, First, Last, total_count_field
+from schema.connections import (
+    After,
+    Before,
+    Connection,
+    Edge,
+    Filter,
+    First,
+    Last,
+    total_count_field,
+)
 from schema.direct import MaybeAwaitable, direct_field
 from schema.errors import NotFound
-from schema.fields import REAL, TEXT, TIME, JobFields, detail, many, one, summary
+from schema.fields import REAL, TEXT, TIME, JobFields, detail, job_by_id, many, one, summary
 from schema.paging import ListOrder, empty_page, page_request, paginate
 from schema.reading import Data, record
 from schema.relay import (
     GatewayInfo,
     Job,
-    JobIdArgument,
     Summary,
     described,
     enum_value,
@@ -248,12 +256,11 @@ async def _video_job(
 
 @strawberry.type
 class VideoQueries:
-    @described("A video job by its upstream id; null with a NOT_FOUND error when there is none.")
-    async def video_job(self, info: GatewayInfo, job_id: JobIdArgument) -> VideoJob | None:
-        job = await video_job_by_id(info, job_id)
-        if job is None:
-            raise NotFound("VideoJob", job_id)
-        return job
+    video_job = job_by_id(
+        VideoJob,
+        video_job_by_id,
+        "A video job by its upstream id; null with a NOT_FOUND error when there is none.",
+    )
 
     @described(
         "The caller's video jobs, a page at a time: forward with first/after, backward with last/before. "
@@ -266,10 +273,7 @@ class VideoQueries:
         info: GatewayInfo,
         first: First = None,
         after: After = None,
-        filter: Annotated[
-            VideoJobFilter | None,
-            strawberry.argument(description="Which jobs, in what order; all by default."),
-        ] = None,
+        filter: Filter[VideoJobFilter] = None,
         last: Last = None,
         before: Before = None,
     ) -> VideoJobConnection:
