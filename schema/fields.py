@@ -1,21 +1,25 @@
-"""Upstream fields declared once: each field's upstream key, GraphQL name, type and reading in one line.
+"""Fields declared once: each field's upstream key, GraphQL name, type and reading in one declaration.
 
-The reading of a value (`Reading`) says how a wrong or missing upstream value reads (schema/reading.py)
-and which GraphQL type it answers as. Three declarations use it, each the shape Strawberry's own is:
+A `Reading` says how the value under an upstream key reads (leniently, schema/reading.py: a wrong or
+missing value reads as absent) and which GraphQL type it answers as: TEXT, LINK, INTEGER, FLAG, TIME,
+..., `enum_of(Enum)`, `one(Type)`, `many(Type)`. The declarations, each the shape of Strawberry's own
+(the GraphQL name is the attribute's, the upstream key too unless `key=` names another):
 
-- `upstream(READING, description, key=...)` for a field of an object read from one upstream object:
+- `upstream(READING, description)` for a field of an object read from one upstream object:
 
       @strawberry.type(description="A layer's size on the canvas.")
       class LayerSizeConfig(Upstream):
           width: int | None = upstream(INTEGER, "Width, in canvas pixels.")
 
-  `Upstream` gives the type `from_upstream(data)`, built once from its fields (the key defaults to the
-  field's own name);
-- `summary(READING, description, key=...)` for a field of a job (a `JobFields` type) its summary (a
-  list row) answers: a direct field (schema/direct.py) plans read straight from a known summary
+  `Upstream` gives the type `from_upstream(data)`, written once from its fields;
+- `summary(READING, description)` for a field of a job (a `JobFields` type) its summary (a list row)
+  answers: a direct field (schema/direct.py) that plans read straight from a known summary
   (schema/relay.py summary_field);
-- `detail(READING, description, key=...)` for a job field only the job's show call answers: an
-  awaited resolver of `await job.load_detail(info)`, which costs that call once per job per request.
+- `detail(READING, description)` for a job field only the job's show call answers: an awaited
+  resolver of `job.load_detail(info)`, so it costs that call once per job per request (schema/limits.py
+  counts it so, as it is not a direct field);
+- `job_by_id(Type, find, description)` for a root field looking a job up by its upstream id;
+- `member(description)` for a member of an `enum_type` enum whose value is its name.
 
 Everything is built at import: a request runs the same calls a hand-written resolver would.
 """
@@ -125,13 +129,16 @@ class Upstream:
     """A GraphQL object read from one upstream object, its fields declared with `upstream`:
     `from_upstream(data)` reads each of them, inherited ones first (Strawberry's field order)."""
 
+    # (field name, upstream key, read) of each field, in field order.
     _READINGS: ClassVar[tuple[tuple[str, str, Callable[[Data, str], object]], ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         own = []
         for name, value in vars(cls).items():
-            if isinstance(value, StrawberryField) and _READING in value.metadata:
+            if isinstance(value, StrawberryField):
+                if _READING not in value.metadata:
+                    raise TypeError(f"{cls.__qualname__}.{name}: declare it with upstream(...)")
                 key, read = value.metadata[_READING]
                 own.append((name, key or name, read))
         cls._READINGS = (*cls._READINGS, *own)
