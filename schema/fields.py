@@ -33,13 +33,16 @@ from datetime import datetime
 from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar, cast
 
 import strawberry
+from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.field import StrawberryField
+from strawberry.utils.str_converters import to_camel_case
 
 from schema.errors import NotFound
 from schema.reading import Data, flag, integer, link, real, records, text, texts
 from schema.relay import (
     GatewayInfo,
     JobIdArgument,
+    described,
     enum_values,
     optional_enum_value,
     parse_time,
@@ -51,7 +54,10 @@ T = TypeVar("T")
 U = TypeVar("U", bound="Upstream")
 E = TypeVar("E", bound=enum.Enum)
 J = TypeVar("J")
+F = TypeVar("F", bound=Callable[..., Any])
 
+# The mark of a resolver that awaits the job's detail (its show call).
+_READS_DETAIL = "__reads_detail__"
 # Where `upstream` leaves a field's (key, read) in the Strawberry field's metadata.
 _READING = "metastudio-gateway/upstream-reading"
 
@@ -229,7 +235,29 @@ def _detail_field(key: str, reading: Reading[Any], description: str) -> Any:
         return read_value(await self.load_detail(info), key)
 
     resolve.__name__ = resolve.__qualname__ = key
+    setattr(resolve, _READS_DETAIL, True)
     return strawberry.field(resolver=resolve, description=description, graphql_type=reading.graphql_type)
+
+
+def detailed(description: str) -> Callable[[F], F]:
+    """`described` (schema/relay.py) for a hand-written detail field: a resolver that awaits
+    `load_detail`, counted among the job's detail fields."""
+
+    def declare(resolver: F) -> F:
+        setattr(resolver, _READS_DETAIL, True)
+        return described(description)(resolver)
+
+    return declare
+
+
+def detail_fields(job_type: type) -> frozenset[str]:
+    """The GraphQL names of a job type's detail fields (`detail` or `detailed`)."""
+    definition: StrawberryObjectDefinition = job_type.__strawberry_definition__  # type: ignore[attr-defined]
+    return frozenset(
+        field.graphql_name or to_camel_case(field.python_name)
+        for field in definition.fields
+        if field.base_resolver is not None and getattr(field.base_resolver.wrapped_func, _READS_DETAIL, False)
+    )
 
 
 def job_by_id(

@@ -24,7 +24,19 @@ from schema.connections import (
 )
 from schema.direct import MaybeAwaitable, direct_field
 from schema.errors import NotFound
-from schema.fields import REAL, TEXT, TIME, JobFields, detail, job_by_id, many, one, summary
+from schema.fields import (
+    REAL,
+    TEXT,
+    TIME,
+    JobFields,
+    detail,
+    detail_fields,
+    detailed,
+    job_by_id,
+    many,
+    one,
+    summary,
+)
 from schema.paging import ListOrder, empty_page, page_request, paginate
 from schema.reading import Data, record
 from schema.relay import (
@@ -53,19 +65,6 @@ CURSOR_KIND = "VideoJob"
 # Upstream examples sometimes say SUCCESS where the documented state is SUCCEED.
 _STATE_ALIASES = {"SUCCESS": "SUCCEED"}
 
-# Fields only the show endpoint answers; anything else a job has, the batched list answers too.
-DETAIL_FIELDS = frozenset(
-    {
-        "scriptId",
-        "videoMakingType",
-        "humanImage",
-        "modelAssetId",
-        "voiceConfig",
-        "videoConfig",
-        "shootScripts",
-        "backgroundMusicConfig",
-    }
-)
 SCRIPT_FIELDS = frozenset({"shootScripts"})
 _JOB_TYPE_NAMES = frozenset({"VideoJob", "Job", "Node"})
 
@@ -137,19 +136,23 @@ class VideoJob(Job, JobFields):
     model_asset_id = detail(TEXT, "Id of the digital-human model asset (2D jobs).")
     voice_config = detail(one(VoiceConfig), "The voice the digital human speaks with.")
 
-    @described("How the video is encoded: a VideoConfig for 2D jobs, a PhotoVideoConfig for photo jobs.")
+    @detailed("How the video is encoded: a VideoConfig for 2D jobs, a PhotoVideoConfig for photo jobs.")
     async def video_config(self, info: GatewayInfo) -> VideoOutputConfig | None:
         shown = await self.load_detail(info)
         job_type = shown.get("job_type") or self.context(info).loaders.video.kind(self.job_id)
         return VideoOutputConfig.read(record(shown, "video_config"), job_type)
 
-    @described("The scenes of the video's script, in order (asked of the upstream only when selected).")
+    @detailed("The scenes of the video's script, in order (asked of the upstream only when selected).")
     async def shoot_scripts(self, info: GatewayInfo) -> list[ShootScriptItem]:
         return _SCRIPTS.read(await self.load_detail(info, scripts=True), "shoot_scripts")
 
     background_music_config = detail(
         one(BackgroundMusicConfig), "Music played under the whole video (2D jobs)."
     )
+
+
+# Fields only the show endpoint answers; anything else a job has, the batched list answers too.
+DETAIL_FIELDS = detail_fields(VideoJob)
 
 
 @strawberry.type(description="A video job and where it is in the list.")
