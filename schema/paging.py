@@ -18,12 +18,10 @@ import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated, Any, Generic, TypeVar
-
-import strawberry
+from typing import Any, Generic, TypeVar
 
 from gateway.upstream import QueryValue
-from schema.direct import MaybeAwaitable, direct_field
+from schema.direct import MaybeAwaitable
 from schema.errors import BadUserInput
 from schema.relay import from_base64, parse_time, to_base64, upstream_time
 
@@ -40,33 +38,6 @@ _CURSOR_VERSION = 2
 Job = Mapping[str, Any]
 # One upstream list call: (query, offset, limit) -> (jobs in the order asked, how many match in all).
 Fetch = Callable[[dict[str, QueryValue], int, int], Awaitable[tuple[list[Job], int]]]
-
-First = Annotated[
-    int | None,
-    strawberry.argument(
-        description=f"Page forward: this many jobs (1-{MAX_PAGE}; {DEFAULT_PAGE} when neither first nor "
-        "last is given)."
-    ),
-]
-After = Annotated[
-    str | None,
-    strawberry.argument(
-        description="Page forward from the job with this cursor (an edge's cursor, or endCursor)."
-    ),
-]
-Last = Annotated[
-    int | None,
-    strawberry.argument(
-        description=f"Page backward: this many jobs (1-{MAX_PAGE}), the last of the list or those just "
-        "before `before`, still in list order."
-    ),
-]
-Before = Annotated[
-    str | None,
-    strawberry.argument(
-        description="Page backward from the job with this cursor (an edge's cursor, or startCursor)."
-    ),
-]
 
 
 class Lazy(Generic[T]):
@@ -87,26 +58,6 @@ class Lazy(Generic[T]):
     async def value(self) -> T:
         got = self.get()
         return await got if isinstance(got, Awaitable) else got
-
-
-@strawberry.type(description="Where a page of a connection stands in the whole list.")
-class PageInfo:
-    next_known: strawberry.Private[Lazy[bool]]
-    previous_known: strawberry.Private[Lazy[bool]]
-    start_cursor: str | None = strawberry.field(
-        description="Cursor of the page's first job (pass as `before` for the page before); null when empty."
-    )
-    end_cursor: str | None = strawberry.field(
-        description="Cursor of the page's last job (pass as `after` for the page after); null when empty."
-    )
-
-    @direct_field("Whether jobs follow this page in list order.", bool)
-    def has_next_page(self) -> MaybeAwaitable[bool]:
-        return self.next_known.get()
-
-    @direct_field("Whether jobs come before this page in list order.", bool)
-    def has_previous_page(self) -> MaybeAwaitable[bool]:
-        return self.previous_known.get()
 
 
 @dataclass(frozen=True)
@@ -150,14 +101,6 @@ class Page:
     has_next: Lazy[bool]
     has_previous: Lazy[bool]
     total: Lazy[int]
-
-    def page_info(self) -> PageInfo:
-        return PageInfo(
-            next_known=self.has_next,
-            previous_known=self.has_previous,
-            start_cursor=self.cursors[0] if self.cursors else None,
-            end_cursor=self.cursors[-1] if self.cursors else None,
-        )
 
 
 def empty_page() -> Page:

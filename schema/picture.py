@@ -5,45 +5,53 @@ from __future__ import annotations
 import enum
 from collections.abc import Awaitable
 from datetime import datetime
-from typing import Annotated, ClassVar
+from typing import ClassVar
 
 import strawberry
 
 from gateway.context import RequestContext
 from gateway.upstream import QueryValue
-from schema.direct import MaybeAwaitable, direct_field
+from schema.connections import (
+    CREATED_SINCE,
+    CREATED_UNTIL,
+    After,
+    Before,
+    Connection,
+    Edge,
+    Filter,
+    First,
+    Last,
+    narrows,
+    sort_query,
+    total_count_field,
+)
 from schema.errors import BadUserInput, NotFound
-from schema.paging import After, Before, First, Last, Lazy, ListOrder, Page, PageInfo, page_request, paginate
-from schema.reading import Data, integer, link, records, text
+from schema.fields import LINK, TEXT, TIME, JobFields, enum_type, job_by_id, member, summary
+from schema.paging import ListOrder, page_request, paginate
+from schema.reading import Data, integer, records, text
 from schema.relay import (
     GatewayInfo,
     Job,
-    JobIdArgument,
     Summary,
     described,
     enum_value,
     summary_field,
-    summary_time,
     upstream_time,
 )
-from schema.video import SortDirection
+from schema.video_filter import SortDirection
 
 CURSOR_KIND = "PictureModelingJob"
 
 
-@strawberry.enum(description="A picture modeling job's state.")
+@enum_type("A picture modeling job's state.")
 class PictureModelingJobState(enum.Enum):
-    WAITING = strawberry.enum_value("WAITING", description="Queued; waiting to be scheduled.")
-    PROCESSING = strawberry.enum_value("PROCESSING", description="Being built.")
-    PARTIAL_SUCCEED = strawberry.enum_value(
-        "PARTIAL_SUCCEED", description="Done, but only part of the model could be built."
-    )
-    SUCCEED = strawberry.enum_value("SUCCEED", description="Built; the model and its cover are ready.")
-    FAILED = strawberry.enum_value("FAILED", description="Building failed; error says why.")
-    CANCELED = strawberry.enum_value("CANCELED", description="Canceled.")
-    UNKNOWN = strawberry.enum_value(
-        "UNKNOWN", description="A state this gateway does not know; see rawState."
-    )
+    WAITING = member("Queued; waiting to be scheduled.")
+    PROCESSING = member("Being built.")
+    PARTIAL_SUCCEED = member("Done, but only part of the model could be built.")
+    SUCCEED = member("Built; the model and its cover are ready.")
+    FAILED = member("Building failed; error says why.")
+    CANCELED = member("Canceled.")
+    UNKNOWN = member("A state this gateway does not know; see rawState.")
 
 
 TERMINAL_PICTURE_STATES = frozenset({"PARTIAL_SUCCEED", "SUCCEED", "FAILED", "CANCELED"})
@@ -57,7 +65,7 @@ def picture_state(raw: object) -> PictureModelingJobState:
     description="A stylized picture modeling job: a model built from one photo (ShowPictureModelingJob). "
     "A list page carries every field, so fields of listed jobs cost no extra upstream call."
 )
-class PictureModelingJob(Job):
+class PictureModelingJob(Job, JobFields):
     TERMINAL_STATES: ClassVar[frozenset[str]] = TERMINAL_PICTURE_STATES
 
     async def load_summary(self, info: GatewayInfo) -> Data:
@@ -72,50 +80,27 @@ class PictureModelingJob(Job):
     def state(self, data: Summary) -> PictureModelingJobState:
         return picture_state(data.get("state"))
 
-    start_time = summary_time("When processing started.", "start_time")
-
-    end_time = summary_time("When processing ended.", "end_time")
-
-    @summary_field("Id of the model asset the job builds.", str | None)
-    def model_asset_id(self, data: Summary) -> str | None:
-        return text(data, "model_asset_id")
-
-    @summary_field("Name of the model.", str | None)
-    def name(self, data: Summary) -> str | None:
-        return text(data, "name")
-
-    @summary_field("The style the model is built in, e.g. system_male_001.", str | None)
-    def style_id(self, data: Summary) -> str | None:
-        return text(data, "style_id")
-
-    @summary_field("The model's cover image URL, once the job has succeeded.", str | None)
-    def model_cover_url(self, data: Summary) -> str | None:
-        return link(data, "model_cover_url")
+    start_time = summary(TIME, "When processing started.")
+    end_time = summary(TIME, "When processing ended.")
+    model_asset_id = summary(TEXT, "Id of the model asset the job builds.")
+    name = summary(TEXT, "Name of the model.")
+    style_id = summary(TEXT, "The style the model is built in, e.g. system_male_001.")
+    model_cover_url = summary(LINK, "The model's cover image URL, once the job has succeeded.")
 
 
-@strawberry.enum(description="What a picture modeling job list is ordered by.")
+@enum_type("What a picture modeling job list is ordered by.")
 class PictureModelingJobSort(enum.Enum):
-    CREATE_TIME = strawberry.enum_value("CREATE_TIME", description="By creation time (the upstream default).")
-    UPDATE_TIME = strawberry.enum_value("UPDATE_TIME", description="By last update time.")
+    CREATE_TIME = member("By creation time (the upstream default).")
+    UPDATE_TIME = member("By last update time.")
 
 
 @strawberry.input(description="Which picture modeling jobs to list; every field narrows the list.")
 class PictureModelingJobFilter:
-    states: list[PictureModelingJobState] | None = strawberry.field(
-        default=None, description="Only jobs in these states (not UNKNOWN)."
-    )
-    created_since: datetime | None = strawberry.field(
-        default=None,
-        description="Only jobs created at or after this time (the upstream compares whole seconds).",
-    )
-    created_until: datetime | None = strawberry.field(
-        default=None,
-        description="Only jobs created at or before this time (the upstream compares whole seconds).",
-    )
-    sort_by: PictureModelingJobSort | None = strawberry.field(
-        default=None, description="CREATE_TIME when unset."
-    )
-    sort_direction: SortDirection | None = strawberry.field(default=None, description="ASC when unset.")
+    states: list[PictureModelingJobState] | None = narrows("Only jobs in these states (not UNKNOWN).")
+    created_since: datetime | None = narrows(CREATED_SINCE)
+    created_until: datetime | None = narrows(CREATED_UNTIL)
+    sort_by: PictureModelingJobSort | None = narrows("CREATE_TIME when unset.")
+    sort_direction: SortDirection | None = narrows("ASC when unset.")
 
 
 def list_query(where: PictureModelingJobFilter) -> dict[str, QueryValue]:
@@ -127,38 +112,23 @@ def list_query(where: PictureModelingJobFilter) -> dict[str, QueryValue]:
         "state": states,
         "create_since": None if where.created_since is None else upstream_time(where.created_since),
         "create_until": None if where.created_until is None else upstream_time(where.created_until),
-        "sort_key": None if where.sort_by is None else where.sort_by.name.lower(),
-        "sort_dir": None if where.sort_direction is None else where.sort_direction.name.lower(),
+        **sort_query(where.sort_by, where.sort_direction),
     }
 
 
 @strawberry.type(description="A picture modeling job and where it is in the list.")
-class PictureModelingJobEdge:
-    cursor: str = strawberry.field(
-        description="Opaque; pass as `after` to continue after this job, or `before` to go back from it."
-    )
-    node: PictureModelingJob = strawberry.field(description="The job.")
+class PictureModelingJobEdge(Edge[PictureModelingJob]):
+    pass
 
 
 @strawberry.type(description="A page of picture modeling jobs.")
-class PictureModelingJobConnection:
-    edges: list[PictureModelingJobEdge] = strawberry.field(description="The jobs of this page.")
-    page_info: PageInfo = strawberry.field(description="Where this page stands in the whole list.")
-    total: strawberry.Private[Lazy[int]]
+class PictureModelingJobConnection(Connection[PictureModelingJobEdge]):
+    total_count = total_count_field("How many jobs match the filter, as the upstream counts.")
 
-    @direct_field("How many jobs match the filter, as the upstream counts.", int)
-    def total_count(self) -> MaybeAwaitable[int]:
-        return self.total.get()
 
-    @classmethod
-    def of(cls, page: Page) -> PictureModelingJobConnection:
-        edges = [
-            PictureModelingJobEdge(
-                cursor=cursor, node=PictureModelingJob(job_id=str(job["job_id"]), known_summary=job)
-            )
-            for job, cursor in zip(page.jobs, page.cursors, strict=True)
-        ]
-        return cls(edges=edges, page_info=page.page_info(), total=page.total)
+def _edge(cursor: str, job: Data) -> PictureModelingJobEdge:
+    node = PictureModelingJob(job_id=str(job["job_id"]), known_summary=job)
+    return PictureModelingJobEdge(cursor=cursor, node=node)
 
 
 def picture_modeling_job_by_id(
@@ -172,14 +142,11 @@ def picture_modeling_job_by_id(
 
 @strawberry.type
 class PictureModelingQueries:
-    @described("A picture modeling job by its upstream id; null with a NOT_FOUND error when missing.")
-    async def picture_modeling_job(
-        self, info: GatewayInfo, job_id: JobIdArgument
-    ) -> PictureModelingJob | None:
-        job = await picture_modeling_job_by_id(info, job_id)
-        if job is None:
-            raise NotFound("PictureModelingJob", job_id)
-        return job
+    picture_modeling_job = job_by_id(
+        PictureModelingJob,
+        picture_modeling_job_by_id,
+        "A picture modeling job by its upstream id; null with a NOT_FOUND error when missing.",
+    )
 
     @described(
         "The caller's picture modeling jobs, a page at a time: forward with first/after, backward with "
@@ -192,10 +159,7 @@ class PictureModelingQueries:
         info: GatewayInfo,
         first: First = None,
         after: After = None,
-        filter: Annotated[
-            PictureModelingJobFilter | None,
-            strawberry.argument(description="Which jobs, in what order; all by default."),
-        ] = None,
+        filter: Filter[PictureModelingJobFilter] = None,
         last: Last = None,
         before: Before = None,
     ) -> PictureModelingJobConnection:
@@ -218,4 +182,5 @@ class PictureModelingQueries:
             info.context.loaders.picture.prime(jobs)
             return jobs, integer(answer, "count") or 0
 
-        return PictureModelingJobConnection.of(await paginate(order, request, query, fetch, "create_time"))
+        page = await paginate(order, request, query, fetch, "create_time")
+        return PictureModelingJobConnection.of(page, _edge)

@@ -2,47 +2,53 @@
 
 from __future__ import annotations
 
-import enum
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
-from datetime import datetime
-from typing import Annotated, Any, ClassVar
+from typing import Any, ClassVar
 
 import strawberry
 from graphql import FieldNode
 from strawberry.types.nodes import Selection
 
 from gateway.context import RequestContext
-from gateway.loaders.base import OLDEST_CREATE_SINCE
-from gateway.loaders.video import IDS_PER_LIST_CALL, VIDEO_2D, VIDEO_PHOTO, Loaded, VideoLoaders
-from schema.direct import MaybeAwaitable, direct_field
-from schema.errors import BadUserInput, NotFound
-from schema.paging import (
+from gateway.loaders.video import Loaded, VideoLoaders
+from schema.connections import (
     After,
     Before,
+    Connection,
+    Edge,
+    Filter,
     First,
     Last,
-    Lazy,
-    ListOrder,
-    Page,
-    PageInfo,
-    empty_page,
-    page_request,
-    paginate,
+    total_count_field,
 )
-from schema.reading import Data, real, record, records, text
+from schema.direct import MaybeAwaitable, direct_field
+from schema.errors import NotFound
+from schema.fields import (
+    REAL,
+    TEXT,
+    TIME,
+    JobFields,
+    detail,
+    detail_fields,
+    detailed,
+    job_by_id,
+    many,
+    one,
+    summary,
+)
+from schema.paging import ListOrder, empty_page, page_request, paginate
+from schema.reading import Data, record
 from schema.relay import (
     GatewayInfo,
     Job,
-    JobIdArgument,
     Summary,
     described,
     enum_value,
     selected_fields,
     summary_field,
-    summary_time,
-    upstream_time,
 )
+from schema.video_filter import SortDirection, VideoJobFilter, VideoJobKind, VideoJobSort, VideoJobState
 from schema.video_types import (
     BackgroundMusicConfig,
     OutputAsset,
@@ -56,75 +62,14 @@ from schema.video_types import (
 CURSOR_KIND = "VideoJob"
 
 
-@strawberry.enum(description="Which kind of digital-human video a job makes.")
-class VideoJobKind(enum.Enum):
-    DIGITAL_HUMAN_2D = strawberry.enum_value(
-        VIDEO_2D, description="A 2D digital-human video from a model asset (2D_DIGITAL_HUMAN_VIDEO)."
-    )
-    PHOTO_DIGITAL_HUMAN = strawberry.enum_value(
-        VIDEO_PHOTO, description="A video of a person in a photo (PHOTO_DIGITAL_HUMAN_VIDEO)."
-    )
-    UNKNOWN = strawberry.enum_value(
-        "UNKNOWN", description="A kind this gateway does not know yet; jobType has it."
-    )
-
-
-@strawberry.enum(
-    description="Where a video job is in its life; UNKNOWN for a state this API does not know yet."
-)
-class VideoJobState(enum.Enum):
-    WAITING = strawberry.enum_value("WAITING", description="Queued; the upstream has not started it.")
-    PROCESSING = strawberry.enum_value("PROCESSING", description="Being made.")
-    SUCCEED = strawberry.enum_value(
-        "SUCCEED", description="Made; the output asset is ready (the upstream also says SUCCESS)."
-    )
-    FAILED = strawberry.enum_value("FAILED", description="Making failed; error says why.")
-    CANCELED = strawberry.enum_value("CANCELED", description="Canceled before it was made.")
-    BLOCK = strawberry.enum_value("BLOCK", description="Blocked by content review.")
-    UNKNOWN = strawberry.enum_value(
-        "UNKNOWN", description="A state this gateway does not know yet; rawState has it."
-    )
-
-
-@strawberry.enum(description="What a video job list is ordered by.")
-class VideoJobSort(enum.Enum):
-    CREATE_TIME = strawberry.enum_value(
-        "create_time",
-        description="By creation time; pages anchor on it, so jobs created meanwhile never shift them.",
-    )
-    UPDATE_TIME = strawberry.enum_value(
-        "update_time",
-        description="By last update time; pages go by offset (the upstream cannot filter on it).",
-    )
-    ASSET_ORDER = strawberry.enum_value(
-        "asset_order", description="By output asset; pages go by offset (the upstream cannot filter on it)."
-    )
-
-
-@strawberry.enum(description="Ascending or descending order.")
-class SortDirection(enum.Enum):
-    ASC = strawberry.enum_value("asc", description="Oldest (or lowest) first; the upstream default.")
-    DESC = strawberry.enum_value("desc", description="Newest (or highest) first.")
-
-
 # Upstream examples sometimes say SUCCESS where the documented state is SUCCEED.
 _STATE_ALIASES = {"SUCCESS": "SUCCEED"}
 
-# Fields only the show endpoint answers; anything else a job has, the batched list answers too.
-DETAIL_FIELDS = frozenset(
-    {
-        "scriptId",
-        "videoMakingType",
-        "humanImage",
-        "modelAssetId",
-        "voiceConfig",
-        "videoConfig",
-        "shootScripts",
-        "backgroundMusicConfig",
-    }
-)
 SCRIPT_FIELDS = frozenset({"shootScripts"})
 _JOB_TYPE_NAMES = frozenset({"VideoJob", "Job", "Node"})
+
+
+_SCRIPTS = many(ShootScriptItem)
 
 
 def _job_type_of(summary: Mapping[str, Any]) -> str:
@@ -134,7 +79,7 @@ def _job_type_of(summary: Mapping[str, Any]) -> str:
 @strawberry.type(
     description="A digital-human video job: a 2D video from a model asset, or a video from a photo."
 )
-class VideoJob(Job):
+class VideoJob(Job, JobFields):
     TERMINAL_STATES: ClassVar[frozenset[str]] = frozenset(
         {"SUCCEED", "SUCCESS", "FAILED", "CANCELED", "BLOCK"}
     )
@@ -149,7 +94,7 @@ class VideoJob(Job):
             raise NotFound("VideoJob", self.job_id)
         return data
 
-    async def _detail(self, info: GatewayInfo, scripts: bool = False) -> Data:
+    async def load_detail(self, info: GatewayInfo, scripts: bool = False) -> Data:
         data = await self.context(info).loaders.video.detail(self.job_id, scripts or self.scripts_selected)
         # None: the job vanished since it was found, or is of a kind that has no show endpoint here.
         return {} if data is None else data
@@ -176,151 +121,61 @@ class VideoJob(Job):
     def state(self, summary: Summary) -> VideoJobState:
         return enum_value(VideoJobState, summary.get("state"), _STATE_ALIASES)
 
-    start_time = summary_time("When the upstream started making the video.", "start_time")
+    start_time = summary(TIME, "When the upstream started making the video.")
+    end_time = summary(TIME, "When the upstream finished making the video.")
+    duration = summary(REAL, "Length of the video in seconds, once it is made.")
+    output_asset = summary(one(OutputAsset), "The video asset the job produces.", key="output_asset_config")
+    create_time = summary(TIME, "When the job was created.")
+    last_update_time = summary(TIME, "When the job last changed.", key="lastupdate_time")
 
-    end_time = summary_time("When the upstream finished making the video.", "end_time")
+    script_id = detail(TEXT, "Id of the script the video was made from.")
+    video_making_type = detail(
+        TEXT, "MODEL (from a model asset) or PICTURE (from a photo); deprecated upstream, 2D jobs only."
+    )
+    human_image = detail(TEXT, "The photo of the person, Base64-encoded (photo jobs).")
+    model_asset_id = detail(TEXT, "Id of the digital-human model asset (2D jobs).")
+    voice_config = detail(one(VoiceConfig), "The voice the digital human speaks with.")
 
-    @summary_field("Length of the video in seconds, once it is made.", float | None)
-    def duration(self, summary: Summary) -> float | None:
-        return real(summary, "duration")
-
-    @summary_field("The video asset the job produces.", OutputAsset | None)
-    def output_asset(self, summary: Summary) -> OutputAsset | None:
-        return OutputAsset.read(record(summary, "output_asset_config"))
-
-    create_time = summary_time("When the job was created.", "create_time")
-
-    last_update_time = summary_time("When the job last changed.", "lastupdate_time")
-
-    @described("Id of the script the video was made from.")
-    async def script_id(self, info: GatewayInfo) -> str | None:
-        return text(await self._detail(info), "script_id")
-
-    @described("MODEL (from a model asset) or PICTURE (from a photo); deprecated upstream, 2D jobs only.")
-    async def video_making_type(self, info: GatewayInfo) -> str | None:
-        return text(await self._detail(info), "video_making_type")
-
-    @described("The photo of the person, Base64-encoded (photo jobs).")
-    async def human_image(self, info: GatewayInfo) -> str | None:
-        return text(await self._detail(info), "human_image")
-
-    @described("Id of the digital-human model asset (2D jobs).")
-    async def model_asset_id(self, info: GatewayInfo) -> str | None:
-        return text(await self._detail(info), "model_asset_id")
-
-    @described("The voice the digital human speaks with.")
-    async def voice_config(self, info: GatewayInfo) -> VoiceConfig | None:
-        return VoiceConfig.read(record(await self._detail(info), "voice_config"))
-
-    @described("How the video is encoded: a VideoConfig for 2D jobs, a PhotoVideoConfig for photo jobs.")
+    @detailed("How the video is encoded: a VideoConfig for 2D jobs, a PhotoVideoConfig for photo jobs.")
     async def video_config(self, info: GatewayInfo) -> VideoOutputConfig | None:
-        detail = await self._detail(info)
-        job_type = detail.get("job_type") or self.context(info).loaders.video.kind(self.job_id)
-        return VideoOutputConfig.read(record(detail, "video_config"), job_type)
+        shown = await self.load_detail(info)
+        job_type = shown.get("job_type") or self.context(info).loaders.video.kind(self.job_id)
+        return VideoOutputConfig.read(record(shown, "video_config"), job_type)
 
-    @described("The scenes of the video's script, in order (asked of the upstream only when selected).")
+    @detailed("The scenes of the video's script, in order (asked of the upstream only when selected).")
     async def shoot_scripts(self, info: GatewayInfo) -> list[ShootScriptItem]:
-        return ShootScriptItem.read_all(records(await self._detail(info, scripts=True), "shoot_scripts"))
+        return _SCRIPTS.read(await self.load_detail(info, scripts=True), "shoot_scripts")
 
-    @described("Music played under the whole video (2D jobs).")
-    async def background_music_config(self, info: GatewayInfo) -> BackgroundMusicConfig | None:
-        return BackgroundMusicConfig.read(record(await self._detail(info), "background_music_config"))
+    background_music_config = detail(
+        one(BackgroundMusicConfig), "Music played under the whole video (2D jobs)."
+    )
+
+
+# Fields only the show endpoint answers; anything else a job has, the batched list answers too.
+DETAIL_FIELDS = detail_fields(VideoJob)
 
 
 @strawberry.type(description="A video job and where it is in the list.")
-class VideoJobEdge:
-    cursor: str = strawberry.field(
-        description="Opaque; pass as `after` to continue after this job, or `before` to go back from it."
-    )
-    node: VideoJob = strawberry.field(description="The job.")
+class VideoJobEdge(Edge[VideoJob]):
+    pass
 
 
 @strawberry.type(description="A page of video jobs.")
-class VideoJobConnection:
-    edges: list[VideoJobEdge] = strawberry.field(description="The jobs of this page.")
-    page_info: PageInfo = strawberry.field(description="Where this page stands in the whole list.")
-    total: strawberry.Private[Lazy[int]]
-
-    @direct_field(
+class VideoJobConnection(Connection[VideoJobEdge]):
+    total_count = total_count_field(
         "How many jobs match the filter, on all pages (on a page after or before a cursor, asking for it "
-        "costs one more upstream call).",
-        int,
+        "costs one more upstream call)."
     )
-    def total_count(self) -> MaybeAwaitable[int]:
-        return self.total.get()
-
-    @classmethod
-    def of(cls, page: Page, scripts: bool) -> VideoJobConnection:
-        edges = [
-            VideoJobEdge(
-                cursor=cursor,
-                node=VideoJob(job_id=str(job["job_id"]), scripts_selected=scripts, known_summary=job),
-            )
-            for job, cursor in zip(page.jobs, page.cursors, strict=True)
-        ]
-        return cls(edges=edges, page_info=page.page_info(), total=page.total)
 
 
-@strawberry.input(description="Which video jobs a list returns, and in what order.")
-class VideoJobFilter:
-    job_ids: list[str] | None = strawberry.field(
-        default=None, description=f"Only these jobs (at most {IDS_PER_LIST_CALL} ids)."
-    )
-    states: list[VideoJobState] | None = strawberry.field(
-        default=None, description="Only jobs in these states."
-    )
-    kind: VideoJobKind | None = strawberry.field(default=None, description="Only jobs of this kind.")
-    created_since: datetime | None = strawberry.field(
-        default=None,
-        description="Only jobs created at or after this time. Default: the upstream's window of the last "
-        "month, or no lower bound when jobIds is given.",
-    )
-    created_until: datetime | None = strawberry.field(
-        default=None, description="Only jobs created at or before this time."
-    )
-    script_id: str | None = strawberry.field(default=None, description="Only jobs made from this script.")
-    asset_name: str | None = strawberry.field(
-        default=None, description="Only jobs whose output video asset has this name."
-    )
-    sort_by: VideoJobSort | None = strawberry.field(
-        default=None, description="Order by; default CREATE_TIME."
-    )
-    sort_direction: SortDirection | None = strawberry.field(default=None, description="Default ASC.")
+def _edges(scripts: bool) -> Callable[[str, Mapping[str, Any]], VideoJobEdge]:
+    """The edge of each listed job, `scripts` as for every job of the list."""
 
-    def upstream_query(self) -> dict[str, Any]:
-        """The list endpoint's query parameters; BAD_USER_INPUT names a filter it cannot take."""
-        query: dict[str, Any] = {}
-        if self.job_ids is not None:
-            job_ids = list(dict.fromkeys(self.job_ids))
-            if len(job_ids) > IDS_PER_LIST_CALL:
-                raise BadUserInput(f"filter.jobIds takes at most {IDS_PER_LIST_CALL} ids, got {len(job_ids)}")
-            query["job_ids"] = job_ids
-            query["create_since"] = OLDEST_CREATE_SINCE
-        if self.states is not None:
-            if VideoJobState.UNKNOWN in self.states:
-                raise BadUserInput("filter.states cannot contain UNKNOWN: name the states to list")
-            query["state"] = [state.value for state in self.states] or None
-        if self.kind is not None:
-            if self.kind is VideoJobKind.UNKNOWN:
-                raise BadUserInput(
-                    "filter.kind cannot be UNKNOWN: use DIGITAL_HUMAN_2D or PHOTO_DIGITAL_HUMAN"
-                )
-            query["job_type"] = self.kind.value
-        if self.created_since and self.created_until and self.created_since > self.created_until:
-            raise BadUserInput("filter.createdSince must not be later than filter.createdUntil")
-        if self.created_since is not None:
-            query["create_since"] = upstream_time(self.created_since)
-        if self.created_until is not None:
-            query["create_until"] = upstream_time(self.created_until)
-        if self.script_id is not None:
-            query["script_id"] = self.script_id
-        if self.asset_name is not None:
-            query["asset_name"] = self.asset_name
-        if self.sort_by is not None:
-            query["sort_key"] = self.sort_by.value
-        if self.sort_direction is not None:
-            query["sort_dir"] = self.sort_direction.value
-        return query
+    def edge(cursor: str, job: Mapping[str, Any]) -> VideoJobEdge:
+        node = VideoJob(job_id=str(job["job_id"]), scripts_selected=scripts, known_summary=job)
+        return VideoJobEdge(cursor=cursor, node=node)
+
+    return edge
 
 
 # Selections whose needs_show is kept; each entry holds its document's field nodes.
@@ -404,12 +259,11 @@ async def _video_job(
 
 @strawberry.type
 class VideoQueries:
-    @described("A video job by its upstream id; null with a NOT_FOUND error when there is none.")
-    async def video_job(self, info: GatewayInfo, job_id: JobIdArgument) -> VideoJob | None:
-        job = await video_job_by_id(info, job_id)
-        if job is None:
-            raise NotFound("VideoJob", job_id)
-        return job
+    video_job = job_by_id(
+        VideoJob,
+        video_job_by_id,
+        "A video job by its upstream id; null with a NOT_FOUND error when there is none.",
+    )
 
     @described(
         "The caller's video jobs, a page at a time: forward with first/after, backward with last/before. "
@@ -422,10 +276,7 @@ class VideoQueries:
         info: GatewayInfo,
         first: First = None,
         after: After = None,
-        filter: Annotated[
-            VideoJobFilter | None,
-            strawberry.argument(description="Which jobs, in what order; all by default."),
-        ] = None,
+        filter: Filter[VideoJobFilter] = None,
         last: Last = None,
         before: Before = None,
     ) -> VideoJobConnection:
@@ -441,7 +292,7 @@ class VideoQueries:
         request = page_request(order, first, after, last, before)
         query = where.upstream_query()
         if query.get("job_ids") == []:
-            return VideoJobConnection.of(empty_page(), False)
+            return VideoJobConnection.of(empty_page(), _edges(False))
         _, scripts = show_needs(info, _node_selections)
         loaders = info.context.loaders.video
 
@@ -450,7 +301,8 @@ class VideoQueries:
             jobs: list[Mapping[str, Any]] = list(listed.jobs)
             return jobs, listed.total if listed.total is not None else offset + len(jobs)
 
-        return VideoJobConnection.of(await paginate(order, request, query, fetch, "create_time"), scripts)
+        page = await paginate(order, request, query, fetch, "create_time")
+        return VideoJobConnection.of(page, _edges(scripts))
 
 
 # Types a schema must list in `types=`: the implementations of an interface are not reachable from a field.
