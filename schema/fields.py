@@ -37,18 +37,12 @@ from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.field import StrawberryField
 from strawberry.utils.str_converters import to_camel_case
 
+from schema.enums import enum_values, optional_enum_value
 from schema.errors import NotFound
 from schema.reading import Data, flag, integer, link, real, records, text, texts
-from schema.relay import (
-    GatewayInfo,
-    JobIdArgument,
-    described,
-    enum_values,
-    optional_enum_value,
-    parse_time,
-    summary_field,
-    summary_time,
-)
+from schema.relay import summary_field, summary_time
+from schema.resolvers import GatewayInfo, JobIdArgument, described
+from schema.times import parse_time
 
 T = TypeVar("T")
 U = TypeVar("U", bound="Upstream")

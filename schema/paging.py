@@ -23,7 +23,8 @@ from typing import Any, Generic, TypeVar
 from gateway.upstream import QueryValue
 from schema.direct import MaybeAwaitable
 from schema.errors import BadUserInput
-from schema.relay import from_base64, parse_time, to_base64, upstream_time
+from schema.relay import from_base64, to_base64
+from schema.times import parse_time, upstream_time
 
 T = TypeVar("T")
 

@@ -25,19 +25,14 @@ from schema.connections import (
     sort_query,
     total_count_field,
 )
+from schema.enums import enum_value
 from schema.errors import BadUserInput, NotFound
 from schema.fields import LINK, TEXT, TIME, JobFields, enum_type, job_by_id, member, summary
 from schema.paging import ListOrder, page_request, paginate
 from schema.reading import Data, integer, records, text
-from schema.relay import (
-    GatewayInfo,
-    Job,
-    Summary,
-    described,
-    enum_value,
-    summary_field,
-    upstream_time,
-)
+from schema.relay import Job, Summary, summary_field
+from schema.resolvers import GatewayInfo, described
+from schema.times import upstream_time
 from schema.video_filter import SortDirection
 
 CURSOR_KIND = "PictureModelingJob"

@@ -12,10 +12,9 @@ import strawberry
 
 from gateway.context import RequestContext
 from schema.direct import MaybeAwaitable, direct_field, reads_known_summary
-from schema.enums import UNKNOWN_DESCRIPTION, enum_value, enum_values, optional_enum_value
 from schema.errors import BadUserInput
-from schema.resolvers import GatewayInfo, JobIdArgument, described, selected_fields
-from schema.times import parse_time, time_answer, upstream_time
+from schema.resolvers import GatewayInfo
+from schema.times import parse_time, time_answer
 
 GlobalIdArgument: TypeAlias = Annotated[
     strawberry.ID, strawberry.argument(description="A job's global id (its `id` field), of any kind.")
@@ -208,28 +207,3 @@ class Job(Node):
 
 # Besides its own names, what schema/picture.py, training.py, training_types.py, video.py, video_types.py
 # and paging.py import from here, whose homes are schema/enums.py, schema/times.py and schema/resolvers.py.
-__all__ = [
-    "UNKNOWN_DESCRIPTION",
-    "GatewayInfo",
-    "GlobalIdArgument",
-    "GlobalIdsArgument",
-    "Job",
-    "JobError",
-    "JobIdArgument",
-    "Node",
-    "Summary",
-    "decode_global_id",
-    "described",
-    "encode_cursor",
-    "encode_global_id",
-    "enum_value",
-    "enum_values",
-    "from_base64",
-    "optional_enum_value",
-    "parse_time",
-    "selected_fields",
-    "summary_field",
-    "summary_time",
-    "to_base64",
-    "upstream_time",
-]

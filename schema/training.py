@@ -46,14 +46,9 @@ from schema.fields import (
 )
 from schema.paging import ListOrder, empty_page, page_request, paginate
 from schema.reading import Data, integer, records, text
-from schema.relay import (
-    GatewayInfo,
-    Job,
-    Summary,
-    described,
-    summary_field,
-    upstream_time,
-)
+from schema.relay import Job, Summary, summary_field
+from schema.resolvers import GatewayInfo, described
+from schema.times import upstream_time
 from schema.training_types import (
     PHASE_GROUPS,
     TERMINAL_TRAINING_STATES,

@@ -7,6 +7,7 @@ from datetime import datetime
 
 import strawberry
 
+from schema.enums import UNKNOWN_DESCRIPTION, enum_value
 from schema.fields import (
     FLAG,
     INTEGER,
@@ -21,7 +22,6 @@ from schema.fields import (
     member,
     upstream,
 )
-from schema.relay import UNKNOWN_DESCRIPTION, enum_value
 
 
 @enum_type("Model version to train (Create2dModelTrainingJob model_version).")

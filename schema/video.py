@@ -23,6 +23,7 @@ from schema.connections import (
     total_count_field,
 )
 from schema.direct import MaybeAwaitable, direct_field
+from schema.enums import enum_value
 from schema.errors import NotFound
 from schema.fields import (
     REAL,
@@ -39,15 +40,8 @@ from schema.fields import (
 )
 from schema.paging import ListOrder, empty_page, page_request, paginate
 from schema.reading import Data, record
-from schema.relay import (
-    GatewayInfo,
-    Job,
-    Summary,
-    described,
-    enum_value,
-    selected_fields,
-    summary_field,
-)
+from schema.relay import Job, Summary, summary_field
+from schema.resolvers import GatewayInfo, described, selected_fields
 from schema.video_filter import SortDirection, VideoJobFilter, VideoJobKind, VideoJobSort, VideoJobState
 from schema.video_types import (
     BackgroundMusicConfig,
@@ -307,17 +301,3 @@ class VideoQueries:
 
 # Types a schema must list in `types=`: the implementations of an interface are not reachable from a field.
 VIDEO_TYPES: tuple[type, ...] = (VideoJob, VideoConfig, PhotoVideoConfig)
-
-__all__ = [
-    "VIDEO_TYPES",
-    "SortDirection",
-    "VideoJob",
-    "VideoJobConnection",
-    "VideoJobEdge",
-    "VideoJobFilter",
-    "VideoJobKind",
-    "VideoJobSort",
-    "VideoJobState",
-    "VideoQueries",
-    "video_job_by_id",
-]

@@ -14,7 +14,7 @@ from gateway.loaders.video import IDS_PER_LIST_CALL, VIDEO_2D, VIDEO_PHOTO
 from schema.connections import narrows
 from schema.errors import BadUserInput
 from schema.fields import enum_type, member
-from schema.relay import upstream_time
+from schema.times import upstream_time
 
 
 @enum_type("Which kind of digital-human video a job makes.")
