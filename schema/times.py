@@ -16,13 +16,18 @@ def parse_time(value: object) -> datetime | None:
     """
     if type(value) is str:
         # Most upstream times read as they are (Python reads a trailing `Z` as UTC); the rest go the
-        # long way below, which reads the same times alike.
+        # long way (read_time), which reads the same times alike.
         try:
             parsed = datetime.fromisoformat(value)
         except ValueError:
             pass
         else:
             return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    return read_time(value)
+
+
+def read_time(value: object) -> datetime | None:
+    """parse_time the long way, for every value: what its shortcut must agree with."""
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, int | float):
