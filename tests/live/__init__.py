@@ -23,6 +23,7 @@ from gateway.upstream import Credentials, UpstreamClient, UpstreamConfig
 from schema.picture import PictureModelingJob
 from schema.training import TrainingJob
 from schema.video import VideoJob
+from tests.support.bounded import gather_bounded
 from tests.support.gateway import PICTURE_BODY, PROJECT, TRAINING_BODY, V1, VIDEO_BODY
 
 ALICE = Credentials(token="alice-token")
@@ -61,7 +62,7 @@ class Emulator:
         return JobRef(kind, await self._create(path, body, token))
 
     async def create_many(self, kind: JobKind, count: int, token: str = "alice-token") -> list[JobRef]:
-        return list(await asyncio.gather(*(self.create(kind, token) for _ in range(count))))
+        return await gather_bounded(self.create(kind, token) for _ in range(count))
 
     async def set_state(self, ref: JobRef, state: str) -> None:
         response = await self.http.put(f"/_emulator/jobs/{ref.job_id}/state", json={"state": state})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import ssl
 from collections.abc import AsyncIterator
@@ -14,6 +13,7 @@ from starlette.applications import Starlette
 from gateway.app import create_app
 from gateway.emulator import EmulatorConfig, Timings
 from gateway.settings import Settings
+from tests.support.bounded import gather_bounded
 
 PROJECT = "demo-project"
 V1 = f"/v1/{PROJECT}"
@@ -146,7 +146,7 @@ class GatewayClient:
         )
 
     async def create_videos(self, count: int, token: str = "alice-token") -> list[str]:
-        return list(await asyncio.gather(*(self.create_video(token) for _ in range(count))))
+        return await gather_bounded(self.create_video(token) for _ in range(count))
 
     async def set_state(self, job_id: str, state: str, **extra: Any) -> None:
         response = await self.emulator.put(f"/_emulator/jobs/{job_id}/state", json={"state": state, **extra})
