@@ -6,14 +6,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from tests.support.client_auth import (
-    SECRET,
-    Gateway,
-    IdentityProvider,
-    Issuer,
-    SigningKey,
-    jwt_gateway,
-)
+from tests.support.client_auth import SECRET, Gateway, IdentityProvider, Issuer, SigningKey, jwt_gateway
 from tests.support.servers import LoopbackServer, serve
 
 

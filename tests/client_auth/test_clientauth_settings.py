@@ -8,12 +8,7 @@ import sys
 import pytest
 
 from gateway.settings import Settings, SettingsError
-from tests.support.client_auth import (
-    AUDIENCE,
-    CLOUD,
-    ISSUER,
-    SECRET,
-)
+from tests.support.client_auth import AUDIENCE, CLOUD, ISSUER, SECRET
 from tests.test_cli import clean_env
 
 # --- Settings ---

@@ -5,14 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-from tests.support.client_auth import (
-    LIST,
-    Gateway,
-    Issuer,
-    SigningKey,
-    assert_unauthenticated,
-    claims,
-)
+from tests.support.client_auth import LIST, Gateway, Issuer, SigningKey, assert_unauthenticated, claims
 
 # --- Keys from the JWKS ---
 

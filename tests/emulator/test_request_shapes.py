@@ -7,13 +7,7 @@ from typing import Any
 import pytest
 
 from gateway.emulator.validation import validate_request
-from tests.emulator.request_bodies import (
-    FULL_BODIES,
-    full_2d_video,
-    full_picture_form,
-    refusal,
-    with_change,
-)
+from tests.emulator.request_bodies import FULL_BODIES, full_2d_video, full_picture_form, refusal, with_change
 
 
 def test_unknown_top_level_field_is_named() -> None:

@@ -22,11 +22,7 @@ from graphql import (
 from gateway.settings import EXECUTION_MODES
 from schema import schema_for
 from schema.relay import encode_global_id
-from tests.schema.test_plans import (
-    TOKEN,
-    app_client,
-    planned_selections,
-)
+from tests.schema.test_plans import TOKEN, app_client, planned_selections
 from tests.support.gateway import PROJECT
 
 # A MetaStudio answering with every oddity the gateway reads leniently: unknown states and kinds,

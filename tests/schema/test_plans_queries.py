@@ -10,10 +10,7 @@ import httpx
 import pytest
 
 from tests.schema.test_picture_mutations import png
-from tests.schema.test_plans import (
-    TOKEN,
-    app_client,
-)
+from tests.schema.test_plans import TOKEN, app_client
 from tests.support.gateway import GatewayClient
 from tests.test_queries import OPERATIONS, QUERIES, operation_files
 
