@@ -25,8 +25,8 @@ from gateway.app import create_app
 from gateway.settings import Settings, SettingsError
 from tests.support.gateway import PROJECT, GatewayClient, gateway_client
 from tests.support.servers import LoopbackServer, free_port
+from tests.support.subscriptions import TIMEOUT, LiveGateway, live_gateway
 from tests.test_cli import clean_env, start, wait_for
-from tests.test_subscriptions import TIMEOUT, LiveGateway, live_gateway
 
 QUERIES = Path(__file__).resolve().parents[1] / "queries"
 DETAIL = (QUERIES / "video_job_detail.graphql").read_bytes().decode("utf-8")

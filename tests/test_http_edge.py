@@ -22,7 +22,7 @@ from gateway.app import create_app
 from gateway.settings import Settings, SettingsError
 from tests.support.gateway import PROJECT, GatewayClient, gateway_client
 from tests.support.servers import LoopbackServer
-from tests.test_subscriptions import TIMEOUT, VIDEO, LiveGateway, live_gateway
+from tests.support.subscriptions import TIMEOUT, VIDEO, LiveGateway, live_gateway
 
 ORIGIN = "https://studio.example.com"
 OTHER_ORIGIN = "https://evil.example.net"

@@ -19,7 +19,7 @@ import pytest
 from tests.schema.test_video_mutations import VIDEO_INPUT
 from tests.support.servers import LoopbackServer
 from tests.support.serving import Served, clean_env, serve_gateway
-from tests.test_subscriptions import TIMEOUT, VIDEO, LiveGateway, live_gateway, wait_for_idle
+from tests.support.subscriptions import TIMEOUT, VIDEO, LiveGateway, live_gateway, wait_for_idle
 
 JS = Path(__file__).resolve().parent / "js"
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"

@@ -24,7 +24,7 @@ from schema.limits import Limits
 from tests.support.gateway import GatewayClient, gateway_client
 from tests.support.redis import REDIS_URL
 from tests.support.servers import LoopbackServer, free_port
-from tests.test_subscriptions import TIMEOUT, LiveGateway, live_gateway
+from tests.support.subscriptions import TIMEOUT, LiveGateway, live_gateway
 
 QUERIES = Path(__file__).resolve().parents[1] / "queries"
 ROOT = Path(__file__).resolve().parents[1]
