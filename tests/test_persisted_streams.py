@@ -4,24 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
 import pytest
 import websockets
 
-from tests.support.servers import LoopbackServer
-from tests.support.subscriptions import TIMEOUT, LiveGateway, live_gateway
+from tests.support.subscriptions import TIMEOUT, LiveGateway
 from tests.test_persisted import QUERIES, apq, codes, fresh, sha256
 
 # --- Streams: SSE and WebSocket ---
-
-
-@pytest.fixture
-async def live(emulator: LoopbackServer) -> AsyncIterator[LiveGateway]:
-    async with live_gateway(emulator.url) as gateway:
-        yield gateway
 
 
 async def sse_events(live: LiveGateway, payload: dict[str, Any]) -> list[dict[str, Any]]:
