@@ -21,20 +21,10 @@ from tests.support.servers import LoopbackServer, free_port
 from tests.test_cli import clean_env, start, wait_for
 
 QUERIES = Path(__file__).resolve().parents[1] / "queries"
-
-
 DETAIL = (QUERIES / "video_job_detail.graphql").read_bytes().decode("utf-8")
-
-
 STATE_CHANGED = (QUERIES / "video_job_state_changed.graphql").read_bytes().decode("utf-8")
-
-
 SCHEMA_QUERY = "{ __schema { queryType { name } } }"
-
-
 NOT_IN_LIST = "the operation is not in the list of trusted operations"
-
-
 STATIC_ASSET = "/graphiql/static/graphiql-boot.js"
 
 

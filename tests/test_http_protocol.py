@@ -15,24 +15,14 @@ import pytest
 from tests.support.subscriptions import TIMEOUT, VIDEO, LiveGateway
 
 JS = Path(__file__).resolve().parent / "js"
-
-
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
-
-
 # What @urql/core 6 sends by default with every operation.
 URQL_ACCEPT = (
     "application/graphql-response+json, application/graphql+json, application/json, "
     "text/event-stream, multipart/mixed"
 )
-
-
 JOB = "query ($id: String!) { videoJob(jobId: $id) { jobId state } }"
-
-
 TOKEN_HEADER = "X-GraphQL-Event-Stream-Token"
-
-
 CREATE = "mutation ($input: CreateVideoJobInput!) { createVideoJob(input: $input) { job { jobId } } }"
 
 

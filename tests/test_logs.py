@@ -22,50 +22,27 @@ from gateway import redaction
 from tests.support.serving import clean_env, serve_gateway
 
 TOKEN = "tok-logs-7f1c2e9a5d3b"
-
-
 CALLBACK_SECRET = "callback-secret-5b8d0e2f4a6c"
-
-
 APP_USER = "raw-user-alice-4242"
-
-
 AK = "AKLOGS0123456789ABCD"
-
-
 SK = "sk-known-secret-value-0123456789"
-
-
 JWT_SECRET = "jwt-secret-for-the-logs-test-0123456789abcdef"
-
-
 CALLBACK_TOKEN = "callback-token-in-a-path-9e8d7c"
-
-
 # In a query string only: the access line logs the path alone, since query strings carry variables.
 QUERY_STRING_MARKER = "variables-in-the-query-string-31337"
-
-
 GENERATED_ID = re.compile(r"[0-9a-f]{32}")
-
-
 # A client's bearer JWT (GATEWAY_CLIENT_AUTH=jwt), naming APP_USER.
 BEARER = jwt.encode({"sub": APP_USER, "exp": int(time.time()) + 3600}, JWT_SECRET, algorithm="HS256")
-
 
 LIST = (
     "query LatestVideos { videoJobs(first: 3, filter: { states: [SUCCEED] }) { edges { node { jobId } } } }"
 )
-
-
 # Lookups by id go through dataloaders, whose batches run in tasks of their own.
 LOOKUPS = """query Lookups($a: String!, $b: String!) {
   a: videoJob(jobId: $a) { state }
   b: videoJob(jobId: $b) { state }
   t: trainingJob(jobId: "no-such-job") { state }
 }"""
-
-
 SUBSCRIBE = (
     "subscription FollowVideo($jobId: String!) { videoJobStateChanged(jobId: $jobId) { jobId state } }"
 )

@@ -18,11 +18,7 @@ from tests.support.redis import REDIS_URL
 from tests.support.servers import LoopbackServer, free_port
 
 QUERIES = Path(__file__).resolve().parents[1] / "queries"
-
-
 ROOT = Path(__file__).resolve().parents[1]
-
-
 VIDEO_JOB = "query VideoJobState($jobId: String!) { videoJob(jobId: $jobId) { jobId state } }"
 
 

@@ -16,26 +16,12 @@ from tests.support.gateway import AK, SK, VIDEO_BODY, GatewayClient, gateway_cli
 from tests.support.servers import LoopbackServer
 
 QUERIES = Path(__file__).resolve().parents[1] / "queries"
-
-
 PAGE = (QUERIES / "video_job_list.graphql").read_text(encoding="utf-8")
-
-
 DETAIL = (QUERIES / "video_job_detail.graphql").read_text(encoding="utf-8")
-
-
 CANCEL = (QUERIES / "cancel_video_job.graphql").read_text(encoding="utf-8")
-
-
 CREATE = (QUERIES / "create_video_job.graphql").read_text(encoding="utf-8")
-
-
 LIST = "query ($first: Int) { videoJobs(first: $first) { totalCount edges { node { jobId state } } } }"
-
-
 STATE = "query ($jobId: String!) { videoJob(jobId: $jobId) { jobId state } }"
-
-
 VIDEO_INPUT: dict[str, Any] = {
     "modelAssetId": "cda7e9a469ee9cf3ffc1ad62794a12ff",
     "voiceConfig": {"voiceAssetId": "f5e6a13eab4443fa85421191ad061780"},
@@ -43,14 +29,8 @@ VIDEO_INPUT: dict[str, Any] = {
     "shootScripts": [{"sequenceNo": 0, "shootScript": {"textConfig": {"text": "Hello there."}}}],
     "outputAssetConfig": {"assetName": "Greeting"},
 }
-
-
 KEEP = 1.0
-
-
 TERMINAL = 300.0
-
-
 # Long enough that every request sent together is still waiting when the upstream answers.
 LATENCY = 1.0
 

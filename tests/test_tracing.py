@@ -25,35 +25,16 @@ from tests.support.servers import LoopbackServer, serve
 from tests.test_upstream_retries import VIDEO_INPUT
 
 QUERIES = Path(__file__).resolve().parents[1] / "queries"
-
-
 JOBS_BY_ID = (QUERIES / "jobs_by_id.graphql").read_text(encoding="utf-8")
-
-
 CREATE_VIDEO = (QUERIES / "create_video_job.graphql").read_text(encoding="utf-8")
-
-
 VIDEO_DETAIL = (QUERIES / "video_job_detail.graphql").read_text(encoding="utf-8")
-
-
 VIDEO_LIST = (QUERIES / "video_job_list.graphql").read_text(encoding="utf-8")
-
-
 VIDEO_STATE_CHANGED = (QUERIES / "video_job_state_changed.graphql").read_text(encoding="utf-8")
 
-
 CLIENT_TRACE_ID = 0x4BF92F3577B34DA6A3CE929D0E0E4736
-
-
 CLIENT_SPAN_ID = 0x00F067AA0BA902B7
-
-
 CLIENT_TRACEPARENT = f"00-{CLIENT_TRACE_ID:032x}-{CLIENT_SPAN_ID:016x}-01"
-
-
 ALICE = {"X-Auth-Token": "alice-token"}
-
-
 COLLECTOR_KEY = "collector-key-that-must-never-be-logged"
 
 

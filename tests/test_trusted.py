@@ -88,8 +88,6 @@ async def test_trusted_documents_come_from_the_directory_the_setting_names(
 
 
 APP_COUNT = "query AppCount { videoJobs(first: 1) { totalCount } }"
-
-
 APP_STATE = "query AppState($jobId: String!) { videoJob(jobId: $jobId) { state } }"
 
 

@@ -10,8 +10,6 @@ from typing import Any
 import httpx
 
 ORIGIN = "https://studio.example.com"
-
-
 OTHER_ORIGIN = "https://evil.example.net"
 
 
@@ -19,11 +17,7 @@ QUERIES = Path(__file__).resolve().parents[2] / "queries"
 
 
 VIDEO_LIST = (QUERIES / "video_job_list.graphql").read_text(encoding="utf-8")
-
-
 COUNT = "{ videoJobs(first: 1) { totalCount } }"
-
-
 # Every header the gateway's browser clients send (README, "Browsers and HTTP").
 CLIENT_HEADERS = (
     "authorization",
@@ -39,11 +33,7 @@ CLIENT_HEADERS = (
     "tracestate",
     "content-type",
 )
-
-
 GENERATED_ID = re.compile(r"[0-9a-f]{32}")
-
-
 ACCEPT_MULTIPART = "multipart/mixed;subscriptionSpec=1.0,application/json"
 
 

@@ -228,15 +228,7 @@ def with_change(body: Body, path: str, value: Any) -> Body:
 
 
 VIDEO = "Create2DDigitalHumanVideoReq"
-
-
 PHOTO = "CreatePhotoDigitalHumanVideoReq"
-
-
 TRAINING = "Create2dModelTrainingJobReq"
-
-
 LAYER = "shoot_scripts[0].shoot_script.layer_config[0]"
-
-
 BACKGROUND = "shoot_scripts[0].shoot_script.background_config"

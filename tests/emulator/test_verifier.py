@@ -28,23 +28,11 @@ from gateway.emulator.verifier import (
 from tests.support.servers import LoopbackServer, serve
 
 AK = "HPUAEXAMPLEACCESSKEY"
-
-
 SK = "example-secret-key-0123456789abcdef"
-
-
 OTHER_SK = "another-secret-key-fedcba9876543210"
-
-
 HOST = "metastudio.cn-north-4.myhuaweicloud.com"
-
-
 BASE = "/v1/demo-project"
-
-
 SDK_DATE_FORMAT = "%Y%m%dT%H%M%SZ"
-
-
 QueryParams = list[tuple[str, object]]
 
 
@@ -108,17 +96,12 @@ JSON_BODY = json.dumps(
     {"model_asset_id": "a1", "shoot_scripts": [{"sequence_no": 0, "text": "你好 世界"}]},
     ensure_ascii=False,
 ).encode()
-
-
 MULTIPART_BODY = (
     b'--boundary\r\nContent-Disposition: form-data; name="style_id"\r\n\r\nsystem_female_001\r\n'
     b'--boundary\r\nContent-Disposition: form-data; name="file"; filename="p.png"\r\n'
     b"Content-Type: image/png\r\n\r\n\x89PNG\r\n\x1a\n\x00\x01\r\n--boundary--\r\n"
 )
-
-
 JOB_WITH_ODD_CHARACTERS = quote("job id/é~+%", safe="")
-
 
 CORPUS: dict[str, dict[str, object]] = {
     "list without query": {"method": "GET", "resource_path": f"{BASE}/digital-human-videos"},

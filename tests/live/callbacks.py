@@ -22,35 +22,17 @@ from tests.support.gateway import PROJECT
 from tests.support.servers import LoopbackServer, free_port, serve
 
 QUERIES = Path(__file__).resolve().parents[2] / "queries"
-
-
 CREATE_VIDEO = (QUERIES / "create_video_job.graphql").read_text(encoding="utf-8")
-
-
 CREATE_PHOTO_VIDEO = (QUERIES / "create_photo_video_job.graphql").read_text(encoding="utf-8")
-
-
 CREATE_TRAINING = (QUERIES / "create_training_job.graphql").read_text(encoding="utf-8")
-
-
 UPLOAD_PICTURE = (QUERIES / "create_picture_modeling_job.graphql").read_text(encoding="utf-8")
-
-
 PICTURE_FROM_URL = (QUERIES / "create_picture_modeling_job_from_url.graphql").read_text(encoding="utf-8")
 
-
 SECRET = "shared-callback-secret-0123456789"
-
-
 # Far longer than any wait below: an event that arrives within seconds was not found by a poll.
 SLOW_POLL = 30.0
-
-
 PROMPT = 5.0
-
-
 TOKEN = "alice-token"
-
 
 VIDEO_INPUT: dict[str, Any] = {
     "modelAssetId": "cda7e9a469ee9cf3ffc1ad62794a12ff",
@@ -59,40 +41,28 @@ VIDEO_INPUT: dict[str, Any] = {
     "shootScripts": [{"sequenceNo": 0, "shootScript": {"textConfig": {"text": "Hello there."}}}],
     "outputAssetConfig": {"assetName": "Greeting"},
 }
-
-
 PHOTO_INPUT: dict[str, Any] = {
     "humanImage": "aGVsbG8=",
     "voiceConfig": {"voiceAssetId": "f5e6a13eab4443fa85421191ad061780"},
     "videoConfig": {"bitrate": 4000, "frameRate": "25"},
     "shootScripts": [{"sequenceNo": 0, "shootScript": {"textConfig": {"text": "Hi from a photo."}}}],
 }
-
-
 PICTURE_INPUT: dict[str, Any] = {
     "pictureUrl": "https://example.com/face.png",
     "styleId": "system_male_001",
     "name": "Portrait",
 }
-
-
 TRAINING_INPUT: dict[str, Any] = {"name": "Anna", "contact": "13800000000", "batchName": "spring"}
-
-
 # The smallest PNG the gateway accepts: 1x1, greyscale.
 PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010800000000"
     "3a7e9b550000000a49444154789c63600000000200015e2c4f3c0000000049454e44ae426082"
 )
-
-
 FOLLOW_VIDEO = """
 subscription Follow($jobId: String!) {
   videoJobStateChanged(jobId: $jobId) { jobId rawState terminal }
 }
 """
-
-
 FOLLOW_PICTURE = """
 subscription Follow($jobId: String!) {
   pictureModelingJobStateChanged(jobId: $jobId) { jobId rawState terminal }

@@ -20,11 +20,7 @@ from tests.live.callbacks import (
 # Replayed callbacks
 
 REPLAYS = 400
-
-
 REPLAY_CONCURRENCY = 32
-
-
 # The hub looks at a job at most once per this many seconds however many callbacks name it.
 LOOK_WINDOW = 1.0
 

@@ -20,20 +20,10 @@ from tests.support.gateway import AK, SK, GatewayClient, gateway_client
 from tests.support.servers import LoopbackServer
 
 QUERIES = Path(__file__).resolve().parents[2] / "queries"
-
-
 UPLOAD = (QUERIES / "create_picture_modeling_job.graphql").read_text(encoding="utf-8")
-
-
 FROM_URL = (QUERIES / "create_picture_modeling_job_from_url.graphql").read_text(encoding="utf-8")
-
-
 CREATE = "CreatePictureModelingJob"
-
-
 CREATE_BY_URL = "CreatePictureModelingByUrlJob"
-
-
 SHOW = "ShowPictureModelingJob"
 
 

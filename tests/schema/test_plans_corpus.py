@@ -29,8 +29,6 @@ from tests.support.gateway import PROJECT
 # numbers and booleans where text is expected, times in every form, ids that need escaping, jobs that
 # are missing or whose show call fails.
 V2D, VPHOTO = "2D_DIGITAL_HUMAN_VIDEO", "PHOTO_DIGITAL_HUMAN_VIDEO"
-
-
 VIDEOS: list[dict[str, Any]] = [
     {
         "job_id": "v-plain",
@@ -87,8 +85,6 @@ VIDEOS: list[dict[str, Any]] = [
         for n in range(20)
     ),
 ]
-
-
 VIDEO_DETAILS: dict[str, dict[str, Any]] = {
     "v-plain": {
         "script_id": "s1",
@@ -105,8 +101,6 @@ VIDEO_DETAILS: dict[str, dict[str, Any]] = {
     "v-photo": {"human_image": "aGVsbG8=", "video_config": {"codec": "VP9", "bitrate": "many"}},
     "v-bare": {"job_type": VPHOTO, "state": "PROCESSING"},
 }
-
-
 TRAINING: list[dict[str, Any]] = [
     {
         "job_id": "t-1",
@@ -121,15 +115,11 @@ TRAINING: list[dict[str, Any]] = [
     {"job_id": "t-3", "create_time": 1715331757},
     {"job_id": "t-fail", "state": "WAIT_FILE_UPLOAD"},
 ]
-
-
 TRAINING_DETAILS: dict[str, dict[str, Any]] = {
     "t-1": {"training_video_download_url": "https://x/v.mp4", "comment_logs": [{"comment": "ok"}, 3]},
     "t-2": {},
     "t-3": {"name": "Third"},
 }
-
-
 PICTURES: list[dict[str, Any]] = [
     {
         "job_id": "p-1",
@@ -141,8 +131,6 @@ PICTURES: list[dict[str, Any]] = [
     },
     {"job_id": "p-2", "state": "WHAT", "start_time": "yesterday", "name": ["not", "text"]},
 ]
-
-
 NOT_FOUND = {"error_code": "MSS.00000003", "error_msg": "the job does not exist"}
 
 

@@ -15,17 +15,9 @@ from tests.support.redis import REDIS_URL
 from tests.support.servers import LoopbackServer
 
 QUERIES = Path(__file__).resolve().parents[2] / "queries"
-
-
 CREATE = (QUERIES / "create_training_job.graphql").read_text(encoding="utf-8")
-
-
 SUBMIT = (QUERIES / "submit_training_job.graphql").read_text(encoding="utf-8")
-
-
 DELETE = (QUERIES / "delete_training_job.graphql").read_text(encoding="utf-8")
-
-
 READ = "query ($jobId: String!) { trainingJob(jobId: $jobId) { jobId state } }"
 
 

@@ -9,14 +9,8 @@ from urllib.parse import parse_qs
 from tests.support.gateway import GatewayClient
 
 LIST = "ListDigitalHumanVideo"
-
-
 SHOW_2D = "Show2DDigitalHumanVideo"
-
-
 SHOW_PHOTO = "ShowPhotoDigitalHumanVideo"
-
-
 VIDEO_OPERATIONS = {LIST, SHOW_2D, SHOW_PHOTO}
 
 

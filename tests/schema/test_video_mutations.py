@@ -11,16 +11,9 @@ from tests.support.gateway import V1, GatewayClient, gateway_client
 from tests.support.servers import LoopbackServer
 
 QUERIES = Path(__file__).resolve().parents[2] / "queries"
-
-
 CREATE_VIDEO = (QUERIES / "create_video_job.graphql").read_text(encoding="utf-8")
-
-
 CREATE_PHOTO_VIDEO = (QUERIES / "create_photo_video_job.graphql").read_text(encoding="utf-8")
-
-
 CANCEL_VIDEO = (QUERIES / "cancel_video_job.graphql").read_text(encoding="utf-8")
-
 
 VIDEO_INPUT: dict[str, Any] = {
     "modelAssetId": "cda7e9a469ee9cf3ffc1ad62794a12ff",
@@ -29,8 +22,6 @@ VIDEO_INPUT: dict[str, Any] = {
     "shootScripts": [{"sequenceNo": 0, "shootScript": {"textConfig": {"text": "Hello there."}}}],
     "outputAssetConfig": {"assetName": "Greeting"},
 }
-
-
 PHOTO_INPUT: dict[str, Any] = {
     "humanImage": "aGVsbG8=",
     "voiceConfig": {"voiceAssetId": "f5e6a13eab4443fa85421191ad061780"},
@@ -38,14 +29,10 @@ PHOTO_INPUT: dict[str, Any] = {
     "shootScripts": [{"sequenceNo": 0, "shootScript": {"textConfig": {"text": "Hi from a photo."}}}],
     "outputAssetConfig": {"assetName": "Photo greeting"},
 }
-
-
 KINDS = {
     "2d": ("/2d-digital-human-videos", "DIGITAL_HUMAN_2D"),
     "photo": ("/photo-digital-human-videos", "PHOTO_DIGITAL_HUMAN"),
 }
-
-
 WITH_DETAILS = """
 mutation Create($input: CreateVideoJobInput!) {
   createVideoJob(input: $input) {

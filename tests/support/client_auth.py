@@ -29,45 +29,26 @@ from tests.schema.test_video_mutations import VIDEO_INPUT
 from tests.support.gateway import AK, PROJECT, SK, GatewayClient
 
 ISSUER = "https://id.example.com/"
-
-
 AUDIENCE = "metastudio-gateway"
-
-
 SECRET = "a-shared-hs256-secret-of-forty-bytes-00"
-
-
 CLOUD = {
     "METASTUDIO_ENDPOINT": "https://metastudio.example.com",
     "METASTUDIO_PROJECT_ID": "p1",
     "METASTUDIO_AK": "AK1",
     "METASTUDIO_SK": "SK1",
 }
-
-
 JWKS_PATH = "/.well-known/jwks.json"
-
-
 TIMEOUT = 20.0
-
-
 # So slow that no token comes back during a test: a bucket holds only its burst.
 NO_REFILL = 0.001
 
-
 LIST = "{ videoJobs(first: 20) { edges { node { jobId } } } }"
-
-
 DETAIL = "query ($jobId: String!) { videoJob(jobId: $jobId) { jobId state } }"
-
-
 CREATE = """
 mutation ($input: CreateVideoJobInput!) {
   createVideoJob(input: $input) { job { jobId } userErrors { code message } }
 }
 """
-
-
 SUBSCRIBE = "subscription ($jobId: String!) { videoJobStateChanged(jobId: $jobId) { jobId state } }"
 
 

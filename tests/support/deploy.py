@@ -20,32 +20,21 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 DEPLOY = ROOT / "deploy"
-
-
 KUBERNETES = DEPLOY / "kubernetes"
-
-
 COMPOSE = DEPLOY / "compose"
-
-
 # The oldest Kubernetes release the manifests are for. Strict: a field the API does not know fails, as
 # `kubectl apply --validate=strict` would.
 KUBERNETES_VERSION = "1.31.0"
 
-
 # Settings the OpenTelemetry SDK reads from the environment itself, so the gateway's source need not name
 # them; each is checked against the SDK's own list of its variables.
 READ_BY_OPENTELEMETRY = frozenset({"OTEL_SERVICE_NAME", "OTEL_EXPORTER_OTLP_ENDPOINT"})
-
-
 # The variables gateway/settings.py reads by their declarations alone (gateway/variables.toml), whose
 # names its source does not spell out.
 DECLARED = frozenset(variable.name for variable in VARIABLES if variable.read_alone)
 
-
 # A gateway setting's name wherever deploy/ mentions one, comments included.
 SETTING_NAME = re.compile(r"\b(?:METASTUDIO|GATEWAY|OTEL)_[A-Z0-9_]*[A-Z0-9]\b|\bREDIS_URL\b")
-
 
 # The Secret with an example value for each key the Deployment reads, but jwt-secret: with the ConfigMap's
 # GATEWAY_JWKS_URL the gateway takes no HS256 secret.
@@ -132,8 +121,6 @@ def nginx_size(value: str) -> int:
 
 
 Directive = tuple[str, list[str], list["Directive"]]
-
-
 # A comment (a # where a token would start), a quoted string, a brace or semicolon, or a word.
 _NGINX_TOKEN = re.compile(r'#[^\n]*|"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|[{};]|[^\s{};"\'#][^\s{};]*')
 

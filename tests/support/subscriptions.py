@@ -24,29 +24,14 @@ QUERIES = Path(__file__).resolve().parents[2] / "queries"
 
 
 VIDEO = (QUERIES / "video_job_state_changed.graphql").read_text(encoding="utf-8")
-
-
 TRAINING = (QUERIES / "training_job_state_changed.graphql").read_text(encoding="utf-8")
-
-
 PICTURE = (QUERIES / "picture_modeling_job_state_changed.graphql").read_text(encoding="utf-8")
-
-
 JOBS = (QUERIES / "job_state_changed.graphql").read_text(encoding="utf-8")
 
-
 POLL = 0.1
-
-
 TIMEOUT = 20.0
-
-
 ALLOWED_ORIGIN = "https://studio.example.com"
-
-
 WS_PROTOCOLS = ["graphql-transport-ws", "graphql-ws"]
-
-
 ALICE = {"X-Auth-Token": "alice-token"}
 
 
