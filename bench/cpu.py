@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import orjson
 
-from bench import run, startup
+from bench import latency, startup
 from gateway.app import create_app
 from gateway.settings import Settings
 
@@ -120,12 +120,12 @@ async def measure(
     emulator.wait_ready("/_emulator/calls")
     provider = dropping_provider() if tracing else None
     try:
-        ids = await run.seed(emulator.url)
+        ids = await latency.seed(emulator.url)
         settings = Settings.from_env(startup.gateway_env(emulator.url))
         upstream = RecordedUpstream(httpx.AsyncHTTPTransport())
         app = create_app(settings, upstream_transport=upstream, tracer_provider=provider)
         async with app.router.lifespan_context(app):
-            bodies = {name: orjson.dumps(payload) for name, payload in run.payloads(ids).items()}
+            bodies = {name: orjson.dumps(payload) for name, payload in latency.payloads(ids).items()}
             for name, body in bodies.items():
                 answer = orjson.loads(await post(app, body))
                 if "errors" in answer:

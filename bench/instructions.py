@@ -23,7 +23,7 @@ import tempfile
 import httpx
 import orjson
 
-from bench import cpu, run, startup
+from bench import cpu, latency, startup
 from gateway import turns
 from gateway.app import create_app
 from gateway.settings import Settings
@@ -41,12 +41,12 @@ async def requests(operation: str, count: int, query: str | None = None) -> None
     emulator = startup.emulator()
     emulator.wait_ready("/_emulator/calls")
     try:
-        ids = await run.seed(emulator.url)
+        ids = await latency.seed(emulator.url)
         settings = Settings.from_env(startup.gateway_env(emulator.url))
         upstream = cpu.RecordedUpstream(httpx.AsyncHTTPTransport())
         app = create_app(settings, upstream_transport=upstream)
         async with app.router.lifespan_context(app):
-            payload = {"query": query} if query else run.payloads(ids)[operation]
+            payload = {"query": query} if query else latency.payloads(ids)[operation]
             body = orjson.dumps(payload)
             answer = orjson.loads(await cpu.post(app, body))
             if "errors" in answer:
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("operation", choices=list(run.payloads(["job"] * 100)), help="one of section 2's")
+    parser.add_argument("operation", choices=list(latency.payloads(["job"] * 100)), help="one of section 2's")
     parser.add_argument("count", type=int, nargs="?", default=10, help="requests counted (default 10)")
     parser.add_argument("--query", help="count this document instead (to split an operation's cost)")
     args = parser.parse_args(argv)

@@ -12,7 +12,7 @@ import argparse
 import asyncio
 import time
 
-from bench import run, startup
+from bench import latency, startup
 
 CALLERS = 50
 # (operation, clients, seconds measured)
@@ -29,11 +29,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--short", action="store_true", help="each cell a third as long")
     args = parser.parse_args(argv)
-    tokens = run.TOKENS[:CALLERS]
+    tokens = latency.TOKENS[:CALLERS]
     emulator = startup.emulator(tokens)
     emulator.wait_ready("/_emulator/calls")
     try:
-        callers = [run.payloads(ids) for ids in asyncio.run(run.seed_callers(emulator.url, tokens))]
+        callers = [latency.payloads(ids) for ids in asyncio.run(latency.seed_callers(emulator.url, tokens))]
         gateway = startup.gateway(emulator.url)
         try:
             gateway.wait_ready("/readyz")
@@ -42,7 +42,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"idle: {idle:.1f} MB", flush=True)
             for operation, clients, seconds in LOAD:
                 each = [by_operation[operation] for by_operation in callers]
-                cell = run.load(gateway, each, clients, 0.5, seconds / 3 if args.short else seconds, tokens)
+                cell = latency.load(
+                    gateway, each, clients, 0.5, seconds / 3 if args.short else seconds, tokens
+                )
                 print(
                     f"{operation} at {clients}: {cell['rps']:.0f} req/s, {cell['cpu_ms']:.2f} ms CPU per "
                     f"request, {gateway.rss_mb():.1f} MB",

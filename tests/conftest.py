@@ -1,4 +1,4 @@
-"""Fixtures shared by the gateway's end-to-end tests: a real emulator server and the gateway over it."""
+"""Fixtures shared by the end-to-end tests: a real emulator and the gateway over it, in-process or served."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 from gateway.emulator import create_app as create_emulator
 from tests.support.gateway import GatewayClient, emulator_config, gateway_client
 from tests.support.servers import POOL, LoopbackServer, serve
+from tests.support.subscriptions import LiveGateway, live_gateway
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -27,3 +28,9 @@ def emulator() -> Iterator[LoopbackServer]:
 async def gateway(emulator: LoopbackServer) -> AsyncIterator[GatewayClient]:
     async with gateway_client(emulator.url) as client:
         yield client
+
+
+@pytest.fixture
+async def live(emulator: LoopbackServer) -> AsyncIterator[LiveGateway]:
+    async with live_gateway(emulator.url) as gateway:
+        yield gateway

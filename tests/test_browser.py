@@ -23,7 +23,7 @@ from starlette.staticfiles import StaticFiles
 from tests.support.node import run_script
 from tests.support.servers import LoopbackServer, serve
 from tests.support.serving import clean_env, serve_gateway
-from tests.test_subscriptions import ALICE, LiveGateway, Move, live_gateway, moving
+from tests.support.subscriptions import ALICE, LiveGateway, Move, live_gateway, moving
 
 JS = Path(__file__).resolve().parent / "js"
 CHROMIUM = "/usr/bin/chromium"

@@ -14,7 +14,16 @@ import pytest
 
 from tests.support.node import run_script
 from tests.support.servers import LoopbackServer
-from tests.test_subscriptions import ALICE, QUERIES, TIMEOUT, VIDEO, LiveGateway, Move, live_gateway, moving
+from tests.support.subscriptions import (
+    ALICE,
+    QUERIES,
+    TIMEOUT,
+    VIDEO,
+    LiveGateway,
+    Move,
+    live_gateway,
+    moving,
+)
 from tests.test_subscriptions_js import run_client
 
 JS = Path(__file__).resolve().parent / "js"

@@ -10,8 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.gateway import gateway_client
 from tests.support.servers import LoopbackServer
-from tests.test_http_protocol import sse_events
-from tests.test_subscriptions import (
+from tests.support.subscriptions import (
     ALICE,
     TIMEOUT,
     VIDEO,
@@ -21,6 +20,7 @@ from tests.test_subscriptions import (
     live_gateway,
     subscribe,
 )
+from tests.test_http_protocol import sse_events
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.support.servers import LoopbackServer
-from tests.test_subscriptions import TIMEOUT, LiveGateway, live_gateway
+from tests.support.subscriptions import TIMEOUT, LiveGateway, live_gateway
 
 JS = Path(__file__).resolve().parent / "js"
 QUERY = "query VideoJobState($jobId: String!) { videoJob(jobId: $jobId) { jobId state } }"

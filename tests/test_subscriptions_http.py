@@ -12,7 +12,7 @@ import pytest
 
 from schema.relay import encode_global_id
 from tests.support.servers import LoopbackServer
-from tests.test_subscriptions import (
+from tests.support.subscriptions import (
     ALICE,
     JOBS,
     TIMEOUT,

@@ -14,7 +14,7 @@ import pytest
 from schema.relay import encode_global_id
 from tests.support.node import run_script
 from tests.support.servers import LoopbackServer
-from tests.test_subscriptions import ALICE, JOBS, TIMEOUT, VIDEO, LiveGateway, Move, live_gateway, moving
+from tests.support.subscriptions import ALICE, JOBS, TIMEOUT, VIDEO, LiveGateway, Move, live_gateway, moving
 
 JS = Path(__file__).resolve().parent / "js"
 CLIENTS = ["graphql-ws", "graphql-sse"]

@@ -1,0 +1,1 @@
+"""Client authentication with bearer JWTs, as callers see it over HTTP and WebSockets."""

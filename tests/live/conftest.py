@@ -1,0 +1,27 @@
+"""The emulator as the upstream, and the gateway on a real port it POSTs its callbacks to."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from gateway.emulator import create_app as create_emulator
+from tests.live.callbacks import Upstream, running_gateway
+from tests.support.gateway import emulator_config
+from tests.support.servers import serve
+
+
+@pytest.fixture
+async def upstream() -> AsyncIterator[Upstream]:
+    app = create_emulator(emulator_config())
+    with serve(app) as server:
+        async with httpx.AsyncClient(base_url=server.url) as admin:
+            yield Upstream(server, app.state.emulator, admin)
+
+
+@pytest.fixture
+async def gateway(upstream: Upstream) -> AsyncIterator[httpx.AsyncClient]:
+    async with running_gateway(upstream) as client:
+        yield client

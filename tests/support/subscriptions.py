@@ -1,0 +1,142 @@
+"""Live job state over WebSockets: a real gateway server over the emulator, and gql subscription helpers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from gql import Client, GraphQLRequest
+from gql.transport.exceptions import TransportQueryError
+from gql.transport.websockets import WebsocketsTransport
+from starlette.applications import Starlette
+
+from gateway.app import create_app
+from gateway.settings import Settings
+from tests.support.gateway import PROJECT, GatewayClient
+from tests.support.servers import LoopbackServer, serve
+
+QUERIES = Path(__file__).resolve().parents[2] / "queries"
+
+
+VIDEO = (QUERIES / "video_job_state_changed.graphql").read_text(encoding="utf-8")
+TRAINING = (QUERIES / "training_job_state_changed.graphql").read_text(encoding="utf-8")
+PICTURE = (QUERIES / "picture_modeling_job_state_changed.graphql").read_text(encoding="utf-8")
+JOBS = (QUERIES / "job_state_changed.graphql").read_text(encoding="utf-8")
+
+POLL = 0.1
+TIMEOUT = 20.0
+ALLOWED_ORIGIN = "https://studio.example.com"
+WS_PROTOCOLS = ["graphql-transport-ws", "graphql-ws"]
+ALICE = {"X-Auth-Token": "alice-token"}
+
+
+class LiveGateway:
+    """A gateway app served by a real uvicorn, and the emulator behind it."""
+
+    def __init__(self, app: Starlette, server: LoopbackServer, client: GatewayClient) -> None:
+        self.app = app
+        self.url = server.url
+        self.ws_url = server.url.replace("http://", "ws://", 1) + "/graphql"
+        self.client = client
+
+    def counts(self) -> dict[str, int]:
+        counts: dict[str, int] = self.app.state.live.counts()
+        return counts
+
+    def session(
+        self,
+        protocol: str = "graphql-transport-ws",
+        payload: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Client:
+        transport = WebsocketsTransport(
+            url=self.ws_url,
+            subprotocols=[protocol],
+            init_payload=ALICE if payload is None else payload,
+            headers=headers,
+        )
+        return Client(transport=transport)
+
+
+@contextlib.asynccontextmanager
+async def live_gateway(emulator_url: str, **overrides: Any) -> AsyncIterator[LiveGateway]:
+    fields: dict[str, Any] = {
+        "endpoint": emulator_url,
+        "project_id": PROJECT,
+        "auth_mode": "token",
+        "max_retries": 0,
+        "poll_interval": POLL,
+        "fast_poll_interval": POLL,
+        "allowed_origins": (ALLOWED_ORIGIN,),
+        # Jobs are moved behind the gateway's back and read at once (tests/test_read_cache.py keeps answers).
+        "read_cache_seconds": 0.0,
+    }
+    fields.update(overrides)
+    app = create_app(Settings(**fields))
+    with serve(app) as server:
+        async with (
+            httpx.AsyncClient(base_url=server.url) as http,
+            httpx.AsyncClient(base_url=emulator_url) as emulator,
+        ):
+            yield LiveGateway(app, server, GatewayClient(http, emulator))
+
+
+Move = Callable[[int], Awaitable[None]]
+
+
+def moving(client: GatewayClient, job_id: str, *states: str) -> Move:
+    """After the n-th event, move the job to the n-th of `states` (none after the last)."""
+
+    async def move(events: int) -> None:
+        if events <= len(states):
+            await client.set_state(job_id, states[events - 1])
+
+    return move
+
+
+async def follow(stream: AsyncIterator[dict[str, Any]], move: Move | None = None) -> list[dict[str, Any]]:
+    """Every event of a subscription until it completes, calling `move` after each one."""
+    events: list[dict[str, Any]] = []
+    async with asyncio.timeout(TIMEOUT):
+        async for data in stream:
+            events.append(data)
+            if move is not None:
+                await move(len(events))
+    return events
+
+
+def subscribe(session: Any, document: str, **variables: Any) -> AsyncIterator[dict[str, Any]]:
+    stream: AsyncIterator[dict[str, Any]] = session.subscribe(
+        GraphQLRequest(document, variable_values=variables)
+    )
+    return stream
+
+
+async def error_of(session: Any, document: str, **variables: Any) -> dict[str, Any]:
+    with pytest.raises(TransportQueryError) as raised:
+        await follow(subscribe(session, document, **variables))
+    assert raised.value.errors, raised.value
+    error: dict[str, Any] = raised.value.errors[0]
+    return error
+
+
+async def wait_for_idle(live: LiveGateway) -> dict[str, int]:
+    """The hub's counts once every watch has been let go (unsubscribes finish asynchronously)."""
+    for _ in range(int(TIMEOUT / 0.02)):
+        if not any(live.counts().values()):
+            break
+        await asyncio.sleep(0.02)
+    return live.counts()
+
+
+async def first_event(stream: AsyncIterator[dict[str, Any]]) -> str:
+    async with asyncio.timeout(TIMEOUT):
+        event = await anext(stream)
+    [job] = event.values()
+    state: str = job["state"]
+    return state
