@@ -52,14 +52,10 @@ class Loaders:
         return PictureLoaders(self._upstream)
 
     def prime_polled(self, kind: JobKind, job_id: str, data: Mapping[str, Any]) -> None:
-        """Take a poll's answer for the job (a list item for a video job, the show answer for the
-        others), so that resolving it needs no call of its own."""
-        if kind == "video":
-            self.video.prime([data])
-        elif kind == "training":
-            self.training.detail.prime(job_id, data)
-        else:
-            self.picture.job.prime(job_id, data)
+        """Take a poll's answer for the job, so that resolving it needs no call of its own; the job's
+        family (the attribute named by its kind) knows which of its loaders the answer fills."""
+        family: VideoLoaders | TrainingLoaders | PictureLoaders = getattr(self, kind)
+        family.prime_polled(job_id, data)
 
 
 @dataclass

@@ -14,6 +14,10 @@ class PictureLoaders:
         # A list item has every field the show answer has, so one loader serves both.
         self.job = ShowLoader(upstream, upstream.client.show_picture_modeling_job)
 
+    def prime_polled(self, job_id: str, data: JobData) -> None:
+        """A poll's answer: picture modeling jobs are polled with their show call."""
+        self.job.prime(job_id, data)
+
     def prime(self, jobs: Iterable[JobData]) -> None:
         for job in jobs:
             job_id = job.get("job_id")

@@ -28,6 +28,10 @@ class TrainingLoaders:
         self.detail = ShowLoader(upstream, upstream.client.show_2d_model_training_job)
         self.basic = TrainingBasicLoader(self.detail)
 
+    def prime_polled(self, job_id: str, data: JobData) -> None:
+        """A poll's answer: training jobs are polled with their show call, so it answers every field."""
+        self.detail.prime(job_id, data)
+
     def prime(self, jobs: Iterable[JobData]) -> None:
         """List items are TrainingJobBasicInfo: they answer basic fields, never detail-only ones."""
         for job in jobs:

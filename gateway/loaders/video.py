@@ -124,6 +124,10 @@ class VideoLoaders:
             jobs=[job for job in jobs if isinstance(job.get("job_id"), str)],
         )
 
+    def prime_polled(self, job_id: str, data: Mapping[str, Any]) -> None:
+        """A poll's answer: video jobs are polled through the list, so it is a list item."""
+        self.prime([data])
+
     def prime(self, jobs: Iterable[Mapping[str, Any]]) -> None:
         """Remember list items so their summary fields and kinds need no further call."""
         listed, summarized = self._listed, self._summarized
