@@ -7,7 +7,9 @@ import math
 import time
 from urllib.parse import parse_qs
 
-from gateway.live.events import JobRef
+import pytest
+
+from gateway.live.events import JobKind, JobRef
 from gateway.live.watch import Watch
 from tests.live import (
     ALICE,
@@ -248,4 +250,26 @@ async def test_nudges_while_a_look_is_out_cost_one_more_look_at_most(emulator: L
         await until(lambda: len(subscriber.states) == 2, within=3.0, what="event")
         assert subscriber.states == ["WAITING", "PROCESSING"]
         assert len(await upstream.calls()) == 3
+        await subscriber.cancel()
+
+
+@pytest.mark.parametrize(("kind", "moved"), [("training", "TRAINING"), ("picture", "PROCESSING")])
+async def test_a_shown_kinds_poll_answers_its_event_context_without_a_call(
+    emulator: LoopbackServer, kind: JobKind, moved: str
+) -> None:
+    # Polled only when nudged, so that no poll of the job falls in the window the calls are counted in.
+    settings = hub_settings(emulator.url, poll_interval=600.0, fast_poll_interval=600.0)
+    async with emulator_admin(emulator.url) as upstream, running_hub(settings) as hub:
+        ref = await upstream.create(kind)
+        subscriber = Subscriber(hub, ref)
+        await until(lambda: len(subscriber.states) == 1, what="first load")
+        await upstream.set_state(ref, moved)
+        await hub.nudge(ref)
+        await until(lambda: subscriber.states[-1:] == [moved], what="event")
+        await upstream.reset_calls()
+
+        # The poll read the job with its show call, which answers every field: the event costs nothing.
+        context = hub.event_context(ref, ALICE, moved)
+        assert (await load(context, ref))["state"] == moved
+        assert await upstream.calls() == []
         await subscriber.cancel()
