@@ -26,7 +26,7 @@ from tests.support.servers import LoopbackServer, serve
 from tests.support.serving import Served, clean_env, read_response, serve_gateway, until_closed
 
 HEAD_SECONDS = 2
-BODY_SECONDS = 2
+BODY_SECONDS = 1
 KEEP_ALIVE_SECONDS = 1
 CEILING = 12
 # Every wait for the server to act is bounded generously: these tests show what happens, not how fast.
