@@ -5,17 +5,46 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
+from collections.abc import AsyncIterator, Iterator
 
 import brotli
+import httpx
 import pytest
 
+from gateway.emulator import create_app as create_emulator
 from gateway.settings import Settings, SettingsError
-from tests.edge.support import ACCEPT_MULTIPART, COUNT, listed, page_request, raw
-from tests.support.gateway import GatewayClient, gateway_client
-from tests.support.servers import LoopbackServer
+from tests.edge.support import ACCEPT_MULTIPART, COUNT, ORIGIN, listed, page_request, raw
+from tests.support.gateway import (
+    SSL_CONTEXT,
+    V1,
+    VIDEO_BODY,
+    GatewayClient,
+    emulator_config,
+    gateway_client,
+)
+from tests.support.servers import LoopbackServer, serve
 from tests.support.subscriptions import TIMEOUT, VIDEO, LiveGateway
 
 # Compression
+
+
+@pytest.fixture(scope="module")
+def hundred_jobs() -> Iterator[LoopbackServer]:
+    """One emulator holding 100 video jobs, for the tests that only read a page of them."""
+    with serve(create_emulator(emulator_config())) as server:
+        with httpx.Client(base_url=server.url, verify=SSL_CONTEXT) as http:
+            for _ in range(100):
+                created = http.post(
+                    f"{V1}/2d-digital-human-videos", json=VIDEO_BODY, headers={"X-Auth-Token": "alice-token"}
+                )
+                assert created.status_code == 200, created.text
+        yield server
+
+
+@pytest.fixture
+async def paged(hundred_jobs: LoopbackServer) -> AsyncIterator[GatewayClient]:
+    async with gateway_client(hundred_jobs.url, allowed_origins=(ORIGIN,)) as client:
+        yield client
 
 
 @pytest.mark.parametrize(
@@ -32,9 +61,9 @@ from tests.support.subscriptions import TIMEOUT, VIDEO, LiveGateway
     ],
 )
 async def test_a_page_of_jobs_comes_compressed_and_decompresses_to_the_same_json(
-    gateway: GatewayClient, accept_encoding: str, coding: str
+    paged: GatewayClient, accept_encoding: str, coding: str
 ) -> None:
-    await gateway.create_videos(100)
+    gateway = paged
     plain, identity = await raw(gateway.http, "POST", "identity", **page_request())
     response, body = await raw(gateway.http, "POST", accept_encoding, **page_request())
     assert len(json.loads(identity)["data"]["videoJobs"]["edges"]) == 100
@@ -50,9 +79,9 @@ async def test_a_page_of_jobs_comes_compressed_and_decompresses_to_the_same_json
     "accept_encoding", ["identity", "", "deflate", "br;q=0, gzip;q=0", "gzip;q=0.5, identity"]
 )
 async def test_a_page_of_jobs_comes_plain_when_the_client_takes_no_offered_coding(
-    gateway: GatewayClient, accept_encoding: str
+    paged: GatewayClient, accept_encoding: str
 ) -> None:
-    await gateway.create_videos(100)
+    gateway = paged
     response, body = await raw(gateway.http, "POST", accept_encoding, **page_request())
     assert "content-encoding" not in response.headers
     assert "accept-encoding" in listed(response.headers["vary"])
