@@ -8,6 +8,7 @@ declared, so a checked rule is never missing from what the schema says.
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -24,7 +25,7 @@ INT_MAX = 2_147_483_647
 URL_MAX = 2048
 
 
-class Rule:
+class Rule(abc.ABC):
     """One documented rule of an input field. `placeholder` is where its `words` go in the field's
     description (None for a rule the field's type or default already states)."""
 
@@ -33,9 +34,9 @@ class Rule:
     def words(self) -> str:
         return ""
 
+    @abc.abstractmethod
     def check(self, problems: Problems, path: Path, value: Any, owner: Any) -> bool | None:
         """Add the problems `value` has with this rule; False stops the field's later rules."""
-        raise NotImplementedError
 
 
 class Required(Rule):

@@ -4,6 +4,7 @@ whose value is their name, and the job fields that need the show call."""
 from __future__ import annotations
 
 import enum
+import random
 
 import pytest
 import strawberry
@@ -71,3 +72,44 @@ def test_detail_fields_are_the_ones_the_show_call_answers() -> None:
     fields = detail_fields(TrainingJob)
     assert {"trainingVideoDownloadUrl", "voiceProperties", "operationLogs"} <= fields
     assert not {"name", "state", "createTime"} & fields
+
+
+def _upstream_types() -> list[type[Upstream]]:
+    import schema  # noqa: F401 - every type of the schema declared
+
+    found, todo = [], list(Upstream.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.__subclasses__())
+        if cls.__module__.startswith("schema."):
+            found.append(cls)
+    return sorted(found, key=lambda cls: cls.__qualname__)
+
+
+VALUES: list[object] = [
+    None,
+    "",
+    "text",
+    "12",
+    "null",
+    12,
+    1.5,
+    True,
+    "true",
+    "2024-05-10T09:02:37Z",
+    1715331757000,
+    {},
+    {"width": 3, "text": "a"},
+    [{"width": 3}, "x", 2],
+    ["x", 2, None],
+]
+
+
+@pytest.mark.parametrize("upstream_type", _upstream_types(), ids=lambda cls: cls.__qualname__)
+def test_the_written_out_reading_reads_as_field_by_field_does(upstream_type: type[Upstream]) -> None:
+    rng = random.Random(upstream_type.__qualname__)
+    keys = [key for _, key, _ in upstream_type._READINGS]
+    assert keys, upstream_type
+    for _ in range(50):
+        data = {key: rng.choice(VALUES) for key in keys if rng.random() < 0.8}
+        assert upstream_type.from_upstream(data) == upstream_type.read_fields(data), data
