@@ -6,34 +6,12 @@ import asyncio
 import json
 from typing import Any
 
-import orjson
 import pytest
-import websockets
 
-from tests.support.subscriptions import TIMEOUT, LiveGateway
+from tests.support.subscriptions import TIMEOUT, WS_PROTOCOLS, LiveGateway, sse_payloads, ws_messages
 from tests.test_persisted import QUERIES, apq, codes, fresh, sha256
 
 # --- Streams: SSE and WebSocket ---
-
-
-async def sse_events(live: LiveGateway, payload: dict[str, Any]) -> list[dict[str, Any]]:
-    headers = {"Accept": "text/event-stream", "X-Auth-Token": "alice-token"}
-    events: list[dict[str, Any]] = []
-    event = ""
-    async with (
-        asyncio.timeout(TIMEOUT),
-        live.client.http.stream("POST", "/graphql", json=payload, headers=headers) as response,
-    ):
-        assert response.status_code == 200
-        assert response.headers["content-type"].startswith("text/event-stream")
-        async for line in response.aiter_lines():
-            if line.startswith("event:"):
-                event = line.partition(":")[2].strip()
-                if event == "complete":
-                    break
-            elif line.startswith("data:") and event == "next":
-                events.append(json.loads(line.partition(":")[2]))
-    return events
 
 
 async def test_over_sse_a_trusted_subscription_runs_by_hash_and_an_unknown_hash_is_streamed_back(
@@ -42,14 +20,15 @@ async def test_over_sse_a_trusted_subscription_runs_by_hash_and_an_unknown_hash_
     job_id = await live.client.create_video()
     await live.client.set_state(job_id, "SUCCEED")
     text = (QUERIES / "video_job_state_changed.graphql").read_text()
-    events = await sse_events(live, {"extensions": apq(sha256(text)), "variables": {"jobId": job_id}})
+    events = await sse_payloads(live, {"extensions": apq(sha256(text)), "variables": {"jobId": job_id}})
     assert [e["data"]["videoJobStateChanged"]["state"] for e in events] == ["SUCCEED"]
-    missed = await sse_events(live, {"extensions": apq(sha256(fresh(text))), "variables": {"jobId": job_id}})
+    missed = await sse_payloads(
+        live, {"extensions": apq(sha256(fresh(text))), "variables": {"jobId": job_id}}
+    )
     assert [codes(e) for e in missed] == [["PERSISTED_QUERY_NOT_FOUND"]]
 
 
 # Each WebSocket protocol's names for starting an operation and for one of its results.
-WS_PROTOCOLS = {"graphql-transport-ws": ("subscribe", "next"), "graphql-ws": ("start", "data")}
 
 
 async def multipart_payloads(live: LiveGateway, payload: dict[str, Any]) -> list[dict[str, Any]]:
@@ -85,33 +64,7 @@ async def test_over_multipart_a_trusted_subscription_runs_by_hash_and_an_unknown
     assert [codes(p) for p in missed] == [["PERSISTED_QUERY_NOT_FOUND"]]
 
 
-async def ws_messages(live: LiveGateway, protocol: str, payload: dict[str, Any]) -> list[dict[str, Any]]:
-    """What the server sends one operation over a WebSocket, until it completes or fails: results as
-    `next`, errors as a list, whichever protocol."""
-    start, result = WS_PROTOCOLS[protocol]
-    messages: list[dict[str, Any]] = []
-    async with (
-        asyncio.timeout(TIMEOUT),
-        websockets.connect(live.ws_url, subprotocols=[websockets.Subprotocol(protocol)]) as ws,
-    ):
-        init = {"type": "connection_init", "payload": {"X-Auth-Token": "alice-token"}}
-        await ws.send(orjson.dumps(init).decode())
-        assert json.loads(await ws.recv())["type"] == "connection_ack"
-        await ws.send(orjson.dumps({"type": start, "id": "1", "payload": payload}).decode())
-        while True:
-            message = json.loads(await ws.recv())
-            if message["type"] in ("ping", "ka"):
-                continue
-            if message["type"] == result:
-                message["type"] = "next"
-            if message["type"] == "error" and isinstance(message["payload"], dict):
-                message["payload"] = [message["payload"]]
-            messages.append(message)
-            if message["type"] in ("complete", "error"):
-                return messages
-
-
-@pytest.mark.parametrize("protocol", list(WS_PROTOCOLS))
+@pytest.mark.parametrize("protocol", WS_PROTOCOLS)
 async def test_over_websocket_apq_misses_registers_and_hits(live: LiveGateway, protocol: str) -> None:
     job_id = await live.client.create_video()
     await live.client.set_state(job_id, "FAILED")

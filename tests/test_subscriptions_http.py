@@ -22,6 +22,7 @@ from tests.support.subscriptions import (
     first_event,
     live_gateway,
     moving,
+    sse_payloads,
     subscribe,
     wait_for_idle,
 )
@@ -148,31 +149,6 @@ async def test_a_subscription_sent_as_a_plain_request_says_how_to_stream_it(
     assert live.counts()["watchers"] == 0
 
 
-async def sse(
-    live: LiveGateway, document: str, variables: dict[str, Any], token: str
-) -> list[dict[str, Any]]:
-    """The payloads of a graphql-sse stream (distinct connections mode) until its `complete` event."""
-    headers = {"Accept": "text/event-stream", "X-Auth-Token": token}
-    payloads: list[dict[str, Any]] = []
-    event = ""
-    async with (
-        asyncio.timeout(TIMEOUT),
-        live.client.http.stream(
-            "POST", "/graphql", json={"query": document, "variables": variables}, headers=headers
-        ) as response,
-    ):
-        assert response.status_code == 200
-        assert response.headers["content-type"].startswith("text/event-stream")
-        async for line in response.aiter_lines():
-            if line.startswith("event:"):
-                event = line.partition(":")[2].strip()
-                if event == "complete":
-                    break
-            elif line.startswith("data:") and event == "next":
-                payloads.append(json.loads(line.partition(":")[2]))
-    return payloads
-
-
 async def test_over_sse_one_caller_is_held_to_its_limit_and_others_are_not(emulator: LoopbackServer) -> None:
     async with live_gateway(emulator.url, max_subscriptions_per_caller=1) as live:
         held, refused = await live.client.create_videos(2)
@@ -183,14 +159,16 @@ async def test_over_sse_one_caller_is_held_to_its_limit_and_others_are_not(emula
             holding = subscribe(session, VIDEO, jobId=held)
             assert await first_event(holding) == "WAITING"
 
-            [payload] = await sse(live, VIDEO, {"jobId": refused}, "alice-token")
+            [payload] = await sse_payloads(
+                live, {"query": VIDEO, "variables": {"jobId": refused}}, "alice-token"
+            )
             assert payload["data"] is None
             [error] = payload["errors"]
             assert error["extensions"] == {"code": "RATE_LIMITED", "limit": 1, "scope": "caller"}
-            bob = await sse(live, VIDEO, {"jobId": bobs}, "bob-token")
+            bob = await sse_payloads(live, {"query": VIDEO, "variables": {"jobId": bobs}}, "bob-token")
             assert [p["data"]["videoJobStateChanged"]["state"] for p in bob] == ["SUCCEED"]
 
             await holding.aclose()  # type: ignore[attr-defined]
             assert (await wait_for_idle(live))["watchers"] == 0
-            mine = await sse(live, VIDEO, {"jobId": refused}, "alice-token")
+            mine = await sse_payloads(live, {"query": VIDEO, "variables": {"jobId": refused}}, "alice-token")
             assert [p["data"]["videoJobStateChanged"]["state"] for p in mine] == ["SUCCEED"]

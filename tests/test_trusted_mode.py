@@ -7,13 +7,18 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-import orjson
 import pytest
-import websockets
 
 from tests.support.gateway import GatewayClient, gateway_client
 from tests.support.servers import LoopbackServer
-from tests.support.subscriptions import TIMEOUT, LiveGateway, live_gateway
+from tests.support.subscriptions import (
+    TIMEOUT,
+    WS_PROTOCOLS,
+    LiveGateway,
+    live_gateway,
+    sse_payloads,
+    ws_messages,
+)
 from tests.test_caller_policy import (
     DETAIL,
     NOT_IN_LIST,
@@ -115,25 +120,6 @@ async def live(emulator: LoopbackServer) -> AsyncIterator[LiveGateway]:
         yield gateway
 
 
-async def sse_payloads(live: LiveGateway, payload: dict[str, Any]) -> list[dict[str, Any]]:
-    headers = {"Accept": "text/event-stream", "X-Auth-Token": "alice-token"}
-    events: list[dict[str, Any]] = []
-    event = ""
-    async with (
-        asyncio.timeout(TIMEOUT),
-        live.client.http.stream("POST", "/graphql", json=payload, headers=headers) as response,
-    ):
-        assert response.headers["content-type"].startswith("text/event-stream")
-        async for line in response.aiter_lines():
-            if line.startswith("event:"):
-                event = line.partition(":")[2].strip()
-                if event == "complete":
-                    break
-            elif line.startswith("data:") and event == "next":
-                events.append(json.loads(line.partition(":")[2]))
-    return events
-
-
 async def test_trusted_mode_over_sse_runs_trusted_text_and_refuses_other_text(live: LiveGateway) -> None:
     job_id = await live.client.create_video()
     await live.client.set_state(job_id, "SUCCEED")
@@ -177,34 +163,7 @@ async def test_trusted_mode_over_multipart_runs_trusted_text_and_refuses_other_t
     ]
 
 
-WS_PROTOCOLS = {"graphql-transport-ws": ("subscribe", "next"), "graphql-ws": ("start", "data")}
-
-
-async def ws_messages(live: LiveGateway, protocol: str, payload: dict[str, Any]) -> list[dict[str, Any]]:
-    start_type, result = WS_PROTOCOLS[protocol]
-    messages: list[dict[str, Any]] = []
-    async with (
-        asyncio.timeout(TIMEOUT),
-        websockets.connect(live.ws_url, subprotocols=[websockets.Subprotocol(protocol)]) as ws,
-    ):
-        init = {"type": "connection_init", "payload": {"X-Auth-Token": "alice-token"}}
-        await ws.send(orjson.dumps(init).decode())
-        assert json.loads(await ws.recv())["type"] == "connection_ack"
-        await ws.send(orjson.dumps({"type": start_type, "id": "1", "payload": payload}).decode())
-        while True:
-            message = json.loads(await ws.recv())
-            if message["type"] in ("ping", "ka"):
-                continue
-            if message["type"] == result:
-                message["type"] = "next"
-            if message["type"] == "error" and isinstance(message["payload"], dict):
-                message["payload"] = [message["payload"]]
-            messages.append(message)
-            if message["type"] in ("complete", "error"):
-                return messages
-
-
-@pytest.mark.parametrize("protocol", list(WS_PROTOCOLS))
+@pytest.mark.parametrize("protocol", WS_PROTOCOLS)
 async def test_trusted_mode_over_websocket_runs_trusted_documents_and_refuses_others(
     live: LiveGateway, protocol: str
 ) -> None:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import websockets
 from gql import Client, GraphQLRequest
 from gql.transport.exceptions import TransportQueryError
 from gql.transport.websockets import WebsocketsTransport
@@ -140,3 +142,57 @@ async def first_event(stream: AsyncIterator[dict[str, Any]]) -> str:
     [job] = event.values()
     state: str = job["state"]
     return state
+
+
+async def sse_payloads(
+    live: LiveGateway, payload: dict[str, Any], token: str = "alice-token"
+) -> list[dict[str, Any]]:
+    """The `next` payloads of one graphql-sse stream (distinct connections mode) until its `complete`
+    event."""
+    headers = {"Accept": "text/event-stream", "X-Auth-Token": token}
+    payloads: list[dict[str, Any]] = []
+    event = ""
+    async with (
+        asyncio.timeout(TIMEOUT),
+        live.client.http.stream("POST", "/graphql", json=payload, headers=headers) as response,
+    ):
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        async for line in response.aiter_lines():
+            if line.startswith("event:"):
+                event = line.partition(":")[2].strip()
+                if event == "complete":
+                    break
+            elif line.startswith("data:") and event == "next":
+                payloads.append(json.loads(line.partition(":")[2]))
+    return payloads
+
+
+# Each WebSocket protocol's message types for starting an operation and for its results.
+WS_START_AND_RESULT = {"graphql-transport-ws": ("subscribe", "next"), "graphql-ws": ("start", "data")}
+
+
+async def ws_messages(live: LiveGateway, protocol: str, payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """What the server sends one operation over a WebSocket, until it completes or fails: results as
+    `next`, errors as a list, whichever protocol."""
+    start, result = WS_START_AND_RESULT[protocol]
+    messages: list[dict[str, Any]] = []
+    async with (
+        asyncio.timeout(TIMEOUT),
+        websockets.connect(live.ws_url, subprotocols=[websockets.Subprotocol(protocol)]) as ws,
+    ):
+        init = {"type": "connection_init", "payload": ALICE}
+        await ws.send(json.dumps(init))
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        await ws.send(json.dumps({"type": start, "id": "1", "payload": payload}))
+        while True:
+            message = json.loads(await ws.recv())
+            if message["type"] in ("ping", "ka"):
+                continue
+            if message["type"] == result:
+                message["type"] = "next"
+            if message["type"] == "error" and isinstance(message["payload"], dict):
+                message["payload"] = [message["payload"]]
+            messages.append(message)
+            if message["type"] in ("complete", "error"):
+                return messages
