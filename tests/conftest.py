@@ -9,6 +9,7 @@ import pytest
 from gateway.emulator import create_app as create_emulator
 from tests.support.gateway import GatewayClient, emulator_config, gateway_client
 from tests.support.servers import POOL, LoopbackServer, serve
+from tests.support.serving import Served
 from tests.support.subscriptions import LiveGateway, live_gateway
 
 
@@ -34,3 +35,12 @@ async def gateway(emulator: LoopbackServer) -> AsyncIterator[GatewayClient]:
 async def live(emulator: LoopbackServer) -> AsyncIterator[LiveGateway]:
     async with live_gateway(emulator.url) as gateway:
         yield gateway
+
+
+@pytest.fixture
+def started() -> Iterator[list[Served]]:
+    """`serve` processes a test starts, stopped when it ends."""
+    processes: list[Served] = []
+    yield processes
+    for served in processes:
+        served.stop()

@@ -7,7 +7,7 @@ import contextlib
 import json
 import shutil
 import signal
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -235,14 +235,6 @@ async def test_graphql_sse_client_runs_several_subscriptions_over_one_reserved_s
     [requests] = [m["requests"] for m in messages if "requests" in m]
     assert sorted(requests) == ["DELETE", "GET stream", "POST", "POST", "PUT"]
     assert (await wait_for_idle(live))["watchers"] == 0
-
-
-@pytest.fixture
-def started() -> Iterator[list[Served]]:
-    processes: list[Served] = []
-    yield processes
-    for served in processes:
-        served.stop()
 
 
 async def test_sigterm_ends_a_reserved_stream_once_its_subscriptions_say_why(

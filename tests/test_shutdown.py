@@ -34,14 +34,6 @@ SUBSCRIBE = "subscription ($jobId: String!) { videoJobStateChanged(jobId: $jobId
 ACCEPT_MULTIPART = "multipart/mixed;subscriptionSpec=1.0,application/json"
 
 
-@pytest.fixture
-def started() -> Iterator[list[Served]]:
-    processes: list[Served] = []
-    yield processes
-    for served in processes:
-        served.stop()
-
-
 def serve_on_the_embedded_emulator(started: list[Served], log: Path, **env: str) -> Served:
     served = serve_gateway(log, clean_env(GATEWAY_LOG_LEVEL="info", **env))
     started.append(served)
