@@ -197,7 +197,7 @@ class ServerPool:
             if not lent.stopped:
                 closed = server.close_connections()
                 server.run(host.uninstall())
-                # Asked again: the app's shutdown may have used the server (a last callback, say).
+                # Asked again: a connection may have opened while the app was shutting down.
                 self._give_back(server, host, reusable=closed and server.close_connections())
 
     def _give_back(self, server: ThreadedServer, host: AppHost, reusable: bool) -> None:
