@@ -18,6 +18,7 @@ from starlette.routing import Mount, Route
 from strawberry.asgi import GraphQL
 
 from gateway.graphiql import GRAPHIQL_CSP, STATIC_PATH, graphiql_html, static_app
+from tests.support.http import loopback
 from tests.support.servers import LoopbackServer, serve
 
 STATIC_DIR = Path(__file__).parent.parent / "gateway" / "graphiql" / "static"
@@ -127,7 +128,7 @@ def gateway() -> Iterator[LoopbackServer]:
 
 
 async def fetch_page(gateway: LoopbackServer) -> httpx.Response:
-    async with httpx.AsyncClient(base_url=gateway.url) as client:
+    async with loopback(gateway.url) as client:
         return await client.get("/graphql", headers={"Accept": "text/html"})
 
 
@@ -136,7 +137,7 @@ async def fetch_every_asset(gateway: LoopbackServer) -> dict[str, httpx.Response
     page = await fetch_page(gateway)
     pending = [url for url in page_references(page.text).urls if not is_inline_data(url)]
     fetched: dict[str, httpx.Response] = {}
-    async with httpx.AsyncClient(base_url=gateway.url) as client:
+    async with loopback(gateway.url) as client:
         while pending:
             url = pending.pop()
             if url in fetched:
@@ -160,7 +161,7 @@ async def test_browsers_get_the_graphiql_page_with_its_security_policy(gateway: 
 
 
 async def test_a_shared_link_with_a_query_opens_the_page(gateway: LoopbackServer) -> None:
-    async with httpx.AsyncClient(base_url=gateway.url) as client:
+    async with loopback(gateway.url) as client:
         response = await client.get(
             "/graphql", params={"q": "{ hello }", "variables": "{}"}, headers={"Accept": "text/html"}
         )
@@ -170,7 +171,7 @@ async def test_a_shared_link_with_a_query_opens_the_page(gateway: LoopbackServer
 
 
 async def test_api_clients_still_get_json_from_the_same_path(gateway: LoopbackServer) -> None:
-    async with httpx.AsyncClient(base_url=gateway.url) as client:
+    async with loopback(gateway.url) as client:
         response = await client.post("/graphql", json={"query": "{ hello }"})
 
     assert response.json() == {"data": {"hello": "world"}}
@@ -225,7 +226,7 @@ async def test_versioned_asset_urls_are_cached_for_good(gateway: LoopbackServer)
 
     assert "?v=" in boot
     assert assets[boot].headers["cache-control"] == "public, max-age=31536000, immutable"
-    async with httpx.AsyncClient(base_url=gateway.url) as client:
+    async with loopback(gateway.url) as client:
         unversioned = await client.get(urlsplit(boot).path)
         stale = await client.get(urlsplit(boot).path + "?v=0000000000000000")
     assert unversioned.headers["cache-control"] == "no-cache"
@@ -241,7 +242,7 @@ def test_vendored_builds_are_byte_for_byte_the_published_releases() -> None:
 async def test_every_vendored_package_ships_its_license(gateway: LoopbackServer) -> None:
     packages = {relative.split("/")[0] for relative in PUBLISHED_BUILDS}
 
-    async with httpx.AsyncClient(base_url=gateway.url) as client:
+    async with loopback(gateway.url) as client:
         for package in packages:
             response = await client.get(f"{STATIC_PATH}/{package}/LICENSE")
             assert response.status_code == 200, package

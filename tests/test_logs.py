@@ -19,6 +19,7 @@ from websockets.exceptions import InvalidStatus
 from websockets.typing import Subprotocol
 
 from gateway import redaction
+from tests.support.http import loopback_sync
 from tests.support.serving import clean_env, serve_gateway
 
 TOKEN = "tok-logs-7f1c2e9a5d3b"
@@ -75,7 +76,7 @@ def served_run(log: Path, env: dict[str, str], requests: Requests) -> Run:
     served = serve_gateway(log, env)
     run = Run("")
     try:
-        with httpx.Client(base_url=served.url, timeout=30) as http:
+        with loopback_sync(served.url, timeout=30) as http:
             requests(http, log, run)
     finally:
         served.stop()

@@ -11,7 +11,6 @@ import zlib
 from collections.abc import Callable, Iterator
 from typing import BinaryIO, cast
 
-import httpx
 import pytest
 from starlette.datastructures import UploadFile
 
@@ -27,6 +26,7 @@ from gateway.pictures import (
 )
 from gateway.upstream import Credentials, UpstreamClient, UpstreamConfig
 from tests.support.gateway import AK, PROJECT, SK
+from tests.support.http import loopback
 from tests.support.servers import LoopbackServer
 
 
@@ -328,7 +328,7 @@ async def test_the_upstream_receives_exactly_the_uploaded_bytes(
             style_id="system_male_001",
             name="Portrait",
         )
-    async with httpx.AsyncClient(base_url=emulator.url) as admin:
+    async with loopback(emulator.url) as admin:
         received = (await admin.get(f"/_emulator/uploads/{created['job_id']}")).json()
 
     assert received == {

@@ -15,6 +15,7 @@ from gateway.app import create_app
 from gateway.emulator import create_app as create_emulator
 from gateway.settings import Settings
 from tests.support.gateway import PROJECT, emulator_config
+from tests.support.http import loopback
 from tests.support.servers import LoopbackServer, serve
 
 COUNTS = (Path(__file__).parent.parent / "queries" / "video_job_counts.graphql").read_text()
@@ -74,8 +75,8 @@ async def test_after_a_burst_against_a_slow_upstream_the_next_query_succeeds(
     app = create_app(settings(emulator, upstream_max_connections=20))
     with serve(app) as gateway:
         async with (
-            httpx.AsyncClient(base_url=gateway.url, timeout=30) as http,
-            httpx.AsyncClient(base_url=emulator.url) as admin,
+            loopback(gateway.url, timeout=30) as http,
+            loopback(emulator.url) as admin,
         ):
             await admin.put("/_emulator/latency", json={"seconds": 0.35})
             for _ in range(2):
@@ -111,8 +112,8 @@ async def test_health_and_readiness_tell_when_no_upstream_connection_can_be_had(
     slow_query = {"query": "{ videoJobs(first: 1) { totalCount } }"}
     with serve(app) as gateway:
         async with (
-            httpx.AsyncClient(base_url=gateway.url, timeout=30) as http,
-            httpx.AsyncClient(base_url=emulator.url) as admin,
+            loopback(gateway.url, timeout=30) as http,
+            loopback(emulator.url) as admin,
         ):
             await admin.put("/_emulator/latency", json={"seconds": 2.0})
             holders = [

@@ -24,6 +24,7 @@ from redis.asyncio import Redis
 from gateway.emulator import create_app as create_emulator
 from tests.schema.test_video_mutations import VIDEO_INPUT
 from tests.support.gateway import PROJECT, TOKENS, V1, VIDEO_BODY, emulator_config
+from tests.support.http import loopback
 from tests.support.redis import REDIS_URL
 from tests.support.servers import LoopbackServer, free_port, serve
 
@@ -140,13 +141,13 @@ async def next_state(events: asyncio.Queue[Any], within: float = 5.0) -> str | N
 
 
 async def set_state(emulator: LoopbackServer, job_id: str, state: str) -> None:
-    async with httpx.AsyncClient(base_url=emulator.url) as admin:
+    async with loopback(emulator.url) as admin:
         response = await admin.put(f"/_emulator/jobs/{job_id}/state", json={"state": state})
         assert response.status_code == 200, response.text
 
 
 async def create_directly(emulator: LoopbackServer) -> str:
-    async with httpx.AsyncClient(base_url=emulator.url) as upstream:
+    async with loopback(emulator.url) as upstream:
         response = await upstream.post(
             f"{V1}/2d-digital-human-videos", json=VIDEO_BODY, headers={"X-Auth-Token": TOKENS[0]}
         )
@@ -155,7 +156,7 @@ async def create_directly(emulator: LoopbackServer) -> str:
 
 
 async def create_through(replica: Replica) -> str:
-    async with httpx.AsyncClient() as http:
+    async with loopback() as http:
         response = await http.post(
             f"{replica.url}/graphql",
             json={"query": CREATE, "variables": {"input": VIDEO_INPUT}},
@@ -177,7 +178,7 @@ async def lease_owner(job_id: str) -> str | None:
 
 
 async def list_calls(emulator: LoopbackServer) -> int:
-    async with httpx.AsyncClient(base_url=emulator.url) as admin:
+    async with loopback(emulator.url) as admin:
         calls = (await admin.get("/_emulator/calls")).json()["calls"]
     return sum(1 for c in calls if c["operation"] == "ListDigitalHumanVideo")
 

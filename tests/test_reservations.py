@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from tests.schema.test_video_mutations import VIDEO_INPUT
+from tests.support.http import loopback
 from tests.support.servers import LoopbackServer
 from tests.support.serving import Served, clean_env, serve_gateway
 from tests.support.subscriptions import TIMEOUT, VIDEO, LiveGateway, live_gateway, wait_for_idle
@@ -242,7 +243,7 @@ async def test_sigterm_ends_a_reserved_stream_once_its_subscriptions_say_why(
 ) -> None:
     served = serve_gateway(tmp_path / "gateway.log", clean_env(GATEWAY_LOG_LEVEL="info"))
     started.append(served)
-    async with httpx.AsyncClient(base_url=served.url, timeout=TIMEOUT) as http:
+    async with loopback(served.url, timeout=TIMEOUT) as http:
         created = await http.post("/graphql", json={"query": CREATE, "variables": {"input": VIDEO_INPUT}})
         job_id = created.json()["data"]["createVideoJob"]["job"]["jobId"]
         token = (await http.put("/graphql")).text

@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import uvicorn
 import websockets
@@ -22,6 +21,7 @@ from gateway.open_files import connections_that_fit
 from gateway.server import UnsupportedServer, check_instances, check_uvicorn
 from gateway.settings import Settings, SettingsError
 from tests.support.gateway import PROJECT, TOKENS, V1, VIDEO_BODY, emulator_config
+from tests.support.http import loopback
 from tests.support.servers import LoopbackServer, serve
 from tests.support.serving import Served, clean_env, read_response, serve_gateway, until_closed
 
@@ -199,7 +199,7 @@ async def test_past_the_ceiling_new_connections_get_a_quick_503_and_the_probes_s
         assert refused.response.status_code == 503
         assert len(sockets) <= CEILING
 
-        async with httpx.AsyncClient(base_url=served.url, timeout=WITHIN) as http:
+        async with loopback(served.url, timeout=WITHIN) as http:
             query = await http.get("/graphql", params={"query": "{ __typename }"})
             assert query.status_code == 503
             assert query.json() == {"status": "unavailable", "reason": "too many connections"}
@@ -218,7 +218,7 @@ async def test_past_the_ceiling_new_connections_get_a_quick_503_and_the_probes_s
         await asyncio.gather(*(socket.close() for socket in sockets))
 
     # Below the ceiling again, queries are served.
-    async with httpx.AsyncClient(base_url=served.url, timeout=WITHIN) as http:
+    async with loopback(served.url, timeout=WITHIN) as http:
         for _ in range(int(WITHIN * 10)):
             query = await http.get("/graphql", params={"query": "{ __typename }"})
             if query.status_code != 503:
@@ -233,7 +233,7 @@ async def test_past_the_ceiling_new_connections_get_a_quick_503_and_the_probes_s
 async def test_a_websocket_subscription_outlives_every_timeout(
     served: Served, emulator: LoopbackServer
 ) -> None:
-    async with httpx.AsyncClient(base_url=emulator.url) as upstream:
+    async with loopback(emulator.url) as upstream:
         created = await upstream.post(
             f"{V1}/2d-digital-human-videos", json=VIDEO_BODY, headers={"X-Auth-Token": TOKENS[0]}
         )

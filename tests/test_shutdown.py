@@ -20,6 +20,7 @@ from websockets.typing import Subprotocol
 from gateway.emulator import create_app as create_emulator
 from tests.schema.test_video_mutations import VIDEO_INPUT
 from tests.support.gateway import PROJECT, emulator_config
+from tests.support.http import loopback
 from tests.support.redis import REDIS_URL
 from tests.support.servers import LoopbackServer, serve
 from tests.support.serving import Served, clean_env, read_response, serve_gateway
@@ -125,7 +126,7 @@ async def test_sigterm_closes_streams_finishes_requests_in_flight_and_exits_zero
     started: list[Served], tmp_path: Path
 ) -> None:
     served = serve_on_the_embedded_emulator(started, tmp_path / "gateway.log")
-    async with httpx.AsyncClient(base_url=served.url, timeout=WITHIN) as http:
+    async with loopback(served.url, timeout=WITHIN) as http:
         created = await http.post("/graphql", json={"query": CREATE, "variables": {"input": VIDEO_INPUT}})
         job_id = created.json()["data"]["createVideoJob"]["job"]["jobId"]
         modern = await graphql_transport_ws(served, job_id)

@@ -21,6 +21,7 @@ from gateway.app import create_app
 from gateway.settings import Settings
 from schema.relay import encode_global_id
 from tests.support.gateway import AK, PROJECT, SK, GatewayClient
+from tests.support.http import loopback
 from tests.support.servers import LoopbackServer, serve
 from tests.test_upstream_retries import VIDEO_INPUT
 
@@ -73,7 +74,7 @@ async def traced_gateway(
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway") as http,
-        httpx.AsyncClient(base_url=emulator_url) as emulator,
+        loopback(emulator_url) as emulator,
     ):
         yield GatewayClient(http, emulator)
 
@@ -338,7 +339,7 @@ async def test_a_subscription_span_ends_at_its_first_event_and_later_events_trac
     settings = gateway_settings(emulator.url, poll_interval=0.1, fast_poll_interval=0.1)
     app = create_app(settings, tracer_provider=provider)
     with serve(app) as server:
-        async with httpx.AsyncClient(base_url=emulator.url) as admin:
+        async with loopback(emulator.url) as admin:
             gateway = GatewayClient(admin, admin)
             job_id = await gateway.create_video()
             exporter.clear()

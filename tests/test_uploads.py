@@ -25,6 +25,7 @@ from strawberry.asgi import GraphQL
 from strawberry.file_uploads import Upload
 
 from gateway.uploads import MULTIPART_OVERHEAD, UploadGuard
+from tests.support.http import loopback
 from tests.support.servers import LoopbackServer, serve
 
 MAX_BYTES = 1000
@@ -136,7 +137,7 @@ def error_of(response: httpx.Response) -> dict[str, Any]:
 async def test_a_multipart_upload_without_a_preflight_header_is_refused_before_the_resolver_runs(
     guarded: Guarded,
 ) -> None:
-    async with httpx.AsyncClient() as client:
+    async with loopback() as client:
         response = await client.post(guarded.url, content=multipart(b"picture"), headers=MULTIPART)
 
     assert response.status_code == 400
@@ -148,7 +149,7 @@ async def test_a_multipart_upload_without_a_preflight_header_is_refused_before_t
 
 
 async def test_a_blank_preflight_header_does_not_count(guarded: Guarded) -> None:
-    async with httpx.AsyncClient() as client:
+    async with loopback() as client:
         response = await client.post(
             guarded.url,
             content=multipart(b"picture"),
@@ -161,7 +162,7 @@ async def test_a_blank_preflight_header_does_not_count(guarded: Guarded) -> None
 
 async def test_form_encoded_plain_text_and_untyped_posts_need_the_header_too(guarded: Guarded) -> None:
     mutation = json.dumps({"query": UPLOAD})
-    async with httpx.AsyncClient() as client:
+    async with loopback() as client:
         refused = [
             await client.post(guarded.url, data={"query": "{ hello }"}),
             await client.post(guarded.url, content=mutation, headers={"content-type": "text/plain"}),
@@ -178,7 +179,7 @@ async def test_form_encoded_plain_text_and_untyped_posts_need_the_header_too(gua
 
 async def test_a_multipart_upload_with_the_preflight_header_reaches_the_resolver(guarded: Guarded) -> None:
     picture = random.Random(1).randbytes(700)
-    async with httpx.AsyncClient() as client:
+    async with loopback() as client:
         response = await client.post(guarded.url, content=multipart(picture), headers=PREFLIGHT)
 
     assert response.status_code == 200
@@ -190,14 +191,14 @@ async def test_a_multipart_upload_with_the_preflight_header_reaches_the_resolver
 
 async def test_an_operation_name_header_lets_an_upload_through_as_well(guarded: Guarded) -> None:
     headers = {**MULTIPART, "x-apollo-operation-name": "Upload"}
-    async with httpx.AsyncClient() as client:
+    async with loopback() as client:
         response = await client.post(guarded.url, content=multipart(b"picture"), headers=headers)
 
     assert response.json()["data"]["upload"]["size"] == len(b"picture")
 
 
 async def test_json_posts_and_gets_need_no_header(guarded: Guarded) -> None:
-    async with httpx.AsyncClient() as client:
+    async with loopback() as client:
         posted = await client.post(guarded.url, json={"query": "{ hello }"})
         got = await client.get(guarded.url, params={"query": "{ hello }"})
 
@@ -206,7 +207,7 @@ async def test_json_posts_and_gets_need_no_header(guarded: Guarded) -> None:
 
 
 async def test_other_paths_are_left_alone(guarded: Guarded) -> None:
-    async with httpx.AsyncClient() as client:
+    async with loopback() as client:
         response = await client.post(
             f"{guarded.server.url}/notes", content=bytes(LIMIT + 1), headers={"content-type": "text/plain"}
         )
@@ -256,7 +257,7 @@ async def test_a_declared_length_over_the_limit_is_refused_before_the_body_is_re
 
 async def test_a_chunked_body_over_the_limit_is_cut_off_with_413(guarded: Guarded) -> None:
     body = multipart(file_for_body_of(LIMIT + 1))
-    async with httpx.AsyncClient() as client:
+    async with loopback() as client:
         response = await client.post(guarded.url, content=in_pieces(body), headers=PREFLIGHT)
 
     assert "content-length" not in response.request.headers
@@ -270,7 +271,7 @@ async def test_a_body_exactly_at_the_limit_passes_declared_or_chunked(guarded: G
     body = multipart(picture)
     assert len(body) == LIMIT
     expected = {"data": {"upload": {"size": len(picture), "sha256": hashlib.sha256(picture).hexdigest()}}}
-    async with httpx.AsyncClient() as client:
+    async with loopback() as client:
         declared = await client.post(guarded.url, content=body, headers=PREFLIGHT)
         chunked = await client.post(guarded.url, content=in_pieces(body), headers=PREFLIGHT)
 

@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import orjson
 import pytest
 import websockets
@@ -30,6 +29,7 @@ from tests.support.client_auth import (
     refused_tokens,
 )
 from tests.support.gateway import GatewayClient
+from tests.support.http import loopback
 from tests.support.servers import LoopbackServer, serve
 
 # --- WebSockets ---
@@ -58,8 +58,8 @@ async def live_gateway(emulator_url: str, **overrides: Any) -> AsyncIterator[Liv
     app = create_app(jwt_settings(emulator_url, **overrides))
     with serve(app) as server:
         async with (
-            httpx.AsyncClient(base_url=server.url) as http,
-            httpx.AsyncClient(base_url=emulator_url) as emulator,
+            loopback(server.url) as http,
+            loopback(emulator_url) as emulator,
         ):
             yield LiveGateway(app, server.url, GatewayClient(http, emulator))
 

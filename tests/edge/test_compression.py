@@ -8,20 +8,19 @@ import json
 from collections.abc import AsyncIterator, Iterator
 
 import brotli
-import httpx
 import pytest
 
 from gateway.emulator import create_app as create_emulator
 from gateway.settings import Settings, SettingsError
 from tests.edge.support import ACCEPT_MULTIPART, COUNT, ORIGIN, listed, page_request, raw
 from tests.support.gateway import (
-    SSL_CONTEXT,
     V1,
     VIDEO_BODY,
     GatewayClient,
     emulator_config,
     gateway_client,
 )
+from tests.support.http import loopback_sync
 from tests.support.servers import LoopbackServer, serve
 from tests.support.subscriptions import TIMEOUT, VIDEO, LiveGateway
 
@@ -32,7 +31,7 @@ from tests.support.subscriptions import TIMEOUT, VIDEO, LiveGateway
 def hundred_jobs() -> Iterator[LoopbackServer]:
     """One emulator holding 100 video jobs, for the tests that only read a page of them."""
     with serve(create_emulator(emulator_config())) as server:
-        with httpx.Client(base_url=server.url, verify=SSL_CONTEXT) as http:
+        with loopback_sync(server.url) as http:
             for _ in range(100):
                 created = http.post(
                     f"{V1}/2d-digital-human-videos", json=VIDEO_BODY, headers={"X-Auth-Token": "alice-token"}

@@ -9,6 +9,7 @@ import pytest
 
 from gateway.emulator import create_app
 from tests.emulator.conftest import TOKEN_A, V1, make_config
+from tests.support.http import loopback
 from tests.support.servers import serve
 
 LIST = f"{V1}/digital-human-videos"
@@ -93,7 +94,7 @@ async def test_reset_clears_calls_faults_and_latency_but_keeps_jobs(client: http
 async def test_dropped_connection_gives_the_client_no_response() -> None:
     app = create_app(make_config())
     with serve(app) as server:
-        async with httpx.AsyncClient(base_url=server.url) as client:
+        async with loopback(server.url) as client:
             await client.post(
                 "/_emulator/faults", json={"path": "digital-human-videos", "drop": True, "times": 1}
             )
@@ -108,7 +109,7 @@ async def test_dropped_connection_gives_the_client_no_response() -> None:
 async def test_fault_delay_makes_a_client_time_out() -> None:
     app = create_app(make_config())
     with serve(app) as server:
-        async with httpx.AsyncClient(base_url=server.url) as client:
+        async with loopback(server.url) as client:
             await client.post(
                 "/_emulator/faults", json={"path": "digital-human-videos", "status": 500, "delay": 0.4}
             )

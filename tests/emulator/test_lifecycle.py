@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from gateway.emulator import Timings, create_app
 from tests.emulator.conftest import TOKEN_A, TRAINING_BODY, V1, VIDEO_BODY, make_config
+from tests.support.http import loopback
 from tests.support.servers import serve
 
 FAST = Timings(
@@ -120,7 +121,7 @@ async def test_background_task_finishes_jobs_and_calls_back() -> None:
     callback_app, received = receiver()
     emulator_app = create_app(make_config(timings=FAST, seed_demo_data=False))
     with serve(callback_app) as hook, serve(emulator_app) as emulator:
-        async with httpx.AsyncClient(base_url=emulator.url) as client:
+        async with loopback(emulator.url) as client:
             video = {**VIDEO_BODY, "callback_config": {"callback_url": f"{hook.url}/videos"}}
             video_id = (
                 await client.post(f"{V1}/2d-digital-human-videos", json=video, headers=TOKEN_A)
@@ -152,7 +153,7 @@ async def test_background_task_finishes_jobs_and_calls_back() -> None:
 async def test_a_dead_callback_receiver_never_breaks_the_emulator() -> None:
     emulator_app = create_app(make_config(timings=FAST, seed_demo_data=False))
     with serve(emulator_app) as emulator:
-        async with httpx.AsyncClient(base_url=emulator.url) as client:
+        async with loopback(emulator.url) as client:
             video = {**VIDEO_BODY, "callback_config": {"callback_url": "http://127.0.0.1:9/gone"}}
             job_id = (await client.post(f"{V1}/2d-digital-human-videos", json=video, headers=TOKEN_A)).json()[
                 "job_id"
@@ -171,7 +172,7 @@ async def test_canceled_job_calls_back_with_its_state() -> None:
     callback_app, received = receiver()
     emulator_app = create_app(make_config(seed_demo_data=False))
     with serve(callback_app) as hook, serve(emulator_app) as emulator:
-        async with httpx.AsyncClient(base_url=emulator.url) as client:
+        async with loopback(emulator.url) as client:
             video = {**VIDEO_BODY, "callback_config": {"callback_url": f"{hook.url}/videos"}}
             job_id = (await client.post(f"{V1}/2d-digital-human-videos", json=video, headers=TOKEN_A)).json()[
                 "job_id"

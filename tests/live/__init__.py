@@ -25,6 +25,7 @@ from schema.training import TrainingJob
 from schema.video import VideoJob
 from tests.support.bounded import gather_bounded
 from tests.support.gateway import PICTURE_BODY, PROJECT, TRAINING_BODY, V1, VIDEO_BODY
+from tests.support.http import loopback
 
 ALICE = Credentials(token="alice-token")
 BOB = Credentials(token="bob-token")
@@ -85,7 +86,7 @@ class Emulator:
 
 @contextlib.asynccontextmanager
 async def emulator_admin(url: str) -> AsyncIterator[Emulator]:
-    async with httpx.AsyncClient(base_url=url) as http:
+    async with loopback(url) as http:
         yield Emulator(http)
 
 

@@ -19,6 +19,7 @@ from gateway.app import create_app
 from gateway.emulator.emulator import Emulator
 from gateway.settings import Settings
 from tests.support.gateway import PROJECT
+from tests.support.http import loopback
 from tests.support.servers import LoopbackServer, free_port, serve
 
 QUERIES = Path(__file__).resolve().parents[2] / "queries"
@@ -123,7 +124,7 @@ async def running_gateway(upstream: Upstream, **overrides: Any) -> AsyncIterator
     """The gateway on a real port (the emulator's callbacks are real HTTP POSTs), and a client of it."""
     port = free_port()
     with serve(create_app(gateway_settings(upstream, port, **overrides)), port) as server:
-        async with httpx.AsyncClient(base_url=server.url, headers={"X-Auth-Token": TOKEN}) as client:
+        async with loopback(server.url, headers={"X-Auth-Token": TOKEN}) as client:
             yield client
 
 

@@ -10,6 +10,7 @@ import pytest
 from gateway.emulator import create_app as create_emulator
 from tests.live.callbacks import Upstream, running_gateway
 from tests.support.gateway import emulator_config
+from tests.support.http import loopback
 from tests.support.servers import serve
 
 
@@ -17,7 +18,7 @@ from tests.support.servers import serve
 async def upstream() -> AsyncIterator[Upstream]:
     app = create_emulator(emulator_config())
     with serve(app) as server:
-        async with httpx.AsyncClient(base_url=server.url) as admin:
+        async with loopback(server.url) as admin:
             yield Upstream(server, app.state.emulator, admin)
 
 

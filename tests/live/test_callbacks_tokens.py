@@ -20,6 +20,7 @@ from gateway.live.callback_tokens import callback_token, gateway_callback, verif
 from gateway.live.events import JobKind, JobRef
 from gateway.settings import Settings
 from tests.support.gateway import PROJECT, emulator_config
+from tests.support.http import loopback
 from tests.support.redis import REDIS_URL
 from tests.support.servers import LoopbackServer, free_port, serve
 
@@ -176,7 +177,7 @@ async def test_a_callback_made_by_one_replica_is_accepted_by_another_sharing_red
     emulator: LoopbackServer,
 ) -> None:
     async with (
-        httpx.AsyncClient(base_url=emulator.url) as admin,
+        loopback(emulator.url) as admin,
         replica(emulator) as a,
         replica(emulator) as b,
     ):

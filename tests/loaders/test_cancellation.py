@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-import httpx
 import pytest
 
 from gateway.context import RequestContext, build_context
@@ -14,6 +13,7 @@ from gateway.loaders.base import KindCache
 from gateway.settings import Settings
 from gateway.upstream import Credentials, UpstreamClient, UpstreamConfig
 from tests.support.gateway import PROJECT, TRAINING_BODY, V1, VIDEO_BODY
+from tests.support.http import loopback
 from tests.support.servers import LoopbackServer
 
 TOKEN = "alice-token"
@@ -34,7 +34,7 @@ async def context(emulator: LoopbackServer) -> AsyncIterator[RequestContext]:
 
 
 async def created(emulator: LoopbackServer, path: str, body: object) -> str:
-    async with httpx.AsyncClient(base_url=emulator.url) as http:
+    async with loopback(emulator.url) as http:
         response = await http.post(f"{V1}{path}", json=body, headers={"X-Auth-Token": TOKEN})
         await http.put("/_emulator/latency", json={"seconds": 0.2})
     job_id: str = response.json()["job_id"]

@@ -27,6 +27,7 @@ from gateway.app import create_app
 from gateway.settings import Settings
 from tests.schema.test_video_mutations import VIDEO_INPUT
 from tests.support.gateway import AK, PROJECT, SK, GatewayClient
+from tests.support.http import loopback
 
 ISSUER = "https://id.example.com/"
 AUDIENCE = "metastudio-gateway"
@@ -241,7 +242,7 @@ async def jwt_gateway(emulator_url: str, **overrides: Any) -> AsyncIterator[Gate
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway") as http,
-        httpx.AsyncClient(base_url=emulator_url) as emulator,
+        loopback(emulator_url) as emulator,
     ):
         yield Gateway(app, GatewayClient(http, emulator), clock)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import ssl
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -14,6 +13,7 @@ from gateway.app import create_app
 from gateway.emulator import EmulatorConfig, Timings
 from gateway.settings import Settings
 from tests.support.bounded import gather_bounded
+from tests.support.http import loopback
 
 PROJECT = "demo-project"
 V1 = f"/v1/{PROJECT}"
@@ -28,10 +28,6 @@ FROZEN = Timings(
     training_step=1e9,
     failure_rate=0.0,
 )
-
-
-# httpx loads a CA store for every client it builds; the tests' clients share one.
-SSL_CONTEXT = ssl.create_default_context()
 
 
 def emulator_config(**overrides: Any) -> EmulatorConfig:
@@ -169,6 +165,6 @@ async def gateway_client(emulator_url: str, **settings: Any) -> AsyncIterator[Ga
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway") as http,
-        httpx.AsyncClient(base_url=emulator_url, verify=SSL_CONTEXT) as emulator,
+        loopback(emulator_url) as emulator,
     ):
         yield GatewayClient(http, emulator, app)

@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import websockets
 from gql import Client, GraphQLRequest
@@ -20,6 +19,7 @@ from starlette.applications import Starlette
 from gateway.app import create_app
 from gateway.settings import Settings
 from tests.support.gateway import PROJECT, GatewayClient
+from tests.support.http import loopback
 from tests.support.servers import LoopbackServer, serve
 
 QUERIES = Path(__file__).resolve().parents[2] / "queries"
@@ -82,8 +82,8 @@ async def live_gateway(emulator_url: str, **overrides: Any) -> AsyncIterator[Liv
     app = create_app(Settings(**fields))
     with serve(app) as server:
         async with (
-            httpx.AsyncClient(base_url=server.url) as http,
-            httpx.AsyncClient(base_url=emulator_url) as emulator,
+            loopback(server.url) as http,
+            loopback(emulator_url) as emulator,
         ):
             yield LiveGateway(app, server, GatewayClient(http, emulator))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
+from tests.support.http import loopback
 
 
 class EmulatorAdmin:
@@ -12,7 +12,7 @@ class EmulatorAdmin:
         self.url = url
 
     async def _json(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        async with httpx.AsyncClient(base_url=self.url) as http:
+        async with loopback(self.url) as http:
             response = await http.request(method, f"/_emulator{path}", json=body)
         response.raise_for_status()
         return response.json()

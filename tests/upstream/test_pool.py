@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 
-import httpx
 import pytest
 
 from gateway.upstream import (
@@ -15,6 +14,7 @@ from gateway.upstream import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from tests.support.http import loopback
 from tests.support.servers import LoopbackServer
 from tests.upstream.conftest import TOKEN, ClientFactory
 
@@ -55,7 +55,7 @@ async def test_a_cancelled_request_during_slow_answers_does_not_strand_connectio
     make_client: ClientFactory, emulator_server: LoopbackServer
 ) -> None:
     client = make_client(max_connections=POOL_SIZE, connect_timeout=1.0)
-    async with httpx.AsyncClient(base_url=emulator_server.url) as admin:
+    async with loopback(emulator_server.url) as admin:
         await admin.put("/_emulator/latency", json={"seconds": 0.3})
         try:
             for delay in (0.0, 0.05, 0.1, 0.31, 0.35):
@@ -80,7 +80,7 @@ async def test_a_pool_whose_connections_are_all_taken_is_reported_at_once(
     make_client: ClientFactory, emulator_server: LoopbackServer
 ) -> None:
     client = make_client(max_connections=1, connect_timeout=0.2, read_timeout=5.0, total_timeout=5.0)
-    async with httpx.AsyncClient(base_url=emulator_server.url) as admin:
+    async with loopback(emulator_server.url) as admin:
         await admin.put("/_emulator/latency", json={"seconds": 1.0})
         try:
             holder = asyncio.ensure_future(client.list_digital_human_videos(CALLER, limit=1))
