@@ -25,8 +25,8 @@ from tests.support.http import loopback
 from tests.support.servers import LoopbackServer, serve
 from tests.support.serving import Served, clean_env, read_response, serve_gateway, until_closed
 
-HEAD_SECONDS = 2
-BODY_SECONDS = 1
+HEAD_SECONDS = 1.5
+BODY_SECONDS = 0.5
 KEEP_ALIVE_SECONDS = 1
 CEILING = 12
 # Every wait for the server to act is bounded generously: these tests show what happens, not how fast.
@@ -119,12 +119,15 @@ async def test_a_head_bigger_than_64_kib_gets_431(
     connection: tuple[asyncio.StreamReader, asyncio.StreamWriter],
 ) -> None:
     reader, writer = connection
-    writer.write(b"GET /healthz HTTP/1.1\r\nHost: gateway\r\n")
+    filler = b"X-Filler: " + b"a" * 8180 + b"\r\n"  # 8 KiB
+    # The request line alone first: the read a head begins in is not counted. Then 56 KiB at once, still
+    # under the limit, then 8 KiB at a time, so the server has read everything sent when it answers
+    # (what it left unread would reset the connection before the answer could be read).
+    sends = iter([b"GET /healthz HTTP/1.1\r\nHost: gateway\r\n", filler * 7, *[filler] * 40])
     answer = b""
-    for _ in range(40):
-        writer.write(b"X-Filler: " + b"a" * 8180 + b"\r\n")
+    for chunk in sends:
+        writer.write(chunk)
         await writer.drain()
-        # One chunk at a time, so the server has read everything sent when it answers.
         try:
             answer = await asyncio.wait_for(reader.read(65536), 0.2)
         except TimeoutError:
@@ -247,7 +250,7 @@ async def test_a_websocket_subscription_outlives_every_timeout(
             assert first["payload"]["data"]["videoJobStateChanged"]["state"] == "WAITING"
 
             # Quiet for longer than the head, body and keep-alive timeouts together.
-            await asyncio.sleep(HEAD_SECONDS + BODY_SECONDS + KEEP_ALIVE_SECONDS + 1)
+            await asyncio.sleep(HEAD_SECONDS + BODY_SECONDS + KEEP_ALIVE_SECONDS + 0.5)
 
             moved = await upstream.put(f"/_emulator/jobs/{job_id}/state", json={"state": "PROCESSING"})
             assert moved.status_code == 200
