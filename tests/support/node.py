@@ -16,11 +16,16 @@ async def run_script(
     options: dict[str, Any],
     *,
     seconds: float,
-    progress: str | None = None,
+    progress: str | Callable[[dict[str, Any]], bool] | None = None,
     move: Callable[[int], Awaitable[None]] | None = None,
 ) -> list[dict[str, Any]]:
-    """Every message `script` prints for `options`; after each message holding the key `progress`,
-    `move` is called with how many such messages came so far. The script must exit 0 within `seconds`."""
+    """Every message `script` prints for `options`; after each message holding the key `progress` (or for
+    which `progress` is true, given a function), `move` is called with how many such messages came so far.
+    The script must exit 0 within `seconds`."""
+
+    def counts(message: dict[str, Any]) -> bool:
+        return progress(message) if callable(progress) else progress in message
+
     process = await asyncio.create_subprocess_exec(
         "node",
         str(JS / script),
@@ -36,8 +41,8 @@ async def run_script(
             while line := await process.stdout.readline():
                 message: dict[str, Any] = json.loads(line)
                 messages.append(message)
-                if progress is not None and progress in message and move is not None:
-                    await move(sum(progress in m for m in messages))
+                if progress is not None and move is not None and counts(message):
+                    await move(sum(counts(m) for m in messages))
             stderr = await process.stderr.read()
             assert await process.wait() == 0, stderr.decode()
     finally:
