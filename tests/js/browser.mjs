@@ -5,7 +5,9 @@
 //   echo '{"script": "browser.mjs", "options": {"page": "follower" | "graphiql", "url": "...",
 //         "chromium": "/usr/bin/chromium"}}' | node tests/js/runner.mjs
 //
-// Each case launches its own Chromium and closes it at its end.
+// The runner's first browser case launches Chromium, and later ones reuse it until the runner ends
+// (close()); each case opens its page in a new incognito browser context, closed at the end of the case,
+// as a new browser session would: no cookies, storage or cache from an earlier case.
 //
 // follower (tests/js/browser/): {"event": "<text>"} for each live event as it appears, then
 //   {"shown": {"job": ..., "canceled": ..., "missing": ..., "live": ..., "events": [...]}}.
@@ -16,17 +18,46 @@ import puppeteer from "puppeteer-core";
 // Long enough for a cold browser on a small machine; the test's own timeout is the one that matters.
 const WAIT = { timeout: 60_000 };
 
+// The Chromium every case opens its page in, with its executable; the browser is a promise while it starts.
+let launched = null;
+
+async function chromium(executablePath) {
+  if (launched !== null && launched.executablePath === executablePath) {
+    const browser = await launched.browser.catch(() => null);
+    if (browser?.connected) {
+      return browser;
+    }
+  }
+  await close();
+  launched = {
+    executablePath,
+    browser: puppeteer.launch({
+      executablePath,
+      headless: true,
+      // Chromium refuses to run its sandbox as root, which CI containers often are.
+      args: process.getuid && process.getuid() === 0 ? ["--no-sandbox"] : [],
+      // DevTools over a pipe rather than a WebSocket: Chromium exits when the pipe closes, so it ends with
+      // the runner even when that is killed outright.
+      pipe: true,
+    }),
+  };
+  return await launched.browser;
+}
+
+export async function close() {
+  const closing = launched;
+  launched = null;
+  const browser = await closing?.browser.catch(() => null);
+  await browser?.close();
+}
+
 export async function run(options, print) {
-  const browser = await puppeteer.launch({
-    executablePath: options.chromium,
-    headless: true,
-    // Chromium refuses to run its sandbox as root, which CI containers often are.
-    args: process.getuid && process.getuid() === 0 ? ["--no-sandbox"] : [],
-  });
+  const browser = await chromium(options.chromium);
+  const context = await browser.createBrowserContext();
   const requests = [];
   const consoleErrors = [];
   try {
-    const page = await browser.newPage();
+    const page = await context.newPage();
     // A data: URL is its own content (GraphiQL's fonts and icons): kept by its scheme alone, as it is
     // long and goes nowhere.
     page.on("request", (request) => {
@@ -51,7 +82,7 @@ export async function run(options, print) {
       await graphiql(page, print);
     }
   } finally {
-    await browser.close();
+    await context.close();
   }
   print({ requests, consoleErrors });
 }

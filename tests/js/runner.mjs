@@ -12,7 +12,7 @@
 //
 // Between cases nothing is left over: each case makes its own clients and ends them, and `fetch` gets a
 // fresh connection pool, as in a new process. A module may export `close()` for what it keeps across
-// cases; it is called when stdin ends, then the runner exits.
+// cases (browser.mjs: one Chromium); it is called when stdin ends, then the runner exits.
 import { createInterface } from "node:readline";
 
 const SCRIPT = /^[\w-]+\.mjs$/;

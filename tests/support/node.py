@@ -1,9 +1,9 @@
 """Node scripts from tests/js run against a real gateway: one JSON message a line until each case ends.
 
 Every case of a test process runs in one Node process, tests/js/runner.mjs, started on first use and reused
-by later cases, so the client libraries load once per process instead of once per case. A case that fails
-or times out takes that runner down with it (the next case starts a new one), and the session closes the
-last one (`close_runner`, tests/conftest.py)."""
+by later cases, so the client libraries load (and Chromium starts) once per process instead of once per
+case. A case that fails or times out takes that runner down with it (the next case starts a new one), and
+the session closes the last one (`close_runner`, tests/conftest.py)."""
 
 from __future__ import annotations
 
