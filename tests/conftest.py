@@ -8,6 +8,7 @@ import pytest
 
 from gateway.emulator import create_app as create_emulator
 from tests.support.gateway import GatewayClient, emulator_config, gateway_client
+from tests.support.node import close_runner
 from tests.support.servers import POOL, LoopbackServer, serve
 from tests.support.serving import Served
 from tests.support.subscriptions import LiveGateway, live_gateway
@@ -17,6 +18,13 @@ from tests.support.subscriptions import LiveGateway, live_gateway
 def server_pool() -> Iterator[None]:
     yield
     POOL.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def node_runner() -> Iterator[None]:
+    """The Node process JavaScript cases run in (tests/support/node.py), ended with the session."""
+    yield
+    close_runner()
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support.node import run_script
 from tests.support.subscriptions import TIMEOUT, VIDEO, LiveGateway
 
 JS = Path(__file__).resolve().parent / "js"
@@ -47,18 +48,7 @@ def codes(body: dict[str, Any]) -> list[str]:
 async def test_graphql_http_server_audits_all_pass(live: LiveGateway) -> None:
     assert shutil.which("node"), "this test needs Node.js (20 or later) on the PATH"
     assert (JS / "node_modules" / "graphql-http").is_dir(), "run `npm ci --prefix tests/js` (make test does)"
-    process = await asyncio.create_subprocess_exec(
-        "node",
-        str(JS / "audit.mjs"),
-        live.url + "/graphql",
-        cwd=JS,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    async with asyncio.timeout(60):
-        stdout, stderr = await process.communicate()
-    assert process.returncode == 0, stderr.decode()
-    audits = [json.loads(line) for line in stdout.decode().splitlines()]
+    audits = await run_script("audit.mjs", {"url": live.url + "/graphql"}, seconds=60)
     assert len(audits) >= 60
     assert [a for a in audits if a["status"] != "ok"] == []
 

@@ -4,9 +4,7 @@ against a real gateway server: a miss, the registration it answers with, and hit
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-import json
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.node import run_script
 from tests.support.servers import LoopbackServer
 from tests.support.subscriptions import TIMEOUT, LiveGateway, live_gateway
 
@@ -39,23 +38,7 @@ async def run_apollo(live: LiveGateway, variables: dict[str, Any], *, use_get: b
         "runs": 2,
         "useGETForHashedQueries": use_get,
     }
-    process = await asyncio.create_subprocess_exec(
-        "node",
-        str(JS / "apollo-apq.mjs"),
-        json.dumps(options),
-        cwd=JS,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        async with asyncio.timeout(TIMEOUT):
-            stdout, stderr = await process.communicate()
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    assert process.returncode == 0, stderr.decode()
-    return [json.loads(line) for line in stdout.decode().splitlines()]
+    return await run_script("apollo-apq.mjs", options, seconds=TIMEOUT)
 
 
 @pytest.mark.parametrize("use_get", [False, True], ids=["post", "get-for-hashed-queries"])

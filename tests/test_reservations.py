@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import shutil
 import signal
 from collections.abc import AsyncIterator
@@ -16,10 +15,11 @@ import pytest
 
 from tests.schema.test_video_mutations import VIDEO_INPUT
 from tests.support.http import loopback
+from tests.support.node import run_script
 from tests.support.servers import LoopbackServer
 from tests.support.serving import Served, clean_env, serve_gateway
 from tests.support.subscriptions import TIMEOUT, VIDEO, LiveGateway, live_gateway, wait_for_idle
-from tests.test_http_protocol import CREATE, JS, TOKEN_HEADER, codes, media_type, sse_events
+from tests.test_http_protocol import CREATE, TOKEN_HEADER, codes, media_type, sse_events
 
 
 class EventStream:
@@ -197,32 +197,20 @@ async def test_graphql_sse_client_runs_several_subscriptions_over_one_reserved_s
         ],
     }
     assert shutil.which("node"), "this test needs Node.js (20 or later) on the PATH"
-    process = await asyncio.create_subprocess_exec(
-        "node",
-        str(JS / "sse_single.mjs"),
-        json.dumps(options),
-        cwd=JS,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    assert process.stdout is not None and process.stderr is not None
-    messages: list[dict[str, Any]] = []
     moves = iter(["PROCESSING", "SUCCEED"])
-    try:
-        async with asyncio.timeout(TIMEOUT):
-            while line := await process.stdout.readline():
-                message: dict[str, Any] = json.loads(line)
-                messages.append(message)
-                if message.get("op") == 0 and "next" in message:
-                    moved = next(moves, None)
-                    if moved is not None:
-                        await live.client.set_state(followed, moved)
-            stderr = await process.stderr.read()
-            assert await process.wait() == 0, stderr.decode()
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
+
+    async def move(_: int) -> None:
+        moved = next(moves, None)
+        if moved is not None:
+            await live.client.set_state(followed, moved)
+
+    messages = await run_script(
+        "sse_single.mjs",
+        options,
+        seconds=TIMEOUT,
+        progress=lambda message: message.get("op") == 0 and "next" in message,
+        move=move,
+    )
 
     def state(message: dict[str, Any]) -> str:
         return str(message["next"]["data"]["videoJobStateChanged"]["state"])

@@ -3,20 +3,16 @@
 // and prints one JSON object a line: {"request": {...}} for each HTTP request the link chain sent,
 // {"response": {...}} for each answer, and {"result": ...} (or {"thrown": ...}) for each query.
 //
-//   node apollo-apq.mjs '{"url": "...", "query": "...", "variables": {...}, "headers": {...},
-//                         "runs": 2, "useGETForHashedQueries": false}'
+//   echo '{"script": "apollo-apq.mjs", "options": {"url": "...", "query": "...", "variables": {...},
+//         "headers": {...}, "runs": 2, "useGETForHashedQueries": false}}' | node tests/js/runner.mjs
+//
+// Each case makes its own client, link chain and cache, and stops the client at its end.
 import { createHash } from "node:crypto";
 import { ApolloClient, HttpLink, InMemoryCache, gql } from "@apollo/client";
 import { PersistedQueryLink } from "@apollo/client/link/persisted-queries";
 
-const options = JSON.parse(process.argv[2]);
-
-function print(message) {
-  process.stdout.write(JSON.stringify(message) + "\n");
-}
-
 // What went over the wire, as a proxy in front of the gateway would see it.
-async function recordingFetch(input, init = {}) {
+const recordingFetch = (print) => async (input, init = {}) => {
   const url = new URL(typeof input === "string" ? input : input.url);
   const method = (init.method ?? "GET").toUpperCase();
   let fields = {};
@@ -37,25 +33,28 @@ async function recordingFetch(input, init = {}) {
   const text = await response.clone().text();
   print({ response: { status: response.status, contentType: response.headers.get("content-type"), body: JSON.parse(text) } });
   return response;
-}
+};
 
-const link = new PersistedQueryLink({
-  sha256: (text) => createHash("sha256").update(text).digest("hex"),
-  useGETForHashedQueries: options.useGETForHashedQueries ?? false,
-}).concat(new HttpLink({ uri: options.url, headers: options.headers ?? {}, fetch: recordingFetch }));
-
-const client = new ApolloClient({ link, cache: new InMemoryCache() });
-
-for (let run = 0; run < (options.runs ?? 2); run++) {
+export async function run(options, print) {
+  const link = new PersistedQueryLink({
+    sha256: (text) => createHash("sha256").update(text).digest("hex"),
+    useGETForHashedQueries: options.useGETForHashedQueries ?? false,
+  }).concat(new HttpLink({ uri: options.url, headers: options.headers ?? {}, fetch: recordingFetch(print) }));
+  const client = new ApolloClient({ link, cache: new InMemoryCache() });
   try {
-    const result = await client.query({
-      query: gql(options.query),
-      variables: options.variables ?? {},
-      fetchPolicy: "no-cache",
-    });
-    print({ result: { data: result.data ?? null, error: result.error ? String(result.error) : null } });
-  } catch (error) {
-    print({ thrown: String(error && error.message ? error.message : error) });
+    for (let run = 0; run < (options.runs ?? 2); run++) {
+      try {
+        const result = await client.query({
+          query: gql(options.query),
+          variables: options.variables ?? {},
+          fetchPolicy: "no-cache",
+        });
+        print({ result: { data: result.data ?? null, error: result.error ? String(result.error) : null } });
+      } catch (error) {
+        print({ thrown: String(error && error.message ? error.message : error) });
+      }
+    }
+  } finally {
+    client.stop();
   }
 }
-process.exit(0);

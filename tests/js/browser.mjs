@@ -2,7 +2,12 @@
 // downloads no browser) and prints what the page shows, one JSON object a line, then every URL the
 // page asked for and every error its console reported:
 //
-//   node browser.mjs '{"page": "follower" | "graphiql", "url": "...", "chromium": "/usr/bin/chromium"}'
+//   echo '{"script": "browser.mjs", "options": {"page": "follower" | "graphiql", "url": "...",
+//         "chromium": "/usr/bin/chromium"}}' | node tests/js/runner.mjs
+//
+// The runner's first browser case launches Chromium, and later ones reuse it until the runner ends
+// (close()); each case opens its page in a new incognito browser context, closed at the end of the case,
+// as a new browser session would: no cookies, storage or cache from an earlier case.
 //
 // follower (tests/js/browser/): {"event": "<text>"} for each live event as it appears, then
 //   {"shown": {"job": ..., "canceled": ..., "missing": ..., "live": ..., "events": [...]}}.
@@ -10,54 +15,79 @@
 // Last: {"requests": [...], "consoleErrors": [...]}.
 import puppeteer from "puppeteer-core";
 
-const options = JSON.parse(process.argv[2]);
 // Long enough for a cold browser on a small machine; the test's own timeout is the one that matters.
 const WAIT = { timeout: 60_000 };
 
-function print(message) {
-  process.stdout.write(JSON.stringify(message) + "\n");
-}
+// The Chromium every case opens its page in, with its executable; the browser is a promise while it starts.
+let launched = null;
 
-const browser = await puppeteer.launch({
-  executablePath: options.chromium,
-  headless: true,
-  // Chromium refuses to run its sandbox as root, which CI containers often are.
-  args: process.getuid && process.getuid() === 0 ? ["--no-sandbox"] : [],
-});
-const requests = [];
-const consoleErrors = [];
-try {
-  const page = await browser.newPage();
-  // A data: URL is its own content (GraphiQL's fonts and icons): kept by its scheme alone, as it is
-  // long and goes nowhere.
-  page.on("request", (request) => {
-    const url = request.url();
-    requests.push(url.startsWith("data:") ? "data:" : url);
-  });
-  page.on("console", (message) => {
-    if (message.type() === "error") {
-      consoleErrors.push(message.text());
+async function chromium(executablePath) {
+  if (launched !== null && launched.executablePath === executablePath) {
+    const browser = await launched.browser.catch(() => null);
+    if (browser?.connected) {
+      return browser;
     }
-  });
-  page.on("pageerror", (error) => consoleErrors.push(String(error)));
-  // WebSockets are not requests to puppeteer; the DevTools protocol sees them open.
-  const devtools = await page.createCDPSession();
-  await devtools.send("Network.enable");
-  devtools.on("Network.webSocketCreated", (event) => requests.push(event.url));
-
-  await page.goto(options.url, { waitUntil: "load" });
-  if (options.page === "follower") {
-    await follower(page);
-  } else {
-    await graphiql(page);
   }
-} finally {
-  await browser.close();
+  await close();
+  launched = {
+    executablePath,
+    browser: puppeteer.launch({
+      executablePath,
+      headless: true,
+      // Chromium refuses to run its sandbox as root, which CI containers often are.
+      args: process.getuid && process.getuid() === 0 ? ["--no-sandbox"] : [],
+      // DevTools over a pipe rather than a WebSocket: Chromium exits when the pipe closes, so it ends with
+      // the runner even when that is killed outright.
+      pipe: true,
+    }),
+  };
+  return await launched.browser;
 }
-print({ requests, consoleErrors });
-process.exit(0);
 
-async function follower(page) {
+export async function close() {
+  const closing = launched;
+  launched = null;
+  const browser = await closing?.browser.catch(() => null);
+  await browser?.close();
+}
+
+export async function run(options, print) {
+  const browser = await chromium(options.chromium);
+  const context = await browser.createBrowserContext();
+  const requests = [];
+  const consoleErrors = [];
+  try {
+    const page = await context.newPage();
+    // A data: URL is its own content (GraphiQL's fonts and icons): kept by its scheme alone, as it is
+    // long and goes nowhere.
+    page.on("request", (request) => {
+      const url = request.url();
+      requests.push(url.startsWith("data:") ? "data:" : url);
+    });
+    page.on("console", (message) => {
+      if (message.type() === "error") {
+        consoleErrors.push(message.text());
+      }
+    });
+    page.on("pageerror", (error) => consoleErrors.push(String(error)));
+    // WebSockets are not requests to puppeteer; the DevTools protocol sees them open.
+    const devtools = await page.createCDPSession();
+    await devtools.send("Network.enable");
+    devtools.on("Network.webSocketCreated", (event) => requests.push(event.url));
+
+    await page.goto(options.url, { waitUntil: "load" });
+    if (options.page === "follower") {
+      await follower(page, print);
+    } else {
+      await graphiql(page, print);
+    }
+  } finally {
+    await context.close();
+  }
+  print({ requests, consoleErrors });
+}
+
+async function follower(page, print) {
   const text = (selector) => page.$eval(selector, (element) => element.textContent);
   let seen = 0;
   for (;;) {
@@ -91,7 +121,7 @@ async function follower(page) {
   });
 }
 
-async function graphiql(page) {
+async function graphiql(page, print) {
   // GraphiQL has loaded the schema (the explorer lists the root types) before the query runs.
   await page.waitForSelector(".graphiql-execute-button", WAIT);
   await page.waitForFunction(() => document.body.innerText.includes("videoJobs"), WAIT);

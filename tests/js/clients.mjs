@@ -2,8 +2,9 @@
 // what an app using it would see, one JSON object a line: {"result": ...} for each result, then
 // {"complete": true}, or {"thrown": ...} when the library throws.
 //
-//   node clients.mjs '{"client": "urql" | "urql-multipart" | "urql-graphql-sse" | "graphql-request"
-//                      | "apollo", "url": "...", "query": "...", "variables": {...}, "headers": {...}}'
+//   echo '{"script": "clients.mjs", "options": {"client": "urql" | "urql-multipart" | "urql-graphql-sse"
+//         | "graphql-request" | "apollo", "url": "...", "query": "...", "variables": {...},
+//         "headers": {...}}}' | node tests/js/runner.mjs
 //
 // urql: `cacheExchange` and `fetchExchange` with `fetchSubscriptions: true`, nothing else; its own Accept
 // headers, so subscriptions go as a POST the gateway answers with Server-Sent Events. urql-multipart is
@@ -11,7 +12,7 @@
 // urql-graphql-sse hands subscriptions to graphql-sse through `subscriptionExchange`, as urql's
 // subscription guide does. graphql-request: `GraphQLClient(url, { headers }).request(...)`. apollo:
 // Apollo Client with automatic persisted queries, as the README sets it up (tests/test_persisted_js.py
-// follows the persisted-query exchange itself on the wire).
+// follows the persisted-query exchange itself on the wire). Each case makes its own client and ends it.
 import { ApolloClient, CombinedGraphQLErrors, HttpLink, InMemoryCache, gql } from "@apollo/client";
 import { PersistedQueryLink } from "@apollo/client/link/persisted-queries";
 import { Client, cacheExchange, fetchExchange, subscriptionExchange } from "@urql/core";
@@ -19,13 +20,6 @@ import { getOperationAST, parse } from "graphql";
 import { ClientError, GraphQLClient } from "graphql-request";
 import { createClient as createSseClient } from "graphql-sse";
 import { onEnd, pipe, subscribe } from "wonka";
-
-const options = JSON.parse(process.argv[2]);
-const headers = options.headers ?? {};
-
-function print(message) {
-  process.stdout.write(JSON.stringify(message) + "\n");
-}
 
 // What urql hands the app: data, and a CombinedError split into the errors the server sent and the
 // failure of the request itself.
@@ -44,16 +38,21 @@ function urqlResult(result) {
 
 // Node's own fetch, also saying which media type each answer came as ({"response": {"contentType": ...}}),
 // so a test knows which transport carried a subscription.
-async function reportingFetch(input, init) {
-  const response = await fetch(input, init);
-  print({ response: { status: response.status, contentType: response.headers.get("content-type") } });
-  return response;
+function reportingFetch(print) {
+  return async (input, init) => {
+    const response = await fetch(input, init);
+    print({ response: { status: response.status, contentType: response.headers.get("content-type") } });
+    return response;
+  };
 }
 
-function urqlClient() {
+// The urql client, and the graphql-sse client under it (urql-graphql-sse) or null.
+function urqlClient(options, print) {
+  const headers = options.headers ?? {};
   const exchanges = [cacheExchange, fetchExchange];
+  let sse = null;
   if (options.client === "urql-graphql-sse") {
-    const sse = createSseClient({ url: options.url, headers, retryAttempts: 0 });
+    sse = createSseClient({ url: options.url, headers, retryAttempts: 0 });
     exchanges.push(
       subscriptionExchange({
         forwardSubscription(request) {
@@ -72,35 +71,41 @@ function urqlClient() {
   if (options.client === "urql-multipart") {
     fetchHeaders.accept = 'multipart/mixed;subscriptionSpec="1.0", application/json';
   }
-  return new Client({
+  const client = new Client({
     url: options.url,
     exchanges,
     fetchSubscriptions: options.client !== "urql-graphql-sse",
     fetchOptions: { headers: fetchHeaders },
-    fetch: reportingFetch,
+    fetch: reportingFetch(print),
   });
+  return { client, sse };
 }
 
-async function runUrql() {
-  const client = urqlClient();
-  const kind = getOperationAST(parse(options.query)).operation;
-  if (kind === "subscription") {
-    await new Promise((resolve) => {
-      pipe(
-        client.subscription(options.query, options.variables ?? {}),
-        onEnd(resolve),
-        subscribe((result) => print({ result: urqlResult(result) })),
-      );
-    });
-  } else {
-    const run = kind === "mutation" ? client.mutation : client.query;
-    print({ result: urqlResult(await run.call(client, options.query, options.variables ?? {}).toPromise()) });
+async function runUrql(options, print) {
+  const { client, sse } = urqlClient(options, print);
+  try {
+    const kind = getOperationAST(parse(options.query)).operation;
+    if (kind === "subscription") {
+      await new Promise((resolve) => {
+        pipe(
+          client.subscription(options.query, options.variables ?? {}),
+          onEnd(resolve),
+          subscribe((result) => print({ result: urqlResult(result) })),
+        );
+      });
+    } else {
+      const operation = kind === "mutation" ? client.mutation : client.query;
+      const result = await operation.call(client, options.query, options.variables ?? {}).toPromise();
+      print({ result: urqlResult(result) });
+    }
+  } finally {
+    sse?.dispose();
   }
   print({ complete: true });
 }
 
-async function runGraphQLRequest() {
-  const client = new GraphQLClient(options.url, { headers });
+async function runGraphQLRequest(options, print) {
+  const client = new GraphQLClient(options.url, { headers: options.headers ?? {} });
   try {
     print({ result: { data: await client.request(options.query, options.variables ?? {}) } });
   } catch (error) {
@@ -121,9 +126,11 @@ async function sha256(text) {
   return Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
-async function runApollo() {
+async function runApollo(options, print) {
   const client = new ApolloClient({
-    link: new PersistedQueryLink({ sha256 }).concat(new HttpLink({ uri: options.url, headers })),
+    link: new PersistedQueryLink({ sha256 }).concat(
+      new HttpLink({ uri: options.url, headers: options.headers ?? {} }),
+    ),
     cache: new InMemoryCache(),
   });
   const document = gql(options.query);
@@ -139,15 +146,18 @@ async function runApollo() {
       throw error;
     }
     print({ thrown: { data: error.data ?? null, errors: error.errors } });
+  } finally {
+    client.stop();
   }
   print({ complete: true });
 }
 
-if (options.client === "graphql-request") {
-  await runGraphQLRequest();
-} else if (options.client === "apollo") {
-  await runApollo();
-} else {
-  await runUrql();
+export async function run(options, print) {
+  if (options.client === "graphql-request") {
+    await runGraphQLRequest(options, print);
+  } else if (options.client === "apollo") {
+    await runApollo(options, print);
+  } else {
+    await runUrql(options, print);
+  }
 }
-process.exit(0);

@@ -1,9 +1,9 @@
 // Runs one GraphQL subscription with a real client library and prints what it receives, one JSON
 // object a line: {"next": <execution result>} for each event, then {"complete": true} or {"error": ...}.
 //
-//   node subscribe.mjs '{"transport": "graphql-ws" | "graphql-sse" | "graphql-sse-single-connection",
-//                        "url": "...", "query": "...", "variables": {...}, "connectionParams": {...},
-//                        "headers": {...}}'
+//   echo '{"script": "subscribe.mjs", "options": {"transport": "graphql-ws" | "graphql-sse"
+//         | "graphql-sse-single-connection", "url": "...", "query": "...", "variables": {...},
+//         "connectionParams": {...}, "headers": {...}}}' | node tests/js/runner.mjs
 //
 // graphql-ws speaks graphql-transport-ws over a WebSocket (ws as the socket in Node); graphql-sse uses
 // its distinct connections mode (one streamed POST per operation), and graphql-sse-single-connection
@@ -11,12 +11,6 @@
 import { createClient as createWsClient } from "graphql-ws";
 import { createClient as createSseClient } from "graphql-sse";
 import WebSocket from "ws";
-
-const options = JSON.parse(process.argv[2]);
-
-function print(message) {
-  process.stdout.write(JSON.stringify(message) + "\n");
-}
 
 function described(error) {
   if (Array.isArray(error)) {
@@ -31,7 +25,7 @@ function described(error) {
   return { message: String(error && error.message ? error.message : error) };
 }
 
-function client() {
+function client(options) {
   if (options.transport === "graphql-ws") {
     return createWsClient({
       url: options.url,
@@ -52,24 +46,27 @@ function client() {
   throw new Error(`unknown transport ${options.transport}`);
 }
 
-const subscriptions = client();
-const ended = new Promise((resolve) => {
-  subscriptions.subscribe(
-    { query: options.query, variables: options.variables ?? {} },
-    {
-      next: (result) => print({ next: result }),
-      error: (error) => {
-        print({ error: described(error) });
-        resolve();
-      },
-      complete: () => {
-        print({ complete: true });
-        resolve();
-      },
-    },
-  );
-});
-
-await ended;
-await subscriptions.dispose();
-process.exit(0);
+// A new client for each case, disposed of at its end whatever happened.
+export async function run(options, print) {
+  const subscriptions = client(options);
+  try {
+    await new Promise((resolve) => {
+      subscriptions.subscribe(
+        { query: options.query, variables: options.variables ?? {} },
+        {
+          next: (result) => print({ next: result }),
+          error: (error) => {
+            print({ error: described(error) });
+            resolve();
+          },
+          complete: () => {
+            print({ complete: true });
+            resolve();
+          },
+        },
+      );
+    });
+  } finally {
+    await subscriptions.dispose();
+  }
+}
