@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from gateway.live.hub import JobStateHub
 from tests.live import (
     ALICE,
     BOB,
@@ -14,10 +15,21 @@ from tests.live import (
     running_hub,
     until,
 )
-from tests.support.clock import ManualClock
+from tests.support.clock import ManualClock, spin
 from tests.support.servers import LoopbackServer
 
 NOTHING = {"jobs": 0, "watchers": 0, "queued": 0, "tasks": 0, "leases": 0}
+
+
+async def _poll_started(hub: JobStateHub, clock: ManualClock) -> asyncio.Task[None]:
+    """Start moving the clock a poll interval on, and return as soon as the scheduler has started the
+    poll falling due (its round is looked for after every loop iteration). The advance, returned, ends
+    once the hub has settled after that poll."""
+    advancing = asyncio.create_task(clock.advance(INTERVAL))
+    while not hub.scheduler.rounds:
+        assert not advancing.done(), "no poll fell due"
+        await asyncio.sleep(0)
+    return advancing
 
 
 async def test_a_thousand_watch_cycles_leave_nothing_behind(
@@ -37,18 +49,13 @@ async def test_a_thousand_watch_cycles_leave_nothing_behind(
             advancing: asyncio.Task[None] | None = None
             async with hub.watch(ref, ALICE if cycle % 3 else BOB) as watch:
                 watch.seen("WAITING" if ref.kind == "video" else "WAIT_FILE_UPLOAD")
-                # Now and then a poll runs while the job is watched, or is cut short by the watch leaving.
+                # Now and then a poll runs while the job is watched, or the watch leaves once it started.
                 if cycle % 100 == 0:
                     await upstream.reset_calls()
                     await clock.advance(INTERVAL)
                     polled += len(await upstream.calls())
                 elif cycle % 100 == 50:
-                    # Left while the poll's upstream call is out (it takes loop iterations; the rounds
-                    # are looked at after every one); the advance then lets that poll end.
-                    advancing = asyncio.create_task(clock.advance(INTERVAL))
-                    while not hub.scheduler.rounds:
-                        assert not advancing.done(), "no poll fell due"
-                        await asyncio.sleep(0)
+                    advancing = await _poll_started(hub, clock)
             if advancing is not None:
                 await advancing
         assert polled == 10
@@ -79,7 +86,14 @@ async def test_stopping_the_hub_ends_open_watches_and_leaves_no_task(
             subscriber = Subscriber(hub, ref)
             await until(lambda: subscriber.states == ["WAITING"], what="first load")
             await clock.advance(2 * INTERVAL)
+            # Stopped while a poll's upstream call is out (the emulator holds it for half a second).
+            latency = {"seconds": 0.5, "path": "digital-human-videos$", "method": "GET"}
+            assert (await upstream.http.put("/_emulator/latency", json=latency)).status_code == 200
+            advancing = await _poll_started(hub, clock)
+            await spin()
             await hub.stop()
+            await advancing
+            await upstream.http.delete("/_emulator/latency")
             await subscriber.finished()
 
         assert type(subscriber.error).__name__ == "HubStopped"
