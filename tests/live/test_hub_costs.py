@@ -53,7 +53,7 @@ async def test_two_hundred_watchers_of_a_job_cost_what_one_does(
         first = Subscriber(hub, ref)
         await until(lambda: first.states == ["WAITING"], what="first load")
         await clock.advance(2 * INTERVAL)
-        alone = await _calls_over(upstream, clock, 10, LIST)
+        alone = await _calls_over(upstream, clock, 10)
 
         await upstream.reset_calls()
         others = [Subscriber(hub, ref) for _ in range(199)]
@@ -62,7 +62,7 @@ async def test_two_hundred_watchers_of_a_job_cost_what_one_does(
         # while the clock stands still).
         assert len(await upstream.calls(LIST)) == 1
         await clock.advance(2 * INTERVAL)
-        together = await _calls_over(upstream, clock, 10, LIST)
+        together = await _calls_over(upstream, clock, 10)
 
         print(f"1 watcher: {alone} calls in 10 intervals; 200 watchers: {together}")
         # One poll an interval, whatever the number of watchers.
