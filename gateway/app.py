@@ -28,6 +28,7 @@ from gateway.live.bus import EventBus, MemoryBus, RedisBus
 from gateway.live.callback_bindings import callback_bindings
 from gateway.live.callback_logs import hide_callback_tokens
 from gateway.live.callback_route import callback_route
+from gateway.live.clock import RUNNING_LOOP, Clock
 from gateway.live.hub import JobStateHub
 from gateway.live.leases import Leases, MemoryLeases, RedisLeases
 from gateway.loaders.base import KindCache
@@ -77,7 +78,12 @@ def live_fan_out(settings: Settings) -> tuple[EventBus, Leases]:
 
 
 def live_hub(
-    settings: Settings, upstream: UpstreamClient, kinds: KindCache, idempotency: IdempotencyStore
+    settings: Settings,
+    upstream: UpstreamClient,
+    kinds: KindCache,
+    idempotency: IdempotencyStore,
+    *,
+    clock: Clock = RUNNING_LOOP,
 ) -> tuple[JobStateHub, EventBus, Leases]:
     bus, leases = live_fan_out(settings)
     hub = JobStateHub(
@@ -89,6 +95,7 @@ def live_hub(
             None, credentials, client=upstream, kinds=kinds, settings=settings, idempotency=idempotency
         ),
         is_terminal=job_is_terminal,
+        clock=clock,
     )
     return hub, bus, leases
 
@@ -128,13 +135,15 @@ def create_app(
     *,
     upstream_transport: httpx.AsyncBaseTransport | None = None,
     tracer_provider: TracerProvider | None = None,
+    live_clock: Clock = RUNNING_LOOP,
 ) -> Starlette:
     """Build the gateway for settings whose endpoint is known (real cloud or a running emulator).
 
     `upstream_transport` replaces the network under the upstream client (bench/cpu.py replays recorded
     answers through it to time the gateway's own work). `tracer_provider` traces the app through it
     (tests pass one with an in-memory exporter; its owner shuts it down); without one, the app traces
-    only when the settings name an OTLP endpoint."""
+    only when the settings name an OTLP endpoint. `live_clock` is the clock the live hub keeps its poll
+    schedule by (tests move one by hand); by default the running event loop's."""
     config = upstream_config(settings)
     traced = tracer_provider is not None or settings.otlp_endpoint is not None
     drain = Drain()
@@ -165,7 +174,9 @@ def create_app(
                 settings.persisted_queries_max,
                 trusted_sources(settings.trusted_documents),
             )
-            hub, bus, leases = live_hub(settings, upstream, app.state.kinds, app.state.idempotency)
+            hub, bus, leases = live_hub(
+                settings, upstream, app.state.kinds, app.state.idempotency, clock=live_clock
+            )
             app.state.live = hub
             metrics.hub = hub
             # A drain stops the hub early: SSE and multipart streams end, and its leases go at once.

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from gateway.emulator import create_app as create_emulator
+from tests.support.clock import ManualClock
 from tests.support.gateway import GatewayClient, emulator_config, gateway_client
 from tests.support.node import close_runner
 from tests.support.servers import POOL, LoopbackServer, serve
@@ -43,6 +44,12 @@ async def gateway(emulator: LoopbackServer) -> AsyncIterator[GatewayClient]:
 async def live(emulator: LoopbackServer) -> AsyncIterator[LiveGateway]:
     async with live_gateway(emulator.url) as gateway:
         yield gateway
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    """A clock for a live hub that moves only when the test advances it."""
+    return ManualClock()
 
 
 @pytest.fixture

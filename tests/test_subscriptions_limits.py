@@ -9,11 +9,11 @@ import pytest
 from gql.transport.exceptions import TransportQueryError
 
 from schema.relay import encode_global_id
+from tests.support.clock import ManualClock
 from tests.support.servers import LoopbackServer
 from tests.support.subscriptions import (
     ALICE,
     JOBS,
-    POLL,
     TIMEOUT,
     VIDEO,
     WS_PROTOCOLS,
@@ -138,9 +138,15 @@ async def test_each_job_of_job_state_changed_counts_towards_the_callers_limit(
 # Upstream traffic
 
 
-async def upstream_calls_while_watched(live: LiveGateway, subscribers: int, connections: int) -> list[int]:
-    """Upstream calls over a window while `subscribers` follow one job (spread over `connections`
-    WebSockets), then over its last change until every subscriber has completed."""
+# A power of two: ten of them add up exactly on the manual clock.
+INTERVAL = 0.125
+
+
+async def upstream_calls_while_watched(
+    live: LiveGateway, clock: ManualClock, subscribers: int, connections: int
+) -> list[int]:
+    """Upstream calls over ten poll intervals while `subscribers` follow one job (spread over
+    `connections` WebSockets), then over its last change until every subscriber has completed."""
     client = live.client
     job_id = await client.create_video()
     sessions = [live.session() for _ in range(connections)]
@@ -151,26 +157,32 @@ async def upstream_calls_while_watched(live: LiveGateway, subscribers: int, conn
             firsts = await asyncio.gather(*(anext(stream) for stream in streams))
         assert {f["videoJobStateChanged"]["state"] for f in firsts} == {"WAITING"}
         await client.reset_calls()
-        await asyncio.sleep(10 * POLL)
+        await clock.advance(10 * INTERVAL)
         steady = len(await client.calls())
         await client.reset_calls()
         await client.set_state(job_id, "SUCCEED")
+        await clock.advance(INTERVAL)
         rests = await asyncio.gather(*(follow(stream) for stream in streams))
         last = len(await client.calls())
     assert all([e["videoJobStateChanged"]["state"] for e in rest] == ["SUCCEED"] for rest in rests)
     return [steady, last]
 
 
-async def test_two_hundred_subscribers_cost_the_upstream_what_one_does(live: LiveGateway) -> None:
-    one = await upstream_calls_while_watched(live, subscribers=1, connections=1)
-    many = await upstream_calls_while_watched(live, subscribers=200, connections=4)
-    # One list call per interval over the window, whatever the number of subscribers (give or take
-    # the interval the window starts in); the last change is read once by the poll, not per subscriber.
-    assert 5 <= one[0] <= 12
-    assert abs(many[0] - one[0]) <= 2, (one, many)
-    assert many[1] <= one[1] + 1, (one, many)
-    assert many[1] <= 2, (one, many)
-    assert await wait_for_idle(live) == {"jobs": 0, "watchers": 0, "queued": 0, "tasks": 0, "leases": 0}
+async def test_two_hundred_subscribers_cost_the_upstream_what_one_does(
+    emulator: LoopbackServer, clock: ManualClock
+) -> None:
+    async with live_gateway(
+        emulator.url, clock=clock, poll_interval=INTERVAL, fast_poll_interval=INTERVAL
+    ) as live:
+        one = await upstream_calls_while_watched(live, clock, subscribers=1, connections=1)
+        many = await upstream_calls_while_watched(live, clock, subscribers=200, connections=4)
+        print(f"1 subscriber: {one}; 200 subscribers: {many}")
+        # One list call per interval over the window, whatever the number of subscribers; the last
+        # change is read once by the poll, not per subscriber.
+        assert one[0] == 10
+        assert many[0] == one[0], (one, many)
+        assert many[1] == one[1] == 1, (one, many)
+        assert await wait_for_idle(live) == {"jobs": 0, "watchers": 0, "queued": 0, "tasks": 0, "leases": 0}
 
 
 async def test_first_reads_of_many_jobs_batch_into_list_calls(emulator: LoopbackServer) -> None:

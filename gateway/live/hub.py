@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from gateway.live.bus import BusFeed, EventBus, listen
+from gateway.live.clock import RUNNING_LOOP, Clock
 from gateway.live.event_contexts import EventContexts
 from gateway.live.events import JobChange, JobKind, JobRef, Message, RefreshHint
 from gateway.live.finished import FinishedJobs
@@ -32,7 +33,8 @@ class JobStateHub:
 
     Polling is the scheduler's (gateway.live.schedule), leases the lease holder's, and the contexts
     events resolve in are EventContexts', built by `context_for`; the hub only tells it what the polls
-    read and which changes were delivered."""
+    read and which changes were delivered. The hub and its scheduler read the time and set their
+    wake-ups by `clock`, the running event loop's unless another is given."""
 
     def __init__(
         self,
@@ -43,12 +45,14 @@ class JobStateHub:
         leases: Leases,
         context_for: Callable[[Credentials], RequestContext],
         is_terminal: Callable[[JobKind, str], bool],
+        clock: Clock = RUNNING_LOOP,
     ) -> None:
         self.client = client
         self.settings = settings
         self.bus = bus
         self.leases = leases
         self.is_terminal = is_terminal
+        self.clock = clock
         self.poller = JobStatePoller(client)
         self.contexts = EventContexts(context_for, settings)
         self._jobs: dict[JobRef, TrackedJob] = {}
@@ -60,6 +64,7 @@ class JobStateHub:
             hub=self,
             settings=settings,
             sweep=self.contexts.sweep,
+            clock=clock,
         )
         self._watchers = 0
         self._held_by: dict[str, int] = {}  # by caller_of, a hash: no token is kept for the limit
@@ -267,4 +272,4 @@ class JobStateHub:
         return self.scheduler.interval_of(ref)
 
     def now(self) -> float:
-        return asyncio.get_running_loop().time()
+        return self.clock.time()

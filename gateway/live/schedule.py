@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping
 
+from gateway.live.clock import Clock
 from gateway.live.events import JobRef
 from gateway.live.lease_holder import LeaseHolder
 from gateway.live.pollers import JobStatePoller, PollingHub, PollRound, RoundReport, TrackedJob, plan_round
@@ -21,7 +22,8 @@ CALLBACK_WINDOW = 1.0
 
 class PollScheduler:
     """Runs the passes that renew leases and start the due polls, sleeping in between until the next
-    poll or renewal is due or something wakes it."""
+    poll or renewal is due or something wakes it. Due times are read from `clock`, which also sets the
+    wake-up for the next one."""
 
     def __init__(
         self,
@@ -32,12 +34,14 @@ class PollScheduler:
         hub: PollingHub,
         settings: Settings,
         sweep: Callable[[float], None],
+        clock: Clock,
     ) -> None:
         self._jobs = jobs
         self.lease_holder = lease_holder
         self.poller = poller
         self.hub = hub
         self.settings = settings
+        self.clock = clock
         self._sweep_more = sweep
         self._fast_until: dict[JobRef, float] = {}
         self._wake = asyncio.Event()
@@ -50,7 +54,7 @@ class PollScheduler:
         return self.settings.poll_interval
 
     def now(self) -> float:
-        return asyncio.get_running_loop().time()
+        return self.clock.time()
 
     def wake(self) -> None:
         self._wake.set()
@@ -102,7 +106,7 @@ class PollScheduler:
                 await asyncio.sleep(0)
                 continue
             # Sleep until the next due poll or lease renewal, or until a watch, nudge or stop wakes us.
-            timer = asyncio.get_running_loop().call_later(delay, self._wake.set)
+            timer = self.clock.call_later(delay, self._wake.set)
             try:
                 await self._wake.wait()
             finally:

@@ -14,6 +14,7 @@ import httpx
 from gateway.context import RequestContext, build_context
 from gateway.idempotency import MemoryIdempotencyStore
 from gateway.live.bus import EventBus, MemoryBus
+from gateway.live.clock import RUNNING_LOOP
 from gateway.live.events import JobKind, JobRef
 from gateway.live.hub import JobStateHub
 from gateway.live.leases import Leases, MemoryLeases
@@ -24,13 +25,15 @@ from schema.picture import PictureModelingJob
 from schema.training import TrainingJob
 from schema.video import VideoJob
 from tests.support.bounded import gather_bounded
+from tests.support.clock import ManualClock
 from tests.support.gateway import PICTURE_BODY, PROJECT, TRAINING_BODY, V1, VIDEO_BODY
 from tests.support.http import loopback
 
 ALICE = Credentials(token="alice-token")
 BOB = Credentials(token="bob-token")
 PRINCIPALS = {"alice-token": "token#0", "bob-token": "token#1"}
-INTERVAL = 0.1
+# A power of two, as are its halves and quarters: due times add up exactly on a ManualClock.
+INTERVAL = 0.125
 _JOB_TYPES: dict[str, type[VideoJob | TrainingJob | PictureModelingJob]] = {
     "video": VideoJob,
     "training": TrainingJob,
@@ -109,9 +112,11 @@ async def running_hub(
     *,
     bus: EventBus | None = None,
     leases: Leases | None = None,
+    clock: ManualClock | None = None,
     stop: bool = True,
 ) -> AsyncIterator[JobStateHub]:
-    """A started hub over its own upstream client; `stop=False` leaves stopping to the test."""
+    """A started hub over its own upstream client; `stop=False` leaves stopping to the test. With a
+    `clock`, the hub keeps time by it (and it settles the hub after each move); else by its loop."""
     assert settings.endpoint is not None
     config = UpstreamConfig(settings.endpoint, settings.project_id, max_retries=settings.max_retries)
     kinds, idempotency = KindCache(), MemoryIdempotencyStore()
@@ -129,7 +134,10 @@ async def running_hub(
             leases=leases or MemoryLeases(),
             context_for=context_for,
             is_terminal=is_terminal,
+            clock=clock or RUNNING_LOOP,
         )
+        if clock is not None:
+            clock.attach(hub)
         await hub.start()
         try:
             yield hub

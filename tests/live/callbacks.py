@@ -17,7 +17,9 @@ from gql.transport.websockets import WebsocketsTransport
 
 from gateway.app import create_app
 from gateway.emulator.emulator import Emulator
+from gateway.live.clock import RUNNING_LOOP
 from gateway.settings import Settings
+from tests.support.clock import ManualClock
 from tests.support.gateway import PROJECT
 from tests.support.http import loopback
 from tests.support.servers import LoopbackServer, free_port, serve
@@ -30,7 +32,8 @@ UPLOAD_PICTURE = (QUERIES / "create_picture_modeling_job.graphql").read_text(enc
 PICTURE_FROM_URL = (QUERIES / "create_picture_modeling_job_from_url.graphql").read_text(encoding="utf-8")
 
 SECRET = "shared-callback-secret-0123456789"
-# Far longer than any wait below: an event that arrives within seconds was not found by a poll.
+# Far longer than any wait or advance of the hub's clock below: an event that arrives within seconds was
+# not found by a poll.
 SLOW_POLL = 30.0
 PROMPT = 5.0
 TOKEN = "alice-token"
@@ -120,10 +123,17 @@ def gateway_settings(upstream: Upstream, port: int, **overrides: Any) -> Setting
 
 
 @contextlib.asynccontextmanager
-async def running_gateway(upstream: Upstream, **overrides: Any) -> AsyncIterator[httpx.AsyncClient]:
-    """The gateway on a real port (the emulator's callbacks are real HTTP POSTs), and a client of it."""
+async def running_gateway(
+    upstream: Upstream, *, clock: ManualClock | None = None, **overrides: Any
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The gateway on a real port (the emulator's callbacks are real HTTP POSTs), and a client of it;
+    with a `clock`, its hub keeps time by it (and the clock settles the hub after each move)."""
     port = free_port()
-    with serve(create_app(gateway_settings(upstream, port, **overrides)), port) as server:
+    app = create_app(gateway_settings(upstream, port, **overrides), live_clock=clock or RUNNING_LOOP)
+    with serve(app, port) as server:
+        if clock is not None:
+            clock.attach(app.state.live)
+            await clock.started()
         async with loopback(server.url, headers={"X-Auth-Token": TOKEN}) as client:
             yield client
 

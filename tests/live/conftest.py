@@ -9,6 +9,7 @@ import pytest
 
 from gateway.emulator import create_app as create_emulator
 from tests.live.callbacks import Upstream, running_gateway
+from tests.support.clock import ManualClock
 from tests.support.gateway import emulator_config
 from tests.support.http import loopback
 from tests.support.servers import serve
@@ -23,6 +24,8 @@ async def upstream() -> AsyncIterator[Upstream]:
 
 
 @pytest.fixture
-async def gateway(upstream: Upstream) -> AsyncIterator[httpx.AsyncClient]:
-    async with running_gateway(upstream) as client:
+async def gateway(upstream: Upstream, clock: ManualClock) -> AsyncIterator[httpx.AsyncClient]:
+    """The gateway, its hub on the manual clock: no poll falls due unless the test advances it, so
+    whatever a job's subscribers hear came through its callbacks."""
+    async with running_gateway(upstream, clock=clock) as client:
         yield client

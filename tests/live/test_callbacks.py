@@ -13,6 +13,7 @@ import pytest
 
 from gateway.app import create_app
 from gateway.live.callback_tokens import callback_token
+from gateway.live.schedule import CALLBACK_WINDOW
 from tests.live.callbacks import (
     CREATE_PHOTO_VIDEO,
     CREATE_TRAINING,
@@ -34,6 +35,7 @@ from tests.live.callbacks import (
     running_gateway,
     upload_picture,
 )
+from tests.support.clock import ManualClock
 
 
 @pytest.mark.parametrize(
@@ -143,7 +145,7 @@ def _tampered(token: str) -> str:
 
 
 async def test_forged_callbacks_are_refused_logged_and_move_nothing(
-    upstream: Upstream, gateway: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+    upstream: Upstream, gateway: httpx.AsyncClient, clock: ManualClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
     done = await mutate(gateway, CREATE_VIDEO, "createVideoJob", VIDEO_INPUT)
@@ -173,7 +175,8 @@ async def test_forged_callbacks_are_refused_logged_and_move_nothing(
             assert response.status_code == status, name
             # Nothing about any job comes back.
             assert watched not in response.text and done not in response.text
-        await asyncio.sleep(1.0)
+        # Through a look window of the hub's time, and once every look set off has ended.
+        await clock.advance(CALLBACK_WINDOW)
         # No refused callback made the gateway look at a job, nor moved the subscriber.
         assert await upstream.calls() == []
         assert follower.events.empty()

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import math
-import time
 from urllib.parse import parse_qs
 
 import pytest
 
 from gateway.live.events import JobKind, JobRef
+from gateway.live.schedule import CALLBACK_WINDOW
 from gateway.live.watch import Watch
 from tests.live import (
     ALICE,
@@ -24,6 +23,7 @@ from tests.live import (
     running_hub,
     until,
 )
+from tests.support.clock import ManualClock
 from tests.support.servers import LoopbackServer
 
 LIST = "ListDigitalHumanVideo"
@@ -33,46 +33,54 @@ def _ids(call: dict[str, object]) -> list[str]:
     return parse_qs(str(call["query"])).get("job_ids", [])
 
 
-async def _calls_over(upstream: Emulator, intervals: int, operation: str | None = None) -> tuple[int, float]:
-    """Upstream calls made during `intervals` poll intervals, and how many intervals that really was."""
+async def _calls_over(
+    upstream: Emulator, clock: ManualClock, intervals: int, operation: str | None = None
+) -> int:
+    """Upstream calls made while the hub's clock moves `intervals` poll intervals on."""
     await upstream.reset_calls()
-    started = time.monotonic()
-    await asyncio.sleep(intervals * INTERVAL)
-    calls = await upstream.calls(operation)
-    return len(calls), (time.monotonic() - started) / INTERVAL
+    await clock.advance(intervals * INTERVAL)
+    return len(await upstream.calls(operation))
 
 
-async def test_two_hundred_watchers_of_a_job_cost_what_one_does(emulator: LoopbackServer) -> None:
-    async with emulator_admin(emulator.url) as upstream, running_hub(hub_settings(emulator.url)) as hub:
+async def test_two_hundred_watchers_of_a_job_cost_what_one_does(
+    emulator: LoopbackServer, clock: ManualClock
+) -> None:
+    async with (
+        emulator_admin(emulator.url) as upstream,
+        running_hub(hub_settings(emulator.url), clock=clock) as hub,
+    ):
         ref = await upstream.create("video")
         first = Subscriber(hub, ref)
         await until(lambda: first.states == ["WAITING"], what="first load")
-        await asyncio.sleep(2 * INTERVAL)
-        alone, _ = await _calls_over(upstream, 10)
+        await clock.advance(2 * INTERVAL)
+        alone = await _calls_over(upstream, clock, 10)
 
         await upstream.reset_calls()
-        started = time.monotonic()
         others = [Subscriber(hub, ref) for _ in range(199)]
         await until(lambda: all(s.states == ["WAITING"] for s in others), what="199 first loads")
-        # Their first loads share one context, so one upstream read between them, beside the one poll
-        # of each interval that passed meanwhile (more than none only on a busy machine).
-        passed = math.ceil((time.monotonic() - started) / INTERVAL)
-        assert len(await upstream.calls(LIST)) <= 1 + passed
-        await asyncio.sleep(2 * INTERVAL)
-        together, _ = await _calls_over(upstream, 10)
+        # Their first loads share one context, so one upstream read between them (no poll falls due
+        # while the clock stands still).
+        assert len(await upstream.calls(LIST)) == 1
+        await clock.advance(2 * INTERVAL)
+        together = await _calls_over(upstream, clock, 10)
 
         print(f"1 watcher: {alone} calls in 10 intervals; 200 watchers: {together}")
-        assert 8 <= alone <= 12
-        assert abs(together - alone) <= 1, (alone, together)
+        # One poll an interval, whatever the number of watchers.
+        assert alone == 10
+        assert together == alone
         await upstream.set_state(ref, "SUCCEED")
+        await clock.advance(INTERVAL)
         for subscriber in [first, *others]:
             assert await subscriber.finished() == ["WAITING", "SUCCEED"]
 
 
 async def test_three_hundred_video_jobs_cost_at_most_three_list_calls_an_interval(
-    emulator: LoopbackServer,
+    emulator: LoopbackServer, clock: ManualClock
 ) -> None:
-    async with emulator_admin(emulator.url) as upstream, running_hub(hub_settings(emulator.url)) as hub:
+    async with (
+        emulator_admin(emulator.url) as upstream,
+        running_hub(hub_settings(emulator.url), clock=clock) as hub,
+    ):
         refs = await upstream.create_many("video", 300)
         watches: list[Watch] = []
         # Watches start at scattered times; polls still fall into step.
@@ -81,24 +89,23 @@ async def test_three_hundred_video_jobs_cost_at_most_three_list_calls_an_interva
                 watch = hub.watch(ref, ALICE)
                 watch.seen("WAITING")
                 watches.append(watch)
-            await asyncio.sleep(INTERVAL / 5)
-        await asyncio.sleep(3 * INTERVAL)
+            await clock.advance(INTERVAL / 8 if group % 2 else INTERVAL / 4)
+        await clock.advance(3 * INTERVAL)
 
         await upstream.reset_calls()
-        started = time.monotonic()
-        await asyncio.sleep(10 * INTERVAL)
+        await clock.advance(10 * INTERVAL)
         calls = await upstream.calls(LIST)
-        intervals = (time.monotonic() - started) / INTERVAL
 
-        assert len(calls) <= 3 * (intervals + 1), (len(calls), intervals)
+        assert len(calls) == 3 * 10, len(calls)
         assert all(len(_ids(call)) <= 100 for call in calls)
         polled = [job_id for call in calls for job_id in _ids(call)]
         assert {ref.job_id for ref in refs} <= set(polled)
-        print(f"300 video jobs: {len(calls)} list calls in {intervals:.1f} intervals")
+        print(f"300 video jobs: {len(calls)} list calls in 10 intervals")
 
         moved = refs[::60]
         for ref in moved:
             await upstream.set_state(ref, "PROCESSING")
+        await clock.advance(INTERVAL)
         for watch in watches:
             if watch.ref in moved:
                 assert await asyncio.wait_for(anext(watch), 2) == "PROCESSING"
@@ -109,31 +116,35 @@ async def test_three_hundred_video_jobs_cost_at_most_three_list_calls_an_interva
 
 
 async def test_training_and_picture_jobs_are_shown_one_call_each_an_interval(
-    emulator: LoopbackServer,
+    emulator: LoopbackServer, clock: ManualClock
 ) -> None:
-    async with emulator_admin(emulator.url) as upstream, running_hub(hub_settings(emulator.url)) as hub:
+    async with (
+        emulator_admin(emulator.url) as upstream,
+        running_hub(hub_settings(emulator.url), clock=clock) as hub,
+    ):
         refs = await upstream.create_many("training", 5) + await upstream.create_many("picture", 5)
         watches = [hub.watch(ref, ALICE) for ref in refs]
-        await asyncio.sleep(2 * INTERVAL)
+        await clock.advance(2 * INTERVAL)
 
         await upstream.reset_calls()
-        started = time.monotonic()
-        await asyncio.sleep(10 * INTERVAL)
+        await clock.advance(10 * INTERVAL)
         calls = await upstream.calls()
-        intervals = (time.monotonic() - started) / INTERVAL
 
         for ref in refs:
             shown = [call for call in calls if call["path"].endswith("/" + ref.job_id)]
-            assert intervals - 2 <= len(shown) <= intervals + 1, (ref, len(shown), intervals)
+            assert len(shown) == 10, (ref, len(shown))
         assert {call["operation"] for call in calls} == {"Show2dModelTrainingJob", "ShowPictureModelingJob"}
         for watch in watches:
             watch.close()
 
 
 async def test_each_callers_jobs_are_polled_with_that_callers_own_credentials(
-    emulator: LoopbackServer,
+    emulator: LoopbackServer, clock: ManualClock
 ) -> None:
-    async with emulator_admin(emulator.url) as upstream, running_hub(hub_settings(emulator.url)) as hub:
+    async with (
+        emulator_admin(emulator.url) as upstream,
+        running_hub(hub_settings(emulator.url), clock=clock) as hub,
+    ):
         jobs: dict[JobRef, str] = {}
         for token in ("alice-token", "bob-token"):
             for kind in ("video", "video", "training", "picture"):
@@ -141,9 +152,10 @@ async def test_each_callers_jobs_are_polled_with_that_callers_own_credentials(
         watches = [hub.watch(ref, ALICE if token == "alice-token" else BOB) for ref, token in jobs.items()]
         for watch in watches:
             watch.seen("WAITING" if watch.ref.kind != "training" else "WAIT_FILE_UPLOAD")
-        await asyncio.sleep(3 * INTERVAL)
+        await clock.advance(3 * INTERVAL)
         for ref in jobs:
             await upstream.set_state(ref, "PROCESSING" if ref.kind != "training" else "AUTO_VERIFYING")
+        await clock.advance(INTERVAL)
         for watch in watches:
             assert await asyncio.wait_for(anext(watch), 2) in ("PROCESSING", "AUTO_VERIFYING")
 
@@ -193,24 +205,26 @@ async def test_subscribers_with_the_same_credentials_share_one_context_per_event
         await two.cancel()
 
 
-async def test_a_created_job_is_polled_fast_for_a_while(emulator: LoopbackServer) -> None:
-    settings = hub_settings(emulator.url, poll_interval=2.0, fast_poll_interval=0.05, fast_poll_seconds=5)
-    async with emulator_admin(emulator.url) as upstream, running_hub(settings) as hub:
+async def test_a_created_job_is_polled_fast_for_a_while(emulator: LoopbackServer, clock: ManualClock) -> None:
+    fast = 0.0625
+    settings = hub_settings(emulator.url, poll_interval=2.0, fast_poll_interval=fast, fast_poll_seconds=5)
+    async with emulator_admin(emulator.url) as upstream, running_hub(settings, clock=clock) as hub:
         ref = await upstream.create("picture")
         hub.created(ref)
         subscriber = Subscriber(hub, ref)
         await until(lambda: subscriber.states == ["WAITING"], what="first load")
-        await asyncio.sleep(0.1)
+        await clock.advance(2 * fast)
         await upstream.set_state(ref, "PROCESSING")
 
-        took = await until(lambda: len(subscriber.states) == 2, within=1.0, what="event")
-        assert took < 0.5
+        # The next fast poll brings the change, long before a plain interval would have passed.
+        await clock.advance(fast)
+        assert subscriber.states == ["WAITING", "PROCESSING"]
         await subscriber.cancel()
 
 
-async def test_a_nudge_polls_the_job_at_once(emulator: LoopbackServer) -> None:
+async def test_a_nudge_polls_the_job_at_once(emulator: LoopbackServer, clock: ManualClock) -> None:
     settings = hub_settings(emulator.url, poll_interval=5.0)
-    async with emulator_admin(emulator.url) as upstream, running_hub(settings) as hub:
+    async with emulator_admin(emulator.url) as upstream, running_hub(settings, clock=clock) as hub:
         ref = await upstream.create("training")
         subscriber = Subscriber(hub, ref)
         await until(lambda: subscriber.states == ["WAIT_FILE_UPLOAD"], what="first load")
@@ -218,15 +232,17 @@ async def test_a_nudge_polls_the_job_at_once(emulator: LoopbackServer) -> None:
         await upstream.set_state(ref, "AUTO_VERIFYING")
         await hub.nudge(ref)
 
-        took = await until(lambda: len(subscriber.states) == 2, within=1.0, what="event")
-        assert took < 0.5
+        # Not a moment of the hub's time passes: the nudge alone brings the change.
+        await clock.advance(0)
         assert subscriber.states == ["WAIT_FILE_UPLOAD", "AUTO_VERIFYING"]
         await subscriber.cancel()
 
 
-async def test_nudges_while_a_look_is_out_cost_one_more_look_at_most(emulator: LoopbackServer) -> None:
+async def test_nudges_while_a_look_is_out_cost_one_more_look_at_most(
+    emulator: LoopbackServer, clock: ManualClock
+) -> None:
     settings = hub_settings(emulator.url, poll_interval=30.0, fast_poll_interval=30.0)
-    async with emulator_admin(emulator.url) as upstream, running_hub(settings) as hub:
+    async with emulator_admin(emulator.url) as upstream, running_hub(settings, clock=clock) as hub:
         ref = await upstream.create("picture")
         subscriber = Subscriber(hub, ref)
         await until(lambda: subscriber.states == ["WAITING"], what="first load")
@@ -242,12 +258,16 @@ async def test_nudges_while_a_look_is_out_cost_one_more_look_at_most(emulator: L
         await upstream.http.delete("/_emulator/latency")
         # The look that was out may have read the job before what the nudges announced: one more look
         # is owed, at the end of the window, for all fifty of them.
-        await asyncio.sleep(2.0)
+        await clock.advance(CALLBACK_WINDOW - INTERVAL)
+        assert len(await upstream.calls()) == 1
+        await clock.advance(INTERVAL)
+        assert len(await upstream.calls()) == 2
+        await clock.advance(CALLBACK_WINDOW)
         assert len(await upstream.calls()) == 2
 
         await upstream.set_state(ref, "PROCESSING")
         await hub.nudge(ref)
-        await until(lambda: len(subscriber.states) == 2, within=3.0, what="event")
+        await clock.advance(0)
         assert subscriber.states == ["WAITING", "PROCESSING"]
         assert len(await upstream.calls()) == 3
         await subscriber.cancel()

@@ -20,6 +20,7 @@ from tests.live import (
     running_hub,
     until,
 )
+from tests.support.clock import ManualClock
 from tests.support.servers import LoopbackServer
 
 LIFECYCLES = {
@@ -30,32 +31,44 @@ LIFECYCLES = {
 
 
 @pytest.mark.parametrize("kind", ["video", "training", "picture"])
-async def test_watch_sees_each_state_once_in_order_then_ends(emulator: LoopbackServer, kind: str) -> None:
-    async with emulator_admin(emulator.url) as upstream, running_hub(hub_settings(emulator.url)) as hub:
+async def test_watch_sees_each_state_once_in_order_then_ends(
+    emulator: LoopbackServer, clock: ManualClock, kind: str
+) -> None:
+    async with (
+        emulator_admin(emulator.url) as upstream,
+        running_hub(hub_settings(emulator.url), clock=clock) as hub,
+    ):
         lifecycle = LIFECYCLES[kind]
         ref = await upstream.create(kind)  # type: ignore[arg-type]
         subscriber = Subscriber(hub, ref)
         await until(lambda: subscriber.states == lifecycle[:1], what="first load")
         for reached, state in enumerate(lifecycle[1:], start=2):
             await upstream.set_state(ref, state)
-            await until(lambda n=reached: len(subscriber.states) >= n, what=state)  # type: ignore[misc]
+            # The next poll brings it.
+            await clock.advance(INTERVAL)
+            assert subscriber.states == lifecycle[:reached]
             # A few more polls see the same state: nothing more is delivered.
-            await asyncio.sleep(3 * INTERVAL)
+            await clock.advance(3 * INTERVAL)
+            assert subscriber.states == lifecycle[:reached]
 
         assert await subscriber.finished() == lifecycle
         assert subscriber.error is None
         await until(lambda: hub.counts()["jobs"] == 0, what="job forgotten")
 
 
-async def test_a_terminal_job_is_polled_no_more(emulator: LoopbackServer) -> None:
-    async with emulator_admin(emulator.url) as upstream, running_hub(hub_settings(emulator.url)) as hub:
+async def test_a_terminal_job_is_polled_no_more(emulator: LoopbackServer, clock: ManualClock) -> None:
+    async with (
+        emulator_admin(emulator.url) as upstream,
+        running_hub(hub_settings(emulator.url), clock=clock) as hub,
+    ):
         ref = await upstream.create("video")
         watch = hub.watch(ref, ALICE)
         watch.seen("WAITING")
         await upstream.set_state(ref, "FAILED")
+        await clock.advance(INTERVAL)
         assert [state async for state in watch] == ["FAILED"]
         await upstream.reset_calls()
-        await asyncio.sleep(5 * INTERVAL)
+        await clock.advance(5 * INTERVAL)
 
         assert await upstream.calls() == []
         assert hub.counts()["watchers"] == 1  # still subscribed: only its own exit unregisters it
@@ -64,25 +77,36 @@ async def test_a_terminal_job_is_polled_no_more(emulator: LoopbackServer) -> Non
 
 
 async def test_watcher_who_cannot_read_the_job_gets_job_gone_while_the_owner_keeps_watching(
-    emulator: LoopbackServer,
+    emulator: LoopbackServer, clock: ManualClock
 ) -> None:
-    async with emulator_admin(emulator.url) as upstream, running_hub(hub_settings(emulator.url)) as hub:
+    async with (
+        emulator_admin(emulator.url) as upstream,
+        running_hub(hub_settings(emulator.url), clock=clock) as hub,
+    ):
         ref = await upstream.create("training", "bob-token")
         owner = hub.watch(ref, BOB)
         intruder = hub.watch(ref, ALICE)
         owner.seen("WAIT_FILE_UPLOAD")
         intruder.seen("WAIT_FILE_UPLOAD")
 
+        # Each newcomer's credentials are tried on a poll of their own: the owner's, then the intruder's.
+        await clock.advance(2 * INTERVAL)
         with pytest.raises(JobGone):
             await asyncio.wait_for(anext(intruder), 2)
         intruder.close()
         await upstream.set_state(ref, "AUTO_VERIFYING")
+        await clock.advance(INTERVAL)
         assert await asyncio.wait_for(anext(owner), 2) == "AUTO_VERIFYING"
         owner.close()
 
 
-async def test_a_deleted_job_ends_its_watches_with_job_gone(emulator: LoopbackServer) -> None:
-    async with emulator_admin(emulator.url) as upstream, running_hub(hub_settings(emulator.url)) as hub:
+async def test_a_deleted_job_ends_its_watches_with_job_gone(
+    emulator: LoopbackServer, clock: ManualClock
+) -> None:
+    async with (
+        emulator_admin(emulator.url) as upstream,
+        running_hub(hub_settings(emulator.url), clock=clock) as hub,
+    ):
         ref = await upstream.create("training")
         subscriber = Subscriber(hub, ref)
         await until(lambda: subscriber.states == ["WAIT_FILE_UPLOAD"], what="first load")
@@ -92,6 +116,7 @@ async def test_a_deleted_job_ends_its_watches_with_job_gone(emulator: LoopbackSe
         )
         assert response.status_code in (200, 204), response.text
 
+        await clock.advance(INTERVAL)
         await subscriber.finished()
         assert isinstance(subscriber.error, JobGone)
         assert hub.counts()["jobs"] == 0

@@ -17,7 +17,9 @@ from gql.transport.websockets import WebsocketsTransport
 from starlette.applications import Starlette
 
 from gateway.app import create_app
+from gateway.live.clock import RUNNING_LOOP
 from gateway.settings import Settings
+from tests.support.clock import ManualClock
 from tests.support.gateway import PROJECT, GatewayClient
 from tests.support.http import loopback
 from tests.support.servers import LoopbackServer, serve
@@ -66,7 +68,11 @@ class LiveGateway:
 
 
 @contextlib.asynccontextmanager
-async def live_gateway(emulator_url: str, **overrides: Any) -> AsyncIterator[LiveGateway]:
+async def live_gateway(
+    emulator_url: str, *, clock: ManualClock | None = None, **overrides: Any
+) -> AsyncIterator[LiveGateway]:
+    """The gateway served over the emulator; with a `clock`, its hub keeps time by it (and the clock
+    settles the hub, in the server's loop, after each move)."""
     fields: dict[str, Any] = {
         "endpoint": emulator_url,
         "project_id": PROJECT,
@@ -79,8 +85,11 @@ async def live_gateway(emulator_url: str, **overrides: Any) -> AsyncIterator[Liv
         "read_cache_seconds": 0.0,
     }
     fields.update(overrides)
-    app = create_app(Settings(**fields))
+    app = create_app(Settings(**fields), live_clock=clock or RUNNING_LOOP)
     with serve(app) as server:
+        if clock is not None:
+            clock.attach(app.state.live)
+            await clock.started()
         async with (
             loopback(server.url) as http,
             loopback(emulator_url) as emulator,
