@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -71,15 +72,16 @@ class Limiter(Protocol):
 class MemoryLimiter:
     """One process's buckets; a full bucket is the same as no bucket, so idle callers are forgotten."""
 
-    def __init__(self, capacity: int = 100_000) -> None:
+    def __init__(self, capacity: int = 100_000, clock: Callable[[], float] = time.monotonic) -> None:
         self.capacity = capacity
+        self.clock = clock
         self._tats: dict[tuple[str, str], float] = {}
 
     def __len__(self) -> int:
         return len(self._tats)
 
     async def acquire(self, limit: Limit, caller: str) -> float:
-        now = time.monotonic()
+        now = self.clock()
         key = (limit.name, caller)
         tat = max(self._tats.get(key, now), now)
         allowed_at = tat - (limit.burst - 1) * limit.interval

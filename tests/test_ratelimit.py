@@ -19,6 +19,7 @@ from gateway.app import create_app
 from gateway.emulator import create_app as create_emulator
 from gateway.settings import Settings
 from tests.schema.test_video_mutations import VIDEO_INPUT
+from tests.support.clock import ManualTime
 from tests.support.gateway import PROJECT, GatewayClient, emulator_config, gateway_client
 from tests.support.redis import REDIS_URL
 from tests.support.servers import LoopbackServer, free_port, serve
@@ -100,14 +101,22 @@ async def test_one_callers_limit_leaves_other_callers_and_health_checks_alone(
 
 async def test_a_bucket_refills_over_time(emulator: LoopbackServer, tokens: tuple[str, str]) -> None:
     alice, _ = tokens
-    async with gateway_client(emulator.url, rate_limit_per_second=10.0, rate_limit_burst=1) as gateway:
+    # A token each eighth of a second: times a float holds exactly.
+    async with gateway_client(emulator.url, rate_limit_per_second=8.0, rate_limit_burst=1) as gateway:
+        assert gateway.app is not None
+        clock = ManualTime()
+        gateway.app.state.rate_limiter.clock = clock
         assert (await list_jobs(gateway, alice)).status_code == 200
         assert_rate_limited(await list_jobs(gateway, alice), "requests")
 
-        # Three tokens' worth of time: one is back whatever the scheduler's delays.
-        await asyncio.sleep(0.3)
+        # Half a token's worth of time: still none.
+        clock.advance(0.0625)
+        assert_rate_limited(await list_jobs(gateway, alice), "requests")
 
+        # A token's worth: one is back, and one only.
+        clock.advance(0.0625)
         assert (await list_jobs(gateway, alice)).status_code == 200
+        assert_rate_limited(await list_jobs(gateway, alice), "requests")
 
 
 async def test_replicas_on_one_redis_enforce_one_limit(

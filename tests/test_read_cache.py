@@ -12,6 +12,7 @@ import pytest
 
 from gateway.upstream import Credentials, UpstreamClient
 from tests.live import until
+from tests.support.clock import ManualTime
 from tests.support.gateway import AK, SK, VIDEO_BODY, GatewayClient, gateway_client
 from tests.support.servers import LoopbackServer
 
@@ -35,26 +36,13 @@ TERMINAL = 300.0
 LATENCY = 1.0
 
 
-class Clock:
-    """The read cache's clock: time moves only when a test says so."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 @contextlib.asynccontextmanager
-async def keeping(emulator_url: str, **settings: Any) -> AsyncIterator[tuple[GatewayClient, Clock]]:
+async def keeping(emulator_url: str, **settings: Any) -> AsyncIterator[tuple[GatewayClient, ManualTime]]:
     """The gateway keeping answers (1 s, terminal jobs' details 300 s) on a clock the test moves."""
     fields: dict[str, Any] = {"read_cache_seconds": KEEP, "read_cache_terminal_seconds": TERMINAL}
     fields.update(settings)
     async with gateway_client(emulator_url, **fields) as gateway:
-        clock = Clock()
+        clock = ManualTime()
         upstream(gateway).reads.clock = clock
         yield gateway, clock
 

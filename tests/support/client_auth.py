@@ -26,6 +26,7 @@ from starlette.routing import Route
 from gateway.app import create_app
 from gateway.settings import Settings
 from tests.schema.test_video_mutations import VIDEO_INPUT
+from tests.support.clock import ManualTime
 from tests.support.gateway import AK, PROJECT, SK, GatewayClient
 from tests.support.http import loopback
 
@@ -158,19 +159,6 @@ class Issuer:
         return self.url + JWKS_PATH
 
 
-class Clock:
-    """The JWKS cache's clock, moved by the test instead of waiting."""
-
-    def __init__(self) -> None:
-        self.now = 1_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 # --- The gateway ---
 
 
@@ -198,7 +186,7 @@ def jwt_settings(emulator_url: str, **overrides: Any) -> Settings:
 class Gateway:
     app: Starlette
     client: GatewayClient
-    clock: Clock
+    clock: ManualTime
 
     async def ask(
         self,
@@ -236,7 +224,7 @@ class Gateway:
 async def jwt_gateway(emulator_url: str, **overrides: Any) -> AsyncIterator[Gateway]:
     """The gateway in front of the emulator in aksk mode, checking bearer JWTs, driven in-process."""
     app = create_app(jwt_settings(emulator_url, **overrides))
-    clock = Clock()
+    clock = ManualTime()
     if app.state.client_auth.keys is not None:
         app.state.client_auth.keys.clock = clock
     async with (

@@ -1,5 +1,6 @@
-"""A clock for the live hub that moves only when a test says, so that polls, lease renewals and callback
-looks fall due exactly where the test puts them, however loaded the machine is."""
+"""Clocks that move only when a test says, so that what falls due falls due exactly where the test puts
+it, however loaded the machine is: ManualTime for the gateway's parts that read a `clock()` (the read
+cache, the JWKS cache, the rate limiter), ManualClock for the live hub, whose schedule also sets timers."""
 
 from __future__ import annotations
 
@@ -23,6 +24,19 @@ SPINS = 10
 SETTLE_WITHIN = 10.0
 # More timers than any test sets in one advance: one that keeps setting timers due at once never ends.
 MAX_FIRINGS = 100_000
+
+
+class ManualTime:
+    """A monotonic `clock()` for the parts that only read the time."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
 
 
 class ManualTimer:
