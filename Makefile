@@ -46,7 +46,8 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-# One worker per core; tests that share a Redis take a database per worker (tests/support/redis.py).
+# Two workers a core (tests/conftest.py); tests that share a Redis take a database per worker
+# (tests/support/redis.py).
 # Python keeps its compiled bytecode (__pycache__, git-ignored) even where the environment says not to, so
 # the gateway processes the suite starts, and the next run's workers, load it instead of compiling again.
 PYTEST := env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest

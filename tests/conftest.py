@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -13,6 +14,14 @@ from tests.support.node import close_runner
 from tests.support.servers import POOL, LoopbackServer, serve
 from tests.support.serving import Served
 from tests.support.subscriptions import LiveGateway, live_gateway
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto` (make test): two workers a core. Much of the suite waits on servers, subprocesses,
+    Chromium and the timeouts it tests; a second worker keeps the core busy meanwhile.
+    PYTEST_XDIST_AUTO_NUM_WORKERS overrides it."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return 2 * cores
 
 
 @pytest.fixture(scope="session", autouse=True)
