@@ -52,7 +52,6 @@ class JobStateHub:
         self.bus = bus
         self.leases = leases
         self.is_terminal = is_terminal
-        self.clock = clock
         self.poller = JobStatePoller(client)
         self.contexts = EventContexts(context_for, settings)
         self._jobs: dict[JobRef, TrackedJob] = {}
@@ -272,4 +271,4 @@ class JobStateHub:
         return self.scheduler.interval_of(ref)
 
     def now(self) -> float:
-        return self.clock.time()
+        return self.scheduler.now()
