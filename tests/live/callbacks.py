@@ -132,8 +132,7 @@ async def running_gateway(
     app = create_app(gateway_settings(upstream, port, **overrides), live_clock=clock or RUNNING_LOOP)
     with serve(app, port) as server:
         if clock is not None:
-            clock.attach(app.state.live)
-            await clock.started()
+            await clock.attach_served(app)
         async with loopback(server.url, headers={"X-Auth-Token": TOKEN}) as client:
             yield client
 

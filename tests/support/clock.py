@@ -12,6 +12,8 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
     from gateway.live.hub import JobStateHub
 
 Settle = Callable[[], Awaitable[None]]
@@ -98,6 +100,12 @@ class ManualClock:
     def attach(self, hub: JobStateHub) -> None:
         """Settle `hub` whenever the clock settles (see hub_settled)."""
         self.settle_with(lambda: hub_settled(hub))
+
+    async def attach_served(self, app: Starlette) -> None:
+        """Settle the hub of `app`, a gateway a server thread runs, whenever the clock settles; returns
+        once that hub has set its first timer, so that moves of the clock reach the server's loop."""
+        self.attach(app.state.live)
+        await self.started()
 
     async def started(self, within: float = 5.0) -> None:
         """Return once a timer has been set, so that the loop timers run in is known (a hub's scheduler

@@ -88,8 +88,7 @@ async def live_gateway(
     app = create_app(Settings(**fields), live_clock=clock or RUNNING_LOOP)
     with serve(app) as server:
         if clock is not None:
-            clock.attach(app.state.live)
-            await clock.started()
+            await clock.attach_served(app)
         async with (
             loopback(server.url) as http,
             loopback(emulator_url) as emulator,
