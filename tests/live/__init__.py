@@ -146,6 +146,10 @@ async def running_hub(
                 await hub.stop()
 
 
+# The emulator's admin routes, and a started hub over it with hub_settings, on the test's ManualClock.
+HubOnClock = tuple[Emulator, JobStateHub]
+
+
 async def load(context: RequestContext, ref: JobRef) -> dict[str, Any]:
     """The job as a subscription's resolver would load it in `context` (its summary fields)."""
     loaders = context.loaders

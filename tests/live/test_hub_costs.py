@@ -16,6 +16,7 @@ from tests.live import (
     INTERVAL,
     PRINCIPALS,
     Emulator,
+    HubOnClock,
     Subscriber,
     emulator_admin,
     hub_settings,
@@ -43,132 +44,120 @@ async def _calls_over(
 
 
 async def test_two_hundred_watchers_of_a_job_cost_what_one_does(
-    emulator: LoopbackServer, clock: ManualClock
+    hub_on_clock: HubOnClock, clock: ManualClock
 ) -> None:
-    async with (
-        emulator_admin(emulator.url) as upstream,
-        running_hub(hub_settings(emulator.url), clock=clock) as hub,
-    ):
-        ref = await upstream.create("video")
-        first = Subscriber(hub, ref)
-        await until(lambda: first.states == ["WAITING"], what="first load")
-        await clock.advance(2 * INTERVAL)
-        alone = await _calls_over(upstream, clock, 10)
+    upstream, hub = hub_on_clock
+    ref = await upstream.create("video")
+    first = Subscriber(hub, ref)
+    await until(lambda: first.states == ["WAITING"], what="first load")
+    await clock.advance(2 * INTERVAL)
+    alone = await _calls_over(upstream, clock, 10)
 
-        await upstream.reset_calls()
-        others = [Subscriber(hub, ref) for _ in range(199)]
-        await until(lambda: all(s.states == ["WAITING"] for s in others), what="199 first loads")
-        # Their first loads share one context, so one upstream read between them (no poll falls due
-        # while the clock stands still).
-        assert len(await upstream.calls(LIST)) == 1
-        await clock.advance(2 * INTERVAL)
-        together = await _calls_over(upstream, clock, 10)
+    await upstream.reset_calls()
+    others = [Subscriber(hub, ref) for _ in range(199)]
+    await until(lambda: all(s.states == ["WAITING"] for s in others), what="199 first loads")
+    # Their first loads share one context, so one upstream read between them (no poll falls due
+    # while the clock stands still).
+    assert len(await upstream.calls(LIST)) == 1
+    await clock.advance(2 * INTERVAL)
+    together = await _calls_over(upstream, clock, 10)
 
-        print(f"1 watcher: {alone} calls in 10 intervals; 200 watchers: {together}")
-        # One poll an interval, whatever the number of watchers.
-        assert alone == 10
-        assert together == alone
-        await upstream.set_state(ref, "SUCCEED")
-        await clock.advance(INTERVAL)
-        for subscriber in [first, *others]:
-            assert await subscriber.finished() == ["WAITING", "SUCCEED"]
+    print(f"1 watcher: {alone} calls in 10 intervals; 200 watchers: {together}")
+    # One poll an interval, whatever the number of watchers.
+    assert alone == 10
+    assert together == alone
+    await upstream.set_state(ref, "SUCCEED")
+    await clock.advance(INTERVAL)
+    for subscriber in [first, *others]:
+        assert await subscriber.finished() == ["WAITING", "SUCCEED"]
 
 
 async def test_three_hundred_video_jobs_cost_at_most_three_list_calls_an_interval(
-    emulator: LoopbackServer, clock: ManualClock
+    hub_on_clock: HubOnClock, clock: ManualClock
 ) -> None:
-    async with (
-        emulator_admin(emulator.url) as upstream,
-        running_hub(hub_settings(emulator.url), clock=clock) as hub,
-    ):
-        refs = await upstream.create_many("video", 300)
-        watches: list[Watch] = []
-        # Watches start at scattered times; polls still fall into step.
-        for group in range(6):
-            for ref in refs[group * 50 : (group + 1) * 50]:
-                watch = hub.watch(ref, ALICE)
-                watch.seen("WAITING")
-                watches.append(watch)
-            await clock.advance(INTERVAL / 8 if group % 2 else INTERVAL / 4)
-        await clock.advance(3 * INTERVAL)
+    upstream, hub = hub_on_clock
+    refs = await upstream.create_many("video", 300)
+    watches: list[Watch] = []
+    # Watches start at scattered times; polls still fall into step.
+    for group in range(6):
+        for ref in refs[group * 50 : (group + 1) * 50]:
+            watch = hub.watch(ref, ALICE)
+            watch.seen("WAITING")
+            watches.append(watch)
+        await clock.advance(INTERVAL / 8 if group % 2 else INTERVAL / 4)
+    await clock.advance(3 * INTERVAL)
 
-        await upstream.reset_calls()
-        await clock.advance(10 * INTERVAL)
-        calls = await upstream.calls(LIST)
+    await upstream.reset_calls()
+    await clock.advance(10 * INTERVAL)
+    calls = await upstream.calls(LIST)
 
-        assert len(calls) == 3 * 10, len(calls)
-        assert all(len(_ids(call)) <= 100 for call in calls)
-        polled = [job_id for call in calls for job_id in _ids(call)]
-        assert {ref.job_id for ref in refs} <= set(polled)
-        print(f"300 video jobs: {len(calls)} list calls in 10 intervals")
+    assert len(calls) == 3 * 10, len(calls)
+    assert all(len(_ids(call)) <= 100 for call in calls)
+    polled = [job_id for call in calls for job_id in _ids(call)]
+    assert {ref.job_id for ref in refs} <= set(polled)
+    print(f"300 video jobs: {len(calls)} list calls in 10 intervals")
 
-        moved = refs[::60]
-        for ref in moved:
-            await upstream.set_state(ref, "PROCESSING")
-        await clock.advance(INTERVAL)
-        for watch in watches:
-            if watch.ref in moved:
-                assert await asyncio.wait_for(anext(watch), 2) == "PROCESSING"
-        assert hub.counts()["queued"] == 0
-        for watch in watches:
-            watch.close()
-        assert hub.counts()["jobs"] == 0
+    moved = refs[::60]
+    for ref in moved:
+        await upstream.set_state(ref, "PROCESSING")
+    await clock.advance(INTERVAL)
+    for watch in watches:
+        if watch.ref in moved:
+            assert await asyncio.wait_for(anext(watch), 2) == "PROCESSING"
+    assert hub.counts()["queued"] == 0
+    for watch in watches:
+        watch.close()
+    assert hub.counts()["jobs"] == 0
 
 
 async def test_training_and_picture_jobs_are_shown_one_call_each_an_interval(
-    emulator: LoopbackServer, clock: ManualClock
+    hub_on_clock: HubOnClock, clock: ManualClock
 ) -> None:
-    async with (
-        emulator_admin(emulator.url) as upstream,
-        running_hub(hub_settings(emulator.url), clock=clock) as hub,
-    ):
-        refs = await upstream.create_many("training", 5) + await upstream.create_many("picture", 5)
-        watches = [hub.watch(ref, ALICE) for ref in refs]
-        await clock.advance(2 * INTERVAL)
+    upstream, hub = hub_on_clock
+    refs = await upstream.create_many("training", 5) + await upstream.create_many("picture", 5)
+    watches = [hub.watch(ref, ALICE) for ref in refs]
+    await clock.advance(2 * INTERVAL)
 
-        await upstream.reset_calls()
-        await clock.advance(10 * INTERVAL)
-        calls = await upstream.calls()
+    await upstream.reset_calls()
+    await clock.advance(10 * INTERVAL)
+    calls = await upstream.calls()
 
-        for ref in refs:
-            shown = [call for call in calls if call["path"].endswith("/" + ref.job_id)]
-            assert len(shown) == 10, (ref, len(shown))
-        assert {call["operation"] for call in calls} == {"Show2dModelTrainingJob", "ShowPictureModelingJob"}
-        for watch in watches:
-            watch.close()
+    for ref in refs:
+        shown = [call for call in calls if call["path"].endswith("/" + ref.job_id)]
+        assert len(shown) == 10, (ref, len(shown))
+    assert {call["operation"] for call in calls} == {"Show2dModelTrainingJob", "ShowPictureModelingJob"}
+    for watch in watches:
+        watch.close()
 
 
 async def test_each_callers_jobs_are_polled_with_that_callers_own_credentials(
-    emulator: LoopbackServer, clock: ManualClock
+    hub_on_clock: HubOnClock, clock: ManualClock
 ) -> None:
-    async with (
-        emulator_admin(emulator.url) as upstream,
-        running_hub(hub_settings(emulator.url), clock=clock) as hub,
-    ):
-        jobs: dict[JobRef, str] = {}
-        for token in ("alice-token", "bob-token"):
-            for kind in ("video", "video", "training", "picture"):
-                jobs[await upstream.create(kind, token)] = token
-        watches = [hub.watch(ref, ALICE if token == "alice-token" else BOB) for ref, token in jobs.items()]
-        for watch in watches:
-            watch.seen("WAITING" if watch.ref.kind != "training" else "WAIT_FILE_UPLOAD")
-        await clock.advance(3 * INTERVAL)
-        for ref in jobs:
-            await upstream.set_state(ref, "PROCESSING" if ref.kind != "training" else "AUTO_VERIFYING")
-        await clock.advance(INTERVAL)
-        for watch in watches:
-            assert await asyncio.wait_for(anext(watch), 2) in ("PROCESSING", "AUTO_VERIFYING")
+    upstream, hub = hub_on_clock
+    jobs: dict[JobRef, str] = {}
+    for token in ("alice-token", "bob-token"):
+        for kind in ("video", "video", "training", "picture"):
+            jobs[await upstream.create(kind, token)] = token
+    watches = [hub.watch(ref, ALICE if token == "alice-token" else BOB) for ref, token in jobs.items()]
+    for watch in watches:
+        watch.seen("WAITING" if watch.ref.kind != "training" else "WAIT_FILE_UPLOAD")
+    await clock.advance(3 * INTERVAL)
+    for ref in jobs:
+        await upstream.set_state(ref, "PROCESSING" if ref.kind != "training" else "AUTO_VERIFYING")
+    await clock.advance(INTERVAL)
+    for watch in watches:
+        assert await asyncio.wait_for(anext(watch), 2) in ("PROCESSING", "AUTO_VERIFYING")
 
-        calls = await upstream.calls()
-        for ref, token in jobs.items():
-            polls = [c for c in calls if ref.job_id in _ids(c) or c["path"].endswith("/" + ref.job_id)]
-            assert polls, ref
-            assert {call["principal"] for call in polls} == {PRINCIPALS[token]}
-            assert all(call["status"] == 200 for call in polls)
-        # Both callers' two video jobs share a list call each time, never one call for both callers.
-        assert all(len({jobs[JobRef("video", i)] for i in _ids(c)}) == 1 for c in calls if _ids(c))
-        for watch in watches:
-            watch.close()
+    calls = await upstream.calls()
+    for ref, token in jobs.items():
+        polls = [c for c in calls if ref.job_id in _ids(c) or c["path"].endswith("/" + ref.job_id)]
+        assert polls, ref
+        assert {call["principal"] for call in polls} == {PRINCIPALS[token]}
+        assert all(call["status"] == 200 for call in polls)
+    # Both callers' two video jobs share a list call each time, never one call for both callers.
+    assert all(len({jobs[JobRef("video", i)] for i in _ids(c)}) == 1 for c in calls if _ids(c))
+    for watch in watches:
+        watch.close()
 
 
 async def test_subscribers_with_the_same_credentials_share_one_context_per_event(

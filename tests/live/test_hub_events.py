@@ -13,8 +13,8 @@ from tests.live import (
     ALICE,
     BOB,
     INTERVAL,
+    HubOnClock,
     Subscriber,
-    emulator_admin,
     hub_settings,
     is_terminal,
     running_hub,
@@ -32,94 +32,82 @@ LIFECYCLES = {
 
 @pytest.mark.parametrize("kind", ["video", "training", "picture"])
 async def test_watch_sees_each_state_once_in_order_then_ends(
-    emulator: LoopbackServer, clock: ManualClock, kind: str
+    hub_on_clock: HubOnClock, clock: ManualClock, kind: str
 ) -> None:
-    async with (
-        emulator_admin(emulator.url) as upstream,
-        running_hub(hub_settings(emulator.url), clock=clock) as hub,
-    ):
-        lifecycle = LIFECYCLES[kind]
-        ref = await upstream.create(kind)  # type: ignore[arg-type]
-        subscriber = Subscriber(hub, ref)
-        await until(lambda: subscriber.states == lifecycle[:1], what="first load")
-        for reached, state in enumerate(lifecycle[1:], start=2):
-            await upstream.set_state(ref, state)
-            # The next poll brings it.
-            await clock.advance(INTERVAL)
-            assert subscriber.states == lifecycle[:reached]
-            # A few more polls see the same state: nothing more is delivered.
-            await clock.advance(3 * INTERVAL)
-            assert subscriber.states == lifecycle[:reached]
-
-        assert await subscriber.finished() == lifecycle
-        assert subscriber.error is None
-        await until(lambda: hub.counts()["jobs"] == 0, what="job forgotten")
-
-
-async def test_a_terminal_job_is_polled_no_more(emulator: LoopbackServer, clock: ManualClock) -> None:
-    async with (
-        emulator_admin(emulator.url) as upstream,
-        running_hub(hub_settings(emulator.url), clock=clock) as hub,
-    ):
-        ref = await upstream.create("video")
-        watch = hub.watch(ref, ALICE)
-        watch.seen("WAITING")
-        await upstream.set_state(ref, "FAILED")
+    upstream, hub = hub_on_clock
+    lifecycle = LIFECYCLES[kind]
+    ref = await upstream.create(kind)  # type: ignore[arg-type]
+    subscriber = Subscriber(hub, ref)
+    await until(lambda: subscriber.states == lifecycle[:1], what="first load")
+    for reached, state in enumerate(lifecycle[1:], start=2):
+        await upstream.set_state(ref, state)
+        # The next poll brings it.
         await clock.advance(INTERVAL)
-        assert [state async for state in watch] == ["FAILED"]
-        await upstream.reset_calls()
-        await clock.advance(5 * INTERVAL)
+        assert subscriber.states == lifecycle[:reached]
+        # A few more polls see the same state: nothing more is delivered.
+        await clock.advance(3 * INTERVAL)
+        assert subscriber.states == lifecycle[:reached]
 
-        assert await upstream.calls() == []
-        assert hub.counts()["watchers"] == 1  # still subscribed: only its own exit unregisters it
-        watch.close()
-        assert hub.counts() == {"jobs": 0, "watchers": 0, "queued": 0, "tasks": 0, "leases": 0}
+    assert await subscriber.finished() == lifecycle
+    assert subscriber.error is None
+    await until(lambda: hub.counts()["jobs"] == 0, what="job forgotten")
+
+
+async def test_a_terminal_job_is_polled_no_more(hub_on_clock: HubOnClock, clock: ManualClock) -> None:
+    upstream, hub = hub_on_clock
+    ref = await upstream.create("video")
+    watch = hub.watch(ref, ALICE)
+    watch.seen("WAITING")
+    await upstream.set_state(ref, "FAILED")
+    await clock.advance(INTERVAL)
+    assert [state async for state in watch] == ["FAILED"]
+    await upstream.reset_calls()
+    await clock.advance(5 * INTERVAL)
+
+    assert await upstream.calls() == []
+    assert hub.counts()["watchers"] == 1  # still subscribed: only its own exit unregisters it
+    watch.close()
+    assert hub.counts() == {"jobs": 0, "watchers": 0, "queued": 0, "tasks": 0, "leases": 0}
 
 
 async def test_watcher_who_cannot_read_the_job_gets_job_gone_while_the_owner_keeps_watching(
-    emulator: LoopbackServer, clock: ManualClock
+    hub_on_clock: HubOnClock, clock: ManualClock
 ) -> None:
-    async with (
-        emulator_admin(emulator.url) as upstream,
-        running_hub(hub_settings(emulator.url), clock=clock) as hub,
-    ):
-        ref = await upstream.create("training", "bob-token")
-        owner = hub.watch(ref, BOB)
-        intruder = hub.watch(ref, ALICE)
-        owner.seen("WAIT_FILE_UPLOAD")
-        intruder.seen("WAIT_FILE_UPLOAD")
+    upstream, hub = hub_on_clock
+    ref = await upstream.create("training", "bob-token")
+    owner = hub.watch(ref, BOB)
+    intruder = hub.watch(ref, ALICE)
+    owner.seen("WAIT_FILE_UPLOAD")
+    intruder.seen("WAIT_FILE_UPLOAD")
 
-        # Each newcomer's credentials are tried on a poll of their own: the owner's, then the intruder's.
-        await clock.advance(2 * INTERVAL)
-        with pytest.raises(JobGone):
-            await asyncio.wait_for(anext(intruder), 2)
-        intruder.close()
-        await upstream.set_state(ref, "AUTO_VERIFYING")
-        await clock.advance(INTERVAL)
-        assert await asyncio.wait_for(anext(owner), 2) == "AUTO_VERIFYING"
-        owner.close()
+    # Each newcomer's credentials are tried on a poll of their own: the owner's, then the intruder's.
+    await clock.advance(2 * INTERVAL)
+    with pytest.raises(JobGone):
+        await asyncio.wait_for(anext(intruder), 2)
+    intruder.close()
+    await upstream.set_state(ref, "AUTO_VERIFYING")
+    await clock.advance(INTERVAL)
+    assert await asyncio.wait_for(anext(owner), 2) == "AUTO_VERIFYING"
+    owner.close()
 
 
 async def test_a_deleted_job_ends_its_watches_with_job_gone(
-    emulator: LoopbackServer, clock: ManualClock
+    hub_on_clock: HubOnClock, clock: ManualClock
 ) -> None:
-    async with (
-        emulator_admin(emulator.url) as upstream,
-        running_hub(hub_settings(emulator.url), clock=clock) as hub,
-    ):
-        ref = await upstream.create("training")
-        subscriber = Subscriber(hub, ref)
-        await until(lambda: subscriber.states == ["WAIT_FILE_UPLOAD"], what="first load")
-        response = await upstream.http.delete(
-            f"/v1/demo-project/digital-human-training-manage/user/jobs/{ref.job_id}",
-            headers={"X-Auth-Token": "alice-token"},
-        )
-        assert response.status_code in (200, 204), response.text
+    upstream, hub = hub_on_clock
+    ref = await upstream.create("training")
+    subscriber = Subscriber(hub, ref)
+    await until(lambda: subscriber.states == ["WAIT_FILE_UPLOAD"], what="first load")
+    response = await upstream.http.delete(
+        f"/v1/demo-project/digital-human-training-manage/user/jobs/{ref.job_id}",
+        headers={"X-Auth-Token": "alice-token"},
+    )
+    assert response.status_code in (200, 204), response.text
 
-        await clock.advance(INTERVAL)
-        await subscriber.finished()
-        assert isinstance(subscriber.error, JobGone)
-        assert hub.counts()["jobs"] == 0
+    await clock.advance(INTERVAL)
+    await subscriber.finished()
+    assert isinstance(subscriber.error, JobGone)
+    assert hub.counts()["jobs"] == 0
 
 
 async def test_past_the_subscription_cap_a_watch_is_refused(emulator: LoopbackServer) -> None:

@@ -9,6 +9,7 @@ from tests.live import (
     ALICE,
     BOB,
     INTERVAL,
+    HubOnClock,
     Subscriber,
     emulator_admin,
     hub_settings,
@@ -33,47 +34,44 @@ async def _poll_started(hub: JobStateHub, clock: ManualClock) -> asyncio.Task[No
 
 
 async def test_a_thousand_watch_cycles_leave_nothing_behind(
-    emulator: LoopbackServer, clock: ManualClock
+    hub_on_clock: HubOnClock, clock: ManualClock
 ) -> None:
-    async with (
-        emulator_admin(emulator.url) as upstream,
-        running_hub(hub_settings(emulator.url), clock=clock) as hub,
-    ):
-        refs = await upstream.create_many("video", 5) + await upstream.create_many("training", 5)
-        await clock.advance(INTERVAL)
-        tasks_before = len(asyncio.all_tasks())
+    upstream, hub = hub_on_clock
+    refs = await upstream.create_many("video", 5) + await upstream.create_many("training", 5)
+    await clock.advance(INTERVAL)
+    tasks_before = len(asyncio.all_tasks())
 
-        polled = 0
-        for cycle in range(1000):
-            ref = refs[cycle % len(refs)]
-            advancing: asyncio.Task[None] | None = None
-            async with hub.watch(ref, ALICE if cycle % 3 else BOB) as watch:
-                watch.seen("WAITING" if ref.kind == "video" else "WAIT_FILE_UPLOAD")
-                # Now and then a poll runs while the job is watched, or the watch leaves once it started.
-                if cycle % 100 == 0:
-                    await upstream.reset_calls()
-                    await clock.advance(INTERVAL)
-                    polled += len(await upstream.calls())
-                elif cycle % 100 == 50:
-                    advancing = await _poll_started(hub, clock)
-            if advancing is not None:
-                await advancing
-        assert polled == 10
-        # Subscriptions cancelled in the middle of their first load, or while waiting for events.
-        cut_short = [Subscriber(hub, refs[i % len(refs)], ALICE) for i in range(50)]
-        await asyncio.sleep(0)
-        waiting = [Subscriber(hub, ref) for ref in refs]
-        await until(lambda: all(len(s.states) == 1 for s in waiting), what="first loads")
-        await clock.advance(2 * INTERVAL)
-        for subscriber in cut_short + waiting:
-            await subscriber.cancel()
+    polled = 0
+    for cycle in range(1000):
+        ref = refs[cycle % len(refs)]
+        advancing: asyncio.Task[None] | None = None
+        async with hub.watch(ref, ALICE if cycle % 3 else BOB) as watch:
+            watch.seen("WAITING" if ref.kind == "video" else "WAIT_FILE_UPLOAD")
+            # Now and then a poll runs while the job is watched, or the watch leaves once it started.
+            if cycle % 100 == 0:
+                await upstream.reset_calls()
+                await clock.advance(INTERVAL)
+                polled += len(await upstream.calls())
+            elif cycle % 100 == 50:
+                advancing = await _poll_started(hub, clock)
+        if advancing is not None:
+            await advancing
+    assert polled == 10
+    # Subscriptions cancelled in the middle of their first load, or while waiting for events.
+    cut_short = [Subscriber(hub, refs[i % len(refs)], ALICE) for i in range(50)]
+    await asyncio.sleep(0)
+    waiting = [Subscriber(hub, ref) for ref in refs]
+    await until(lambda: all(len(s.states) == 1 for s in waiting), what="first loads")
+    await clock.advance(2 * INTERVAL)
+    for subscriber in cut_short + waiting:
+        await subscriber.cancel()
 
-        await until(lambda: hub.counts() == NOTHING, what=f"nothing left, found {hub.counts()}")
-        await until(lambda: len(asyncio.all_tasks()) == tasks_before, what="no extra task")
-        # Nothing is polled any more.
-        await upstream.reset_calls()
-        await clock.advance(3 * INTERVAL)
-        assert await upstream.calls() == []
+    await until(lambda: hub.counts() == NOTHING, what=f"nothing left, found {hub.counts()}")
+    await until(lambda: len(asyncio.all_tasks()) == tasks_before, what="no extra task")
+    # Nothing is polled any more.
+    await upstream.reset_calls()
+    await clock.advance(3 * INTERVAL)
+    assert await upstream.calls() == []
 
 
 async def test_stopping_the_hub_ends_open_watches_and_leaves_no_task(
